@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layering (DESIGN.md §2): each module depends only on those below it.
+//
+//   adaptermerge (executable)
+//   AdapterMath    merge methods, certificates, statistics
+//   AdapterFormat  .lora container, safetensors, PEFT directories, JSON, checksums
+//   Tensors        dtypes, storage, BLAS/LAPACK wrappers
+//   CBLAS, CZstd   system libraries (OpenBLAS with its LAPACK; libzstd)
+let package = Package(
+    name: "adaptermerge",
+    products: [
+        .executable(name: "adaptermerge", targets: ["adaptermerge"]),
+        .library(name: "AdapterMath", targets: ["AdapterMath"]),
+        .library(name: "AdapterFormat", targets: ["AdapterFormat"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        .target(name: "Tensors", dependencies: ["CBLAS"]),
+        .target(name: "AdapterFormat", dependencies: ["Tensors", "CZstd"]),
+        .target(name: "AdapterMath", dependencies: ["Tensors", "AdapterFormat"]),
+        .executableTarget(
+            name: "adaptermerge",
+            dependencies: [
+                "AdapterMath", "AdapterFormat", "Tensors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "AdapterFormatTests", dependencies: ["AdapterFormat", "Tensors"]),
+        .testTarget(name: "AdapterMathTests", dependencies: ["AdapterMath", "AdapterFormat", "Tensors"]),
+        .testTarget(name: "adaptermergeTests", dependencies: ["AdapterFormat"]),
+    ]
+)

@@ -1,0 +1,67 @@
+import Tensors
+
+/// Where an adapter is stored.
+public enum AdapterFormatKind: String, Sendable {
+    /// adaptermerge's `.lora` container.
+    case lora
+    /// A PEFT adapter directory (`adapter_config.json` + `adapter_model.safetensors`).
+    case peft
+}
+
+/// A readable adapter: its modules and metadata up front, its factors one
+/// module at a time.
+///
+/// Commands stream through ``factors(of:)`` so that memory holds one module,
+/// not the whole adapter.
+public protocol AdapterSource: AnyObject, Sendable {
+    /// The path the user gave.
+    var location: String { get }
+    var format: AdapterFormatKind { get }
+    /// Modules in natural path order.
+    var modules: [LoraModuleInfo] { get }
+    var metadata: AdapterMetadata { get }
+    /// Bytes of tensor data as stored on disk.
+    var storedBytes: Int { get }
+    /// Bytes of tensor data uncompressed.
+    var rawBytes: Int { get }
+    /// Per tensor: its encoding as stored (for `.lora`) or `raw` (PEFT).
+    var encodings: [String: TensorEncoding] { get }
+    /// The XXH64 of the adapter's tensor file, as 16 hex digits: its content identity.
+    func contentHash() throws -> String
+    /// The factors of one module, shape-checked (A: r × in, B: out × r).
+    func factors(of module: LoraModuleInfo) throws -> (a: Tensor, b: Tensor)
+}
+
+extension AdapterSource {
+    /// The module at `path`, if the adapter has one.
+    public func module(_ path: String) -> LoraModuleInfo? {
+        modules.first { $0.path == path }
+    }
+
+    /// Parameters in all factors.
+    public var parameterCount: Int { modules.reduce(0) { $0 + $1.parameterCount } }
+
+    /// Whether every module uses rsLoRA scaling.
+    public var useRSLoRA: Bool { modules.first?.useRSLoRA ?? false }
+}
+
+/// Opens an adapter from a `.lora` file, a PEFT directory, or a PEFT
+/// directory's `adapter_model.safetensors`, deciding by content, not name.
+public enum AdapterReader {
+    public static func open(_ path: String) throws -> any AdapterSource {
+        guard FileSystem.exists(path) else {
+            throw FormatError(.io, "no such file or directory", path: path)
+        }
+        if FileSystem.isDirectory(path) {
+            return try PEFTDirectoryAdapter(directory: path)
+        }
+        let file = try MappedFile(path: path)
+        if file.count >= 8, Array(file.bytes[0..<8]) == LoraContainer.magic {
+            return try LoraFileAdapter(file: file)
+        }
+        if FileSystem.split(path).name.hasSuffix(".safetensors") {
+            return try PEFTDirectoryAdapter(directory: FileSystem.split(path).directory, weightsFile: file)
+        }
+        throw FormatError(.notRecognized, "not a .lora file, PEFT adapter directory, or adapter_model.safetensors", path: path)
+    }
+}

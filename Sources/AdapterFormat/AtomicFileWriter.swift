@@ -1,0 +1,113 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a file so that readers see either the old file or the complete new
+/// one, never a partial file.
+///
+/// Bytes go to a hidden temporary file in the destination's directory; on
+/// ``commit()`` it is fsynced and moved into place. Without `overwrite`, the
+/// move uses `link(2)`, which fails if the destination appeared meanwhile,
+/// so a user's file is never replaced. If the writer is dropped uncommitted,
+/// the temporary file is removed.
+public final class AtomicFileWriter {
+    public let destination: String
+    public let overwrite: Bool
+    private let temporary: String
+    private var fd: Int32
+    private var buffer: [UInt8] = []
+    private var committed = false
+    /// Bytes written so far.
+    public private(set) var bytesWritten = 0
+
+    private static let bufferLimit = 1 << 20
+
+    public init(destination: String, overwrite: Bool) throws {
+        self.destination = destination
+        self.overwrite = overwrite
+        if !overwrite, FileSystem.exists(destination) {
+            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: destination)
+        }
+        let (dir, name) = FileSystem.split(destination)
+        var template = Array("\(dir)/.\(name).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw FormatError(.io, "cannot create a temporary file: \(MappedFile.errnoText())", path: destination)
+        }
+        self.fd = fd
+        self.temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        fchmod(fd, 0o644)
+    }
+
+    deinit {
+        if !committed {
+            if fd >= 0 { close(fd) }
+            unlink(temporary)
+        }
+    }
+
+    /// Appends bytes.
+    public func write(_ data: UnsafeRawBufferPointer) throws {
+        if buffer.count + data.count > AtomicFileWriter.bufferLimit { try flush() }
+        if data.count >= AtomicFileWriter.bufferLimit {
+            try writeAll(data)
+        } else {
+            buffer.append(contentsOf: data)
+        }
+        bytesWritten += data.count
+    }
+
+    /// Appends bytes.
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// Appends `count` zero bytes.
+    public func writeZeros(_ count: Int) throws {
+        guard count > 0 else { return }
+        try write([UInt8](repeating: 0, count: count))
+    }
+
+    private func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try buffer.withUnsafeBytes { try writeAll($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ data: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < data.count {
+            let n = Glibc.write(fd, data.baseAddress! + offset, data.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FormatError(.io, "write failed: \(MappedFile.errnoText())", path: destination)
+            }
+            offset += n
+        }
+    }
+
+    /// Flushes, fsyncs and moves the file into place.
+    public func commit() throws {
+        try flush()
+        guard fsync(fd) == 0 else { throw FormatError(.io, "fsync failed: \(MappedFile.errnoText())", path: destination) }
+        close(fd)
+        fd = -1
+        if overwrite {
+            guard rename(temporary, destination) == 0 else {
+                throw FormatError(.io, "cannot move into place: \(MappedFile.errnoText())", path: destination)
+            }
+        } else {
+            guard link(temporary, destination) == 0 else {
+                let reason = errno == EEXIST ? "already exists (use --force to overwrite)" : MappedFile.errnoText()
+                throw FormatError(errno == EEXIST ? .outputExists : .io, reason, path: destination)
+            }
+            unlink(temporary)
+        }
+        committed = true
+        FileSystem.syncDirectory(of: destination)
+    }
+}

@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Small POSIX helpers shared by the readers and writers.
+public enum FileSystem {
+    /// Whether anything (file, directory, link) exists at `path`.
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    /// Whether `path` is a directory (following links).
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Whether `path` is a regular file (following links).
+    public static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// Splits a path into its directory ("." when none) and last component.
+    public static func split(_ path: String) -> (directory: String, name: String) {
+        var p = path
+        while p.count > 1, p.hasSuffix("/") { p.removeLast() }
+        guard let slash = p.lastIndex(of: "/") else { return (".", p) }
+        let dir = String(p[..<slash])
+        return (dir.isEmpty ? "/" : dir, String(p[p.index(after: slash)...]))
+    }
+
+    /// Joins path components with "/".
+    public static func join(_ a: String, _ b: String) -> String {
+        a.hasSuffix("/") ? a + b : a + "/" + b
+    }
+
+    /// Makes a directory entry durable after a rename or link.
+    public static func syncDirectory(of path: String) {
+        let fd = open(split(path).directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    /// Reads a whole (small) file, with a size cap.
+    public static func readFile(_ path: String, limit: Int = 100 << 20) throws -> [UInt8] {
+        let file = try MappedFile(path: path)
+        guard file.count <= limit else {
+            throw FormatError(.malformed, "file is larger than the \(limit >> 20) MiB allowed", path: path)
+        }
+        return file.copy(0..<file.count)
+    }
+
+    /// Creates a fresh temporary directory next to `path`.
+    public static func makeTemporaryDirectory(near path: String) throws -> String {
+        let (dir, name) = split(path)
+        var template = Array("\(dir)/.\(name).tmp-XXXXXX".utf8CString)
+        let ok = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
+        guard ok else { throw FormatError(.io, "cannot create a temporary directory: \(MappedFile.errnoText())", path: path) }
+        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Removes a directory and the plain files directly inside it.
+    public static func removeShallowDirectory(_ path: String) {
+        guard let dir = opendir(path) else { return }
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            unlink(join(path, name))
+        }
+        closedir(dir)
+        rmdir(path)
+    }
+
+    /// Moves a directory into place, refusing to replace an existing one.
+    public static func moveDirectory(_ from: String, to: String) throws {
+        if exists(to) { throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: to) }
+        guard rename(from, to) == 0 else {
+            throw FormatError(.io, "cannot move into place: \(MappedFile.errnoText())", path: to)
+        }
+        syncDirectory(of: to)
+    }
+}

@@ -1,0 +1,167 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Tensors
+
+/// Which encoding the writer uses.
+public enum EncodingChoice: String, Sendable, CaseIterable {
+    /// Byte planes for floats, zstd for the rest; raw when either saves under 5%.
+    case auto
+    case raw
+    case zstd
+    case planes
+}
+
+/// Options of the `.lora` writer.
+public struct LoraWriteOptions: Sendable {
+    public var encoding: EncodingChoice
+    /// zstd level (1 to 19; negative levels are zstd's fast modes).
+    public var level: Int32
+
+    public init(encoding: EncodingChoice = .auto, level: Int32 = Zstd.defaultLevel) {
+        self.encoding = encoding
+        self.level = level
+    }
+}
+
+/// Writes a `.lora` file tensor by tensor.
+///
+/// Encoded tensors are spooled to an unlinked temporary file, so memory holds
+/// one tensor at a time whatever the adapter's size. ``finish(metadata:)``
+/// then writes the preamble and header and copies the spool behind them into
+/// an ``AtomicFileWriter``. The same tensors, metadata and options always give
+/// the same bytes (for a given libzstd version).
+public final class LoraContainerWriter {
+    /// Compression that saves less than this fraction is not worth decoding.
+    public static let minimumSaving = 0.05
+
+    public let destination: String
+    public let overwrite: Bool
+    public let options: LoraWriteOptions
+    private var entries: [LoraTensorEntry] = []
+    private var names = Set<String>()
+    private var spool: Int32
+    private var spoolLength = 0
+
+    public init(destination: String, overwrite: Bool, options: LoraWriteOptions = LoraWriteOptions()) throws {
+        self.destination = destination
+        self.overwrite = overwrite
+        self.options = options
+        if !overwrite, FileSystem.exists(destination) {
+            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: destination)
+        }
+        let (dir, name) = FileSystem.split(destination)
+        var template = Array("\(dir)/.\(name).spool-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw FormatError(.io, "cannot create a spool file: \(MappedFile.errnoText())", path: destination)
+        }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        spool = fd
+    }
+
+    deinit { if spool >= 0 { close(spool) } }
+
+    /// Encodes and appends one tensor.
+    public func append(name: String, tensor: Tensor) throws {
+        guard name != "__metadata__", names.insert(name).inserted else {
+            throw FormatError(.invalidContent, "duplicate or reserved tensor name \"\(name)\"", path: destination)
+        }
+        let (encoding, stored, planes) = try tensor.bytes.withUnsafeBytes { try encode($0, dtype: tensor.dtype) }
+        let start = LoraContainer.aligned(spoolLength)
+        try spoolWrite([UInt8](repeating: 0, count: start - spoolLength))
+        try spoolWrite(stored)
+        entries.append(LoraTensorEntry(name: name, dtype: tensor.dtype, shape: tensor.shape, encoding: encoding,
+                                       storedRange: start..<(start + stored.count), rawLength: tensor.bytes.count,
+                                       checksum: XXH64.hash(tensor.bytes), planes: planes))
+    }
+
+    private func encode(_ raw: UnsafeRawBufferPointer, dtype: DType) throws
+        -> (TensorEncoding, [UInt8], [LoraTensorEntry.Plane]) {
+        if raw.isEmpty || options.encoding == .raw { return (.raw, Array(raw), []) }
+        let threshold = Double(raw.count) * (1 - LoraContainerWriter.minimumSaving)
+        let usePlanes = dtype.isConvertibleFloat && (options.encoding == .planes || options.encoding == .auto)
+        if usePlanes {
+            let width = dtype.byteSize
+            let split = BytePlanes.split(raw, width: width)
+            let n = raw.count / width
+            var stored = [UInt8]()
+            var planes: [LoraTensorEntry.Plane] = []
+            try split.withUnsafeBytes { all in
+                for k in 0..<width {
+                    let plane = UnsafeRawBufferPointer(rebasing: all[(k * n)..<((k + 1) * n)])
+                    let z = try Zstd.compress(plane, level: options.level)
+                    if Double(z.count) < Double(n) * (1 - LoraContainerWriter.minimumSaving) {
+                        stored += z
+                        planes.append(.init(codec: .zstd, length: z.count))
+                    } else {
+                        stored.append(contentsOf: plane)
+                        planes.append(.init(codec: .raw, length: n))
+                    }
+                }
+            }
+            if options.encoding == .auto && Double(stored.count) >= threshold { return (.raw, Array(raw), []) }
+            return (.planes, stored, planes)
+        }
+        let z = try Zstd.compress(raw, level: options.level)
+        if options.encoding == .auto && Double(z.count) >= threshold { return (.raw, Array(raw), []) }
+        return (.zstd, z, [])
+    }
+
+    private func spoolWrite(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { buf in
+            var offset = 0
+            while offset < buf.count {
+                let n = write(spool, buf.baseAddress! + offset, buf.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FormatError(.io, "spool write failed: \(MappedFile.errnoText())", path: destination)
+                }
+                offset += n
+            }
+        }
+        spoolLength += bytes.count
+    }
+
+    /// The header bytes (JSON plus padding) for the entries so far.
+    func headerBytes(metadata: JSONValue) -> [UInt8] {
+        var pairs: [(key: String, value: JSONValue)] = [("__metadata__", metadata.canonicalized)]
+        for e in entries.sorted(by: { Array($0.name.utf8).lexicographicallyPrecedes($1.name.utf8) }) {
+            pairs.append((e.name, e.headerValue))
+        }
+        var header = JSONValue.object(pairs).compactBytes
+        let total = LoraContainer.aligned(LoraContainer.preambleSize + header.count)
+        header.append(contentsOf: [UInt8](repeating: 0x20, count: total - LoraContainer.preambleSize - header.count))
+        return header
+    }
+
+    /// Writes the file and moves it into place. `metadata` must be a JSON object.
+    public func finish(metadata: JSONValue) throws {
+        guard case .object = metadata else {
+            throw FormatError(.invalidContent, "metadata must be a JSON object", path: destination)
+        }
+        let header = headerBytes(metadata: metadata)
+        let out = try AtomicFileWriter(destination: destination, overwrite: overwrite)
+        var preamble = LoraContainer.magic
+        withUnsafeBytes(of: LoraContainer.formatVersion.littleEndian) { preamble += $0 }
+        withUnsafeBytes(of: UInt32(0)) { preamble += $0 }
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { preamble += $0 }
+        withUnsafeBytes(of: XXH64.hash(header).littleEndian) { preamble += $0 }
+        try out.write(preamble)
+        try out.write(header)
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var offset = 0
+        while offset < spoolLength {
+            let n = chunk.withUnsafeMutableBytes { pread(spool, $0.baseAddress, min($0.count, spoolLength - offset), off_t(offset)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw FormatError(.io, "spool read failed: \(MappedFile.errnoText())", path: destination) }
+            try chunk.withUnsafeBytes { try out.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            offset += n
+        }
+        try out.commit()
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import AdapterFormat
+import Tensors
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `adaptermerge` command tree.
+@main
+struct AdapterMerge: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "adaptermerge",
+        abstract: "Combine, convert and inspect LoRA adapters for cross-lingual transfer.",
+        discussion: """
+        Adapters are .lora files (compressed, checksummed) or PEFT adapter directories.
+
+        Examples:
+          adaptermerge convert peft-adapter/ task.lora
+          adaptermerge inspect task.lora
+          adaptermerge verify task.lora
+        """,
+        version: version,
+        subcommands: [Convert.self, Inspect.self, Verify.self]
+    )
+
+    /// Runs the command and turns every error into one line on stderr and
+    /// an exit code: 2 for usage and input errors, 1 for a failed check.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as CheckFailure {
+            Terminal.error(failure.message)
+            Glibc.exit(1)
+        } catch let error as FormatError {
+            Terminal.error(error.description)
+            Glibc.exit(2)
+        } catch let error as TensorError {
+            Terminal.error(error.description)
+            Glibc.exit(2)
+        } catch {
+            // --help and --version arrive here as clean exits.
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            Terminal.write(fullMessage(for: error) + "\n", toStandardError: true)
+            Glibc.exit(2)
+        }
+    }
+}
+
+/// A check that ran and did not pass (exit status 1).
+struct CheckFailure: Error {
+    let message: String
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import AdapterFormat
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert between .lora files and PEFT adapter directories.",
+        discussion: """
+        The input is a .lora file, a PEFT adapter directory, or its adapter_model.safetensors.
+        An output ending in .lora is written as a .lora file; any other output is written
+        as a PEFT adapter directory (adapter_config.json + adapter_model.safetensors).
+        Tensors are carried bit for bit unless --dtype asks for another dtype.
+
+        Examples:
+          adaptermerge convert peft-adapter/ task.lora --kind task --languages en,de
+          adaptermerge convert task.lora exported-peft/
+          adaptermerge convert task.lora small.lora --dtype bf16 --force
+        """
+    )
+
+    @Argument(help: "The adapter to read.")
+    var input: String
+
+    @Argument(help: "Where to write: a .lora file, or a PEFT directory.")
+    var output: String
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    @Option(help: "Record the adapter's kind (task, alignment, joint, merged).")
+    var kind: AdapterKind?
+
+    @Option(help: "Record the languages the adapter was trained on (comma-separated).")
+    var languages: String?
+
+    @Option(name: .customLong("base-model"), help: "Record the base model name (base_model_name_or_path).")
+    var baseModel: String?
+
+    func run() throws {
+        let source = try AdapterReader.open(input)
+        var metadata = source.metadata
+        if let kind { metadata.kind = kind }
+        if let languages { metadata.languages = languages.split(separator: ",").map { String($0).trimmingWhitespace } }
+        if let baseModel { metadata.baseModel = baseModel }
+        try AdapterWriter.write(modules: source.modules, metadata: metadata, to: output, overwrite: outputOptions.force,
+                                dtype: outputOptions.dtype.dtype, options: outputOptions.writeOptions,
+                                factors: source.factors(of:))
+        let written = try AdapterReader.open(output)
+        let ratio = written.storedBytes > 0 ? Double(written.rawBytes) / Double(written.storedBytes) : 1
+        print("wrote \(output) (\(written.format == .lora ? ".lora" : "PEFT directory")): \(written.modules.count) modules, "
+              + "\(Format.bytes(written.storedBytes)) stored, \(Format.bytes(written.rawBytes)) raw, \(Format.fixed(ratio, 2))×")
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}
