@@ -38,9 +38,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "AdapterFormatTests", dependencies: ["AdapterFormat", "Tensors"]),
-        .testTarget(name: "AdapterMathTests", dependencies: ["AdapterMath", "AdapterFormat", "Tensors"]),
-        .testTarget(name: "adaptermergeTests", dependencies: ["AdapterFormat"]),
+        // Fixture lookup and small helpers shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["AdapterFormat", "Tensors"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport", "AdapterFormat"]),
+        .testTarget(name: "AdapterFormatTests", dependencies: ["AdapterFormat", "Tensors", "TestSupport"]),
+        .testTarget(name: "AdapterMathTests", dependencies: ["AdapterMath", "AdapterFormat", "Tensors", "TestSupport"]),
+        // End-to-end tests run the built binary; depending on it makes SwiftPM build it first.
+        .testTarget(name: "adaptermergeTests", dependencies: ["adaptermerge", "AdapterFormat", "TestSupport"]),
     ]
 )
