@@ -17,8 +17,9 @@ import Tensors
 /// The header is an object: `__metadata__` (any JSON object) and one entry per
 /// tensor, in name order: `dtype`, `shape`, `encoding` (`raw`, `zstd` or
 /// `planes`), `offsets` (stored byte range relative to the data start),
-/// `raw_length`, `xxh64` (hex of the raw bytes) and, for `planes`, a list of
-/// `[codec, length]` pairs, one per byte plane.
+/// `raw_length`, `xxh64` (hex of the raw bytes), `stored_xxh64` (hex of the
+/// stored bytes, so that even a flip that a decoder would ignore is caught)
+/// and, for `planes`, a list of `[codec, length]` pairs, one per byte plane.
 ///
 /// The magic's first byte is not `{`-compatible and its value as a u64 is far
 /// above any header-size cap, so safetensors readers reject it immediately.
@@ -61,6 +62,8 @@ public struct LoraTensorEntry: Sendable, Equatable {
     public let storedRange: Range<Int>
     public let rawLength: Int
     public let checksum: UInt64
+    /// XXH64 of the stored bytes.
+    public let storedChecksum: UInt64
     /// For `planes`: one entry per plane, most significant first.
     public let planes: [Plane]
 
@@ -72,6 +75,7 @@ public struct LoraTensorEntry: Sendable, Equatable {
             ("offsets", [.int(storedRange.lowerBound), .int(storedRange.upperBound)]),
             ("raw_length", .int(rawLength)),
             ("xxh64", .string(XXH64.hex(checksum))),
+            ("stored_xxh64", .string(XXH64.hex(storedChecksum))),
         ]
         if encoding == .planes {
             fields.append(("planes", .array(planes.map { [.string($0.codec.rawValue), .int($0.length)] })))

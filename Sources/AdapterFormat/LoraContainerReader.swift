@@ -113,7 +113,8 @@ public final class LoraContainerReader: @unchecked Sendable {
     static func parseEntry(_ name: String, _ value: JSONValue, path: String) throws -> LoraTensorEntry {
         func bad(_ message: String) -> FormatError { FormatError(.malformed, message, path: path, location: name) }
         guard case .object(let fields) = value else { throw bad("tensor entry is not an object") }
-        var dtype: DType?, shape: [Int]?, encoding: TensorEncoding?, range: Range<Int>?, rawLength: Int?, checksum: UInt64?
+        var dtype: DType?, shape: [Int]?, encoding: TensorEncoding?, range: Range<Int>?, rawLength: Int?
+        var checksum: UInt64?, storedChecksum: UInt64?
         var planes: [LoraTensorEntry.Plane]?
         for (k, v) in fields {
             switch k {
@@ -141,6 +142,9 @@ public final class LoraContainerReader: @unchecked Sendable {
             case "xxh64":
                 guard let s = v.stringValue, s.utf8.count == 16, let h = UInt64(s, radix: 16) else { throw bad("xxh64 is not 16 hex digits") }
                 checksum = h
+            case "stored_xxh64":
+                guard let s = v.stringValue, s.utf8.count == 16, let h = UInt64(s, radix: 16) else { throw bad("stored_xxh64 is not 16 hex digits") }
+                storedChecksum = h
             case "planes":
                 guard let list = v.arrayValue else { throw bad("planes is not a list") }
                 planes = try list.map {
@@ -155,8 +159,8 @@ public final class LoraContainerReader: @unchecked Sendable {
                 throw bad("unexpected field \"\(k)\"")
             }
         }
-        guard let dtype, let shape, let encoding, let range, let rawLength, let checksum else {
-            throw bad("tensor entry lacks one of dtype, shape, encoding, offsets, raw_length, xxh64")
+        guard let dtype, let shape, let encoding, let range, let rawLength, let checksum, let storedChecksum else {
+            throw bad("tensor entry lacks one of dtype, shape, encoding, offsets, raw_length, xxh64, stored_xxh64")
         }
         // The decompression-bomb guard: the raw length must be what the shape
         // says, and no more than zstd could ever expand the stored bytes to.
@@ -198,7 +202,7 @@ public final class LoraContainerReader: @unchecked Sendable {
             guard total == stored else { throw bad("plane lengths add up to \(total), but \(stored) bytes are stored") }
         }
         return LoraTensorEntry(name: name, dtype: dtype, shape: shape, encoding: encoding, storedRange: range,
-                               rawLength: rawLength, checksum: checksum, planes: planes ?? [])
+                               rawLength: rawLength, checksum: checksum, storedChecksum: storedChecksum, planes: planes ?? [])
     }
 
     /// The entry named `name`, if any.
@@ -225,6 +229,9 @@ public final class LoraContainerReader: @unchecked Sendable {
     public func tensor(_ e: LoraTensorEntry) throws -> Tensor {
         let start = dataStart + e.storedRange.lowerBound
         let stored = UnsafeRawBufferPointer(rebasing: file.bytes[start..<(dataStart + e.storedRange.upperBound)])
+        guard XXH64.hash(stored) == e.storedChecksum else {
+            throw FormatError(.checksumMismatch, "checksum mismatch: stored bytes are corrupt", path: path, location: e.name)
+        }
         let raw: [UInt8]
         do {
             raw = try LoraContainerReader.decode(stored, entry: e)
@@ -232,7 +239,7 @@ public final class LoraContainerReader: @unchecked Sendable {
             throw FormatError(error.code, error.message, path: path, location: e.name)
         }
         guard XXH64.hash(raw) == e.checksum else {
-            throw FormatError(.checksumMismatch, "checksum mismatch: stored bytes are corrupt", path: path, location: e.name)
+            throw FormatError(.checksumMismatch, "checksum mismatch: decoded bytes differ from the original", path: path, location: e.name)
         }
         return try Tensor(dtype: e.dtype, shape: e.shape, bytes: raw)
     }

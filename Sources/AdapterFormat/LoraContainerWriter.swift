@@ -77,7 +77,7 @@ public final class LoraContainerWriter {
         try spoolWrite(stored)
         entries.append(LoraTensorEntry(name: name, dtype: tensor.dtype, shape: tensor.shape, encoding: encoding,
                                        storedRange: start..<(start + stored.count), rawLength: tensor.bytes.count,
-                                       checksum: XXH64.hash(tensor.bytes), planes: planes))
+                                       checksum: XXH64.hash(tensor.bytes), storedChecksum: XXH64.hash(stored), planes: planes))
     }
 
     private func encode(_ raw: UnsafeRawBufferPointer, dtype: DType) throws

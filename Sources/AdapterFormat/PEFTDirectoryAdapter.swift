@@ -41,21 +41,29 @@ public final class PEFTDirectoryAdapter: AdapterSource, @unchecked Sendable {
         location = directory
         let weightsPath = weightsFile.path
 
-        // Group tensors into modules; anything that is not a plain lora_A/lora_B weight is refused by name.
+        // Refuse, by name, every tensor that is not a plain lora_A/lora_B weight. Specific features
+        // are looked for across all keys first, so the message names the feature, not a side effect.
+        let names = weights.entries.map(\.name)
+        let features: [(String, String)] = [
+            ("lora_embedding_A", "embedding LoRA"), ("lora_embedding_B", "embedding LoRA"),
+            ("lora_magnitude_vector", "DoRA (lora_magnitude_vector)"), ("modules_to_save", "modules_to_save tensors"),
+            ("trainable_tokens", "trainable tokens"), (".lora_B.bias", "lora_bias"), (".lora_A.bias", "lora_bias"),
+        ]
+        for (fragment, feature) in features {
+            if let name = names.first(where: { $0.contains(fragment) }) {
+                throw FormatError(.unsupported, "\(feature) is not supported", path: weightsPath, location: name)
+            }
+        }
+        let savedModules = (configJSON["modules_to_save"]?.arrayValue ?? []).compactMap(\.stringValue)
         var factors: [String: (a: SafeTensorsEntry?, b: SafeTensorsEntry?)] = [:]
         for e in weights.entries {
             let name = e.name
-            func refuse(_ feature: String) -> FormatError {
-                FormatError(.unsupported, "\(feature) is not supported", path: weightsPath, location: name)
-            }
-            if name.contains("lora_embedding_A") || name.contains("lora_embedding_B") { throw refuse("embedding LoRA") }
-            if name.contains("lora_magnitude_vector") { throw refuse("DoRA (lora_magnitude_vector)") }
-            if name.contains("modules_to_save") { throw refuse("modules_to_save tensors") }
-            if name.contains("trainable_tokens") { throw refuse("trainable tokens") }
-            if name.hasSuffix(".lora_B.bias") || name.hasSuffix(".lora_A.bias") { throw refuse("lora_bias") }
             let isA = name.hasSuffix(".lora_A.weight"), isB = name.hasSuffix(".lora_B.weight")
             guard isA || isB else {
-                throw FormatError(.unsupported, "tensor is not a LoRA factor (a modules_to_save or base weight?): only lora_A/lora_B weights are supported", path: weightsPath, location: name)
+                if let saved = savedModules.first(where: { name.contains(".\($0).") }) {
+                    throw FormatError(.unsupported, "modules_to_save tensors (\(saved)) are not supported", path: weightsPath, location: name)
+                }
+                throw FormatError(.unsupported, "tensor is not a LoRA factor: only lora_A/lora_B weights are supported", path: weightsPath, location: name)
             }
             guard name.hasPrefix(LoraModuleInfo.keyPrefix) else {
                 throw FormatError(.malformed, "LoRA key does not start with \(LoraModuleInfo.keyPrefix)", path: weightsPath, location: name)
