@@ -38,6 +38,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Release-mode benchmarks (Benchmarks/run.sh); never part of the test suite.
+        .executableTarget(
+            name: "adaptermerge-bench",
+            dependencies: ["AdapterMath", "AdapterFormat", "Tensors"],
+            path: "Benchmarks/AdapterBench"
+        ),
         // Fixture lookup and small helpers shared by the test targets.
         .target(name: "TestSupport", dependencies: ["AdapterFormat", "Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport", "AdapterFormat"]),

@@ -18,6 +18,7 @@ public final class MappedFile: @unchecked Sendable {
 
     public init(path: String) throws {
         self.path = path
+        ownsCopy = false
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FormatError(.io, "cannot open: \(MappedFile.errnoText())", path: path) }
         defer { close(fd) }
@@ -35,8 +36,26 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: base, count: size)
     }
 
+    /// Whether `bytes` is a private copy rather than a mapping.
+    private let ownsCopy: Bool
+
+    /// Wraps a copy of in-memory bytes, so readers can parse data that never
+    /// touched the disk (fuzzers, tests, network buffers).
+    public init(bytes source: [UInt8], path: String = "<memory>") {
+        self.path = path
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
+        source.withUnsafeBytes { if let base = $0.baseAddress { copy.baseAddress!.copyMemory(from: base, byteCount: $0.count) } }
+        bytes = UnsafeRawBufferPointer(start: copy.baseAddress, count: source.count)
+        ownsCopy = true
+    }
+
     deinit {
-        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        guard let base = bytes.baseAddress else { return }
+        if ownsCopy {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
+        }
     }
 
     /// The byte count.
