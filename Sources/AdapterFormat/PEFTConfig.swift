@@ -102,6 +102,7 @@ extension PEFTConfig {
         let rslora = modules.first?.useRSLoRA ?? false
         if let original, case .object = original, let config = try? PEFTConfig(json: original, path: ""),
            config.useRSLoRA == rslora,
+           coversTargets(original["target_modules"], modules),
            modules.allSatisfy({ config.rank(for: $0.path) == $0.rank && config.alpha(for: $0.path) == $0.alpha }) {
             return replacing(original, [
                 ("base_model_name_or_path", baseModel.map(JSONValue.string) ?? .null),
@@ -143,6 +144,14 @@ extension PEFTConfig {
             }
         }
         return JSONValue.object(kept).canonicalized
+    }
+
+    /// Whether a `target_modules` value names every module (a string is a
+    /// regex or `all-linear`, which PEFT resolves itself).
+    private static func coversTargets(_ value: JSONValue?, _ modules: [LoraModuleInfo]) -> Bool {
+        guard let list = value?.arrayValue else { return value?.stringValue != nil }
+        let names = Set(list.compactMap(\.stringValue))
+        return modules.allSatisfy { names.contains($0.targetName) || names.contains($0.path) }
     }
 
     private static func replacing(_ object: JSONValue, _ updates: [(String, JSONValue)]) -> JSONValue {

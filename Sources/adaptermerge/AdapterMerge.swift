@@ -1,6 +1,7 @@
 import ArgumentParser
 import AdapterFormat
 import Tensors
+import AdapterMath
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,7 @@ import Glibc
 /// The `adaptermerge` command tree.
 @main
 struct AdapterMerge: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = ToolInfo.version
 
     static let configuration = CommandConfiguration(
         commandName: "adaptermerge",
@@ -22,7 +23,7 @@ struct AdapterMerge: ParsableCommand {
           adaptermerge verify task.lora
         """,
         version: version,
-        subcommands: [Convert.self, Inspect.self, Verify.self]
+        subcommands: [Combine.self, Diff.self, Convert.self, Inspect.self, Verify.self]
     )
 
     /// Runs the command and turns every error into one line on stderr and
@@ -35,6 +36,9 @@ struct AdapterMerge: ParsableCommand {
             Terminal.error(failure.message)
             Glibc.exit(1)
         } catch let error as FormatError {
+            Terminal.error(error.description)
+            Glibc.exit(2)
+        } catch let error as MergeError {
             Terminal.error(error.description)
             Glibc.exit(2)
         } catch let error as TensorError {

@@ -1,0 +1,200 @@
+import AdapterFormat
+import Tensors
+
+/// Merges adapters module by module against the target `Σᵢ wᵢ ΔWᵢ`.
+///
+/// Construction validates everything that can be checked without reading
+/// tensors (weights, options, base models, shapes, ranks for `add`) and
+/// fixes each output module's rank, so a writer can lay out its file before
+/// the first module is merged. ``merge(_:)`` then reads one module from each
+/// input, merges it and returns the stored factors with their certificate:
+/// peak memory is a few times the largest module, never the whole adapter.
+public final class AdapterMerger {
+    /// One output module and where its inputs come from.
+    public struct PlannedModule: Sendable {
+        public let output: LoraModuleInfo
+        /// (input index, the input's module) for every input that targets it.
+        public let contributors: [(input: Int, module: LoraModuleInfo)]
+    }
+
+    public let inputs: [any AdapterSource]
+    public let options: MergeOptions
+    public let plan: [PlannedModule]
+    public let outputDType: DType
+    private let planIndex: [String: Int]
+
+    public init(inputs: [any AdapterSource], options: MergeOptions) throws {
+        self.inputs = inputs
+        self.options = options
+        guard !inputs.isEmpty else { throw MergeError(.invalidOption, "combine needs at least one adapter") }
+        guard options.weights.count == inputs.count else {
+            throw MergeError(.invalidOption, "\(options.weights.count) weights given for \(inputs.count) adapters")
+        }
+        guard options.weights.allSatisfy(\.isFinite) else { throw MergeError(.invalidOption, "weights must be finite numbers") }
+        if let k = options.rank, k < 1 { throw MergeError(.invalidOption, "--rank must be at least 1") }
+        if options.method == .ties || options.method == .dare {
+            guard options.density > 0 && options.density <= 1 else {
+                throw MergeError(.invalidOption, "--density must be in (0, 1], got \(options.density)")
+            }
+        }
+
+        // Base models: a missing name is not a mismatch.
+        let named = inputs.compactMap { input in input.metadata.baseModel.map { (input.location, $0) } }
+        if !options.allowBaseMismatch, let first = named.first, let other = named.first(where: { $0.1 != first.1 }) {
+            throw MergeError(.incompatible,
+                             "adapters are for different base models: \(first.0) says \"\(first.1)\", \(other.0) says \"\(other.1)\" (use --allow-base-mismatch if they really share one)")
+        }
+
+        // Every module path across inputs, with one shape.
+        var byPath: [String: [(input: Int, module: LoraModuleInfo)]] = [:]
+        for (i, input) in inputs.enumerated() {
+            for m in input.modules { byPath[m.path, default: []].append((i, m)) }
+        }
+        var plan: [PlannedModule] = []
+        let dtypes = Set(inputs.flatMap { $0.modules.map(\.dtype) })
+        outputDType = options.dtype ?? (dtypes.count == 1 ? dtypes.first! : .f32)
+        for path in byPath.keys.sorted(by: naturalOrder) {
+            let contributors = byPath[path]!
+            let first = contributors[0]
+            if let clash = contributors.first(where: { $0.module.outFeatures != first.module.outFeatures || $0.module.inFeatures != first.module.inFeatures }) {
+                throw MergeError(.incompatible,
+                                 "module \(path) is \(first.module.outFeatures)×\(first.module.inFeatures) in \(inputs[first.input].location) but \(clash.module.outFeatures)×\(clash.module.inFeatures) in \(inputs[clash.input].location): the adapters are for different base models")
+            }
+            let ranks = contributors.map(\.module.rank)
+            let sum = ranks.reduce(0, +)
+            let limit = Swift.min(first.module.outFeatures, first.module.inFeatures)
+            let rankOut: Int
+            switch options.method {
+            case .concat:
+                rankOut = sum
+            case .add:
+                if let other = contributors.first(where: { $0.module.rank != first.module.rank }) {
+                    throw MergeError(.unsupportedByMethod,
+                                     "add needs equal ranks, but module \(path) has rank \(first.module.rank) in \(inputs[first.input].location) and \(other.module.rank) in \(inputs[other.input].location) (use concat, or svd --rank k)")
+                }
+                rankOut = first.module.rank
+            case .svd:
+                let k = options.rank ?? inputs.flatMap { $0.modules.map(\.rank) }.max() ?? 1
+                rankOut = Swift.min(k, sum, limit)
+            case .ties, .dare:
+                rankOut = Swift.min(options.rank ?? sum, limit)
+            }
+            let output = LoraModuleInfo(path: path, rank: rankOut, inFeatures: first.module.inFeatures,
+                                        outFeatures: first.module.outFeatures, alpha: Double(rankOut),
+                                        useRSLoRA: false, dtype: outputDType)
+            plan.append(PlannedModule(output: output, contributors: contributors))
+        }
+        self.plan = plan
+        planIndex = Dictionary(uniqueKeysWithValues: plan.enumerated().map { ($1.output.path, $0) })
+    }
+
+    /// The modules of the merged adapter, in canonical form (alpha = r, no rsLoRA).
+    public var outputModules: [LoraModuleInfo] { plan.map(\.output) }
+
+    /// Merges one output module.
+    public func merge(_ module: LoraModuleInfo) throws -> (a: Tensor, b: Tensor, report: ModuleMergeReport) {
+        guard let index = planIndex[module.path] else {
+            throw MergeError(.invalidOption, "no module \(module.path) in the merge plan")
+        }
+        let planned = plan[index]
+        // Canonical form: each input's scaling folded into its factors, then weighted.
+        var parts: [LowRankDelta] = []
+        var coefficients: [Double] = []
+        for (i, m) in planned.contributors {
+            let factors = try inputs[i].factors(of: m)
+            let bad = factors.a.nonFiniteCount + factors.b.nonFiniteCount
+            if bad > 0 && !options.allowNonFinite {
+                throw MergeError(.nonFinite, "module \(m.path) of \(inputs[i].location) has \(bad) NaN/Inf values (use --allow-nonfinite to merge anyway)")
+            }
+            parts.append(try LowRankDelta(a: factors.a, b: factors.b, scaling: 1))
+            coefficients.append(options.weights[i] * m.scaling)
+        }
+        let target = LowRankDelta.concatenate(zip(parts, coefficients).map { $0.scaled(by: $1) })
+        var retained: Double?
+        let merged: LowRankDelta
+        switch options.method {
+        case .concat:
+            merged = target
+        case .add:
+            merged = AdapterMerger.linear(parts, coefficients)
+        case .svd:
+            let t = try target.truncated(rank: planned.output.rank)
+            merged = t.delta
+            retained = t.retainedEnergy
+        case .ties, .dare:
+            let out = planned.output.outFeatures, inn = planned.output.inFeatures
+            let weighted = zip(parts, coefficients).map { DenseTaskArithmetic.dense($0, scale: $1) }
+            let dense: [Float]
+            if options.method == .ties {
+                dense = DenseTaskArithmetic.ties(weighted, density: options.density)
+            } else {
+                var generators = weighted.indices.map { SeededGenerator(seed: options.seed, stream: "dare:" + module.path, index: planned.contributors[$0].input) }
+                dense = DenseTaskArithmetic.dare(weighted, density: options.density, generators: &generators)
+            }
+            let denseNorm = dense.reduce(0.0) { $0 + Double($1) * Double($1) }
+            var generator = SeededGenerator(seed: options.seed, stream: "range:" + module.path)
+            let range = try DenseTaskArithmetic.rangeFactorization(dense, rows: out, columns: inn,
+                                                                   rank: planned.output.rank + 8, generator: &generator)
+            let t = try range.truncated(rank: planned.output.rank)
+            merged = t.delta
+            let kept = t.singularValues.prefix(planned.output.rank).reduce(0) { $0 + $1 * $1 }
+            retained = denseNorm > 0 ? Swift.min(1, kept / denseNorm) : 1
+        }
+        let (a, b) = try merged.tensors(dtype: outputDType)
+        let stored = try LowRankDelta(storedA: a, storedB: b)
+        let targetNorm = try target.frobeniusNorm()
+        let error = try stored.distance(to: target)
+        let report = ModuleMergeReport(
+            path: module.path, layer: module.layer, outFeatures: module.outFeatures, inFeatures: module.inFeatures,
+            method: options.method,
+            inputRanks: inputs.indices.map { i in planned.contributors.first { $0.input == i }?.module.rank },
+            outputRank: planned.output.rank,
+            relativeError: targetNorm > 0 ? error / targetNorm : (error == 0 ? 0 : .infinity),
+            targetNorm: targetNorm, retainedEnergy: retained)
+        return (a, b, report)
+    }
+
+    /// PEFT's `linear` combination: `A = Σ sign(cᵢ)√|cᵢ| Aᵢ`, `B = Σ √|cᵢ| Bᵢ`.
+    static func linear(_ parts: [LowRankDelta], _ coefficients: [Double]) -> LowRankDelta {
+        var a = Matrix<Double>(zeros: parts[0].rank, parts[0].inFeatures)
+        var b = Matrix<Double>(zeros: parts[0].outFeatures, parts[0].rank)
+        for (p, c) in zip(parts, coefficients) {
+            let root = abs(c).squareRoot()
+            let signed = c < 0 ? -root : root
+            for i in a.elements.indices { a.elements[i] += signed * p.a.elements[i] }
+            for i in b.elements.indices { b.elements[i] += root * p.b.elements[i] }
+        }
+        return LowRankDelta(a: a, b: b)
+    }
+
+    /// The metadata of the merged adapter: kind `merged`, the inputs' common
+    /// base model and languages, and the lineage.
+    public func outputMetadata(inputHashes: [String]) -> AdapterMetadata {
+        var languages: [String] = []
+        for input in inputs { for l in input.metadata.languages where !languages.contains(l) { languages.append(l) } }
+        let lineage: JSONValue = [
+            "tool": .string(ToolInfo.identifier),
+            "method": .string(options.method.rawValue),
+            "weights": .array(options.weights.map(JSONValue.number)),
+            "rank": options.method == .svd || options.method == .ties || options.method == .dare
+                ? (options.rank.map { .int($0) } ?? .string("default")) : .null,
+            "density": options.method == .ties || options.method == .dare ? .number(options.density) : .null,
+            "seed": .int(Int(truncatingIfNeeded: options.seed)),
+            "dtype": .string(outputDType.shortName),
+            "inputs": .array(inputs.indices.map { i in
+                [
+                    "path": .string(inputs[i].location),
+                    "xxh64": .string(inputHashes[i]),
+                    "weight": .number(options.weights[i]),
+                    "kind": inputs[i].metadata.kind.map { .string($0.rawValue) } ?? .null,
+                    "languages": .array(inputs[i].metadata.languages.map { .string($0) }),
+                ]
+            }),
+        ]
+        // The first PEFT config that exists keeps task_type, fan_in_fan_out and
+        // the like for a PEFT export; its r/alpha are rewritten on export.
+        return AdapterMetadata(kind: .merged, baseModel: inputs.compactMap(\.metadata.baseModel).first,
+                               languages: languages, lineage: lineage,
+                               peftConfig: inputs.compactMap(\.metadata.peftConfig).first)
+    }
+}

@@ -1,0 +1,80 @@
+import Tensors
+
+/// How `combine` turns several updates into one.
+///
+/// Every method is measured against the same target, `Σᵢ wᵢ ΔWᵢ` per module.
+public enum MergeMethod: String, Sendable, CaseIterable {
+    /// Stack the factors: exact, rank Σ rᵢ.
+    case concat
+    /// PEFT's `linear`: weighted sums of the factors (equal ranks); cross terms make it inexact.
+    case add
+    /// The exact sum truncated to rank k by a factor-space SVD.
+    case svd
+    /// TIES on the dense updates, refactored to rank k.
+    case ties
+    /// DARE on the dense updates, refactored to rank k.
+    case dare
+
+    /// Whether the method draws random numbers (and so records a seed).
+    public var isRandomized: Bool { self == .dare || self == .ties }
+}
+
+/// The options of a merge.
+public struct MergeOptions: Sendable {
+    public var method: MergeMethod
+    /// One weight per input; may be negative.
+    public var weights: [Double]
+    /// Target rank for `svd` (default: the largest input rank) and for
+    /// `ties`/`dare` (default: the sum of the input ranks).
+    public var rank: Int?
+    /// Fraction of entries kept by `ties` and `dare`.
+    public var density: Double
+    /// Seeds DARE's drop mask and the randomized range finder of `ties`/`dare`.
+    public var seed: UInt64
+    /// Merge adapters whose `base_model` names differ.
+    public var allowBaseMismatch: Bool
+    /// Merge factors that contain NaN or infinity.
+    public var allowNonFinite: Bool
+    /// Output dtype; `nil` keeps the inputs' dtype when they all share one, else f32.
+    public var dtype: DType?
+
+    public init(method: MergeMethod = .concat, weights: [Double], rank: Int? = nil, density: Double = 0.5, seed: UInt64 = 0,
+                allowBaseMismatch: Bool = false, allowNonFinite: Bool = false, dtype: DType? = nil) {
+        self.method = method
+        self.weights = weights
+        self.rank = rank
+        self.density = density
+        self.seed = seed
+        self.allowBaseMismatch = allowBaseMismatch
+        self.allowNonFinite = allowNonFinite
+        self.dtype = dtype
+    }
+}
+
+/// Why a merge was refused.
+public struct MergeError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// The inputs cannot belong together (base model, shapes).
+        public static let incompatible = Code("incompatible inputs")
+        /// The method cannot be applied to these inputs (e.g. `add` with unequal ranks).
+        public static let unsupportedByMethod = Code("unsupported by method")
+        /// NaN or infinity in an input.
+        public static let nonFinite = Code("non-finite input")
+        /// Options that make no sense.
+        public static let invalidOption = Code("invalid option")
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,58 @@
+/// xoshiro256** seeded through SplitMix64: fast, reproducible everywhere.
+///
+/// Merges that draw random numbers (DARE's drop mask, the randomized SVD's
+/// test matrix) derive one generator per module and input from the user's
+/// seed and the module path, so results do not depend on processing order.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var s: (UInt64, UInt64, UInt64, UInt64)
+
+    public init(seed: UInt64) {
+        var x = seed
+        func splitmix() -> UInt64 {
+            x &+= 0x9E37_79B9_7F4A_7C15
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        s = (splitmix(), splitmix(), splitmix(), splitmix())
+    }
+
+    /// A generator for one purpose: the seed mixed with a name and an index.
+    public init(seed: UInt64, stream: String, index: Int = 0) {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in stream.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        self.init(seed: seed ^ h ^ (UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15))
+    }
+
+    @inline(__always) static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+
+    public mutating func next() -> UInt64 {
+        let result = SeededGenerator.rotl(s.1 &* 5, 7) &* 9
+        let t = s.1 << 17
+        s.2 ^= s.0
+        s.3 ^= s.1
+        s.1 ^= s.2
+        s.0 ^= s.3
+        s.2 ^= t
+        s.3 = SeededGenerator.rotl(s.3, 45)
+        return result
+    }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    public mutating func nextUniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+
+    /// A standard normal draw (Box–Muller).
+    public mutating func nextNormal() -> Double {
+        let u = Swift.max(nextUniform(), 0x1.0p-60), v = nextUniform()
+        return (-2 * _log(u)).squareRoot() * _cos(2 * .pi * v)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+@inline(__always) private func _log(_ x: Double) -> Double { log(x) }
+@inline(__always) private func _cos(_ x: Double) -> Double { cos(x) }

@@ -1,0 +1,131 @@
+import ArgumentParser
+import AdapterFormat
+import AdapterMath
+import Foundation
+import Tensors
+
+struct Combine: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Merge adapters into one, with an exactness certificate.",
+        discussion: """
+        Every method aims at the weighted sum of the updates, Σ wᵢ·ΔWᵢ, per module, with each
+        input's scaling (alpha/r, or alpha/√r with rsLoRA) folded in first. The output is
+        canonical: alpha = r per module, rsLoRA off, so PEFT loads it with no surprises.
+
+          concat  exact; rank = sum of the input ranks (the default)
+          add     PEFT's "linear": weighted sums of the factors; needs equal ranks; inexact
+          svd     the exact sum truncated to --rank k by an SVD done in factor space
+          ties    TIES (trim to --density, elect signs, disjoint sum) on the dense updates
+          dare    DARE (drop with 1-density, rescale) on the dense updates
+
+        ties and dare are refactored to --rank k (default: the sum of the input ranks).
+        The certificate gives, per module, ‖B'A' − target‖_F / ‖target‖_F of the stored factors.
+
+        Examples:
+          adaptermerge combine task.lora align.lora
+          adaptermerge combine task.lora align.lora --weights 1,0.5 -o merged.lora
+          adaptermerge combine task.lora align.lora --method svd --rank 16 --json
+          adaptermerge combine task.lora old.lora --weights 1,-1 -o difference.lora
+          adaptermerge combine --recipe merge.json
+        """
+    )
+
+    @Argument(help: "Adapters to merge: .lora files or PEFT directories.")
+    var adapters: [String] = []
+
+    @Option(help: "Comma-separated weights, one per adapter (default: 1 each). Negative weights subtract.")
+    var weights: String?
+
+    @Option(help: "concat, add, svd, ties or dare.")
+    var method: MergeMethod = .concat
+
+    @Option(help: "Target rank for svd (default: the largest input rank) and ties/dare (default: the sum).")
+    var rank: Int?
+
+    @Option(help: "Fraction of entries ties/dare keep (default 0.5).")
+    var density: Double?
+
+    @Option(help: "Seed for dare and for the randomized refactoring of ties/dare.")
+    var seed: UInt64 = 0
+
+    @Option(name: .shortAndLong, help: "Output: a .lora file, or a PEFT directory (any other name, or ending in /).")
+    var output: String?
+
+    @Option(help: "A JSON recipe naming inputs, weights, method and output (paths relative to the recipe).")
+    var recipe: String?
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    @Flag(help: "Merge adapters whose base_model names differ.")
+    var allowBaseMismatch = false
+
+    @Flag(help: "Merge factors that contain NaN or infinity.")
+    var allowNonfinite = false
+
+    @Flag(help: "Print the certificate as JSON.")
+    var json = false
+
+    func validate() throws {
+        if recipe == nil && adapters.isEmpty { throw ValidationError("give adapters to merge, or --recipe") }
+        if recipe != nil && !adapters.isEmpty { throw ValidationError("give either adapters or --recipe, not both") }
+    }
+
+    func run() throws {
+        let job = try resolvedJob()
+        let inputs = try job.inputs.map { try AdapterReader.open($0) }
+        let options = MergeOptions(method: job.method, weights: job.weights ?? Array(repeating: 1, count: inputs.count),
+                                   rank: job.rank, density: job.density ?? 0.5, seed: job.seed,
+                                   allowBaseMismatch: allowBaseMismatch, allowNonFinite: allowNonfinite,
+                                   dtype: job.dtype ?? outputOptions.dtype.dtype)
+        if options.weights.count != inputs.count {
+            throw ValidationError("\(options.weights.count) weights for \(inputs.count) adapters")
+        }
+        // Fail before any work if the output exists.
+        if FileSystem.exists(job.output) && !outputOptions.force {
+            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: job.output)
+        }
+        let merger = try AdapterMerger(inputs: inputs, options: options)
+        let hashes = try inputs.map { try $0.contentHash() }
+        var report = MergeReport(method: options.method, weights: options.weights, modules: [])
+        try AdapterWriter.write(modules: merger.outputModules, metadata: merger.outputMetadata(inputHashes: hashes),
+                                to: job.output, overwrite: outputOptions.force, options: outputOptions.writeOptions) { module in
+            let merged = try merger.merge(module)
+            report.modules.append(merged.report)
+            return (merged.a, merged.b)
+        }
+        if json {
+            print(CertificateText.json(report, inputs: inputs, output: job.output).prettyText())
+        } else {
+            print(CertificateText.render(report, inputs: inputs, output: job.output), terminator: "")
+        }
+    }
+
+    /// The merge to run, from the arguments or from a recipe.
+    struct Job {
+        var inputs: [String]
+        var weights: [Double]?
+        var method: MergeMethod
+        var rank: Int?
+        var density: Double?
+        var seed: UInt64
+        var output: String
+        var dtype: DType?
+    }
+
+    func resolvedJob() throws -> Job {
+        if let recipe { return try CombineRecipe.load(recipe, defaults: self) }
+        return Job(inputs: adapters, weights: try weights.map(Combine.parseWeights), method: method, rank: rank,
+                   density: density, seed: seed, output: output ?? "merged.lora", dtype: nil)
+    }
+
+    static func parseWeights(_ text: String) throws -> [Double] {
+        try text.split(separator: ",").map {
+            guard let w = Double($0.trimmingCharacters(in: .whitespaces)), w.isFinite else {
+                throw ValidationError("--weights: \"\($0)\" is not a number")
+            }
+            return w
+        }
+    }
+}
+
+extension MergeMethod: ExpressibleByArgument {}

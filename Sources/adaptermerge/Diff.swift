@@ -1,0 +1,119 @@
+import ArgumentParser
+import AdapterFormat
+import AdapterMath
+
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare two adapters module by module: will adding them interfere?",
+        discussion: """
+        Per module: the cosine similarity of the two ΔW, their norm ratio ‖ΔW_b‖/‖ΔW_a‖, and the
+        principal angles between their column spaces (where they write) and row spaces (where they
+        read). All in factor space. Cosines near 0 and large angles mean the updates barely
+        interact; a strongly negative cosine means adding them cancels.
+
+        Examples:
+          adaptermerge diff task.lora align.lora
+          adaptermerge diff task.lora align.lora --json
+        """
+    )
+
+    @Argument(help: "The first adapter (a).")
+    var a: String
+
+    @Argument(help: "The second adapter (b).")
+    var b: String
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let first = try AdapterReader.open(a), second = try AdapterReader.open(b)
+        var comparisons: [ModuleComparison] = []
+        for ma in first.modules {
+            guard let mb = second.module(ma.path) else { continue }
+            guard ma.outFeatures == mb.outFeatures, ma.inFeatures == mb.inFeatures else {
+                throw MergeError(.incompatible, "module \(ma.path) is \(ma.outFeatures)×\(ma.inFeatures) in \(a) but \(mb.outFeatures)×\(mb.inFeatures) in \(b)")
+            }
+            let da = try LowRankDelta(module: ma, factors: try first.factors(of: ma))
+            let db = try LowRankDelta(module: mb, factors: try second.factors(of: mb))
+            comparisons.append(try ModuleComparison(path: ma.path, layer: ma.layer, a: da, b: db))
+        }
+        let onlyA = first.modules.map(\.path).filter { second.module($0) == nil }
+        let onlyB = second.modules.map(\.path).filter { first.module($0) == nil }
+        if json {
+            print(DiffText.json(comparisons, onlyA: onlyA, onlyB: onlyB, a: a, b: b).prettyText())
+        } else {
+            print(DiffText.render(comparisons, onlyA: onlyA, onlyB: onlyB, a: a, b: b), terminator: "")
+        }
+    }
+}
+
+/// Text and JSON views of `diff`.
+enum DiffText {
+    struct LayerSummary {
+        let layer: Int
+        let cosine: Double
+        let normRatio: Double
+    }
+
+    /// Per layer: cosine and norm ratio of the layer's updates taken together.
+    static func layers(_ comparisons: [ModuleComparison]) -> [LayerSummary] {
+        var sums: [Int: (inner: Double, a: Double, b: Double)] = [:]
+        for c in comparisons {
+            guard let l = c.layer else { continue }
+            sums[l, default: (0, 0, 0)].inner += c.inner
+            sums[l, default: (0, 0, 0)].a += c.normA * c.normA
+            sums[l, default: (0, 0, 0)].b += c.normB * c.normB
+        }
+        return sums.keys.sorted().map { l in
+            let s = sums[l]!
+            let denominator = (s.a * s.b).squareRoot()
+            return LayerSummary(layer: l, cosine: denominator > 0 ? s.inner / denominator : 0,
+                                normRatio: s.a > 0 ? (s.b / s.a).squareRoot() : .infinity)
+        }
+    }
+
+    static func mean(_ x: [Double]) -> Double { x.isEmpty ? .nan : x.reduce(0, +) / Double(x.count) }
+
+    static func render(_ comparisons: [ModuleComparison], onlyA: [String], onlyB: [String], a: String, b: String) -> String {
+        var out = "a = \(a)\nb = \(b)\n\n"
+        out += Format.pad("module", 40) + Format.padLeft("cos", 8) + Format.padLeft("‖b‖/‖a‖", 9)
+            + Format.padLeft("col° min", 10) + Format.padLeft("col° mean", 10) + Format.padLeft("row° min", 10) + Format.padLeft("row° mean", 10) + "\n"
+        for c in comparisons {
+            out += Format.pad(c.path, 40) + Format.padLeft(Format.fixed(c.cosine, 3), 8) + Format.padLeft(Format.general(c.normRatio, 3), 9)
+                + Format.padLeft(Format.fixed(c.columnAngles.first ?? .nan, 1), 10) + Format.padLeft(Format.fixed(mean(c.columnAngles), 1), 10)
+                + Format.padLeft(Format.fixed(c.rowAngles.first ?? .nan, 1), 10) + Format.padLeft(Format.fixed(mean(c.rowAngles), 1), 10) + "\n"
+        }
+        let layers = layers(comparisons)
+        if !layers.isEmpty {
+            out += "\nper layer (all modules together)\n"
+            for l in layers {
+                out += "  " + Format.padLeft(String(l.layer), 3) + "  cos " + Format.padLeft(Format.fixed(l.cosine, 3), 7)
+                    + "  ‖b‖/‖a‖ " + Format.general(l.normRatio, 3) + "\n"
+            }
+        }
+        if !onlyA.isEmpty { out += "\nonly in a (\(onlyA.count)): " + onlyA.prefix(6).joined(separator: ", ") + (onlyA.count > 6 ? ", …" : "") + "\n" }
+        if !onlyB.isEmpty { out += "\nonly in b (\(onlyB.count)): " + onlyB.prefix(6).joined(separator: ", ") + (onlyB.count > 6 ? ", …" : "") + "\n" }
+        return out
+    }
+
+    static func json(_ comparisons: [ModuleComparison], onlyA: [String], onlyB: [String], a: String, b: String) -> JSONValue {
+        [
+            "a": .string(a), "b": .string(b),
+            "modules": .array(comparisons.map { c in
+                [
+                    "name": .string(c.path), "layer": c.layer.map { .int($0) } ?? .null,
+                    "cosine": .double(c.cosine), "norm_ratio": .double(c.normRatio),
+                    "delta_fro_a": .double(c.normA), "delta_fro_b": .double(c.normB),
+                    "column_angles_deg": .array(c.columnAngles.map { .double($0) }),
+                    "row_angles_deg": .array(c.rowAngles.map { .double($0) }),
+                ]
+            }),
+            "layers": .array(layers(comparisons).map {
+                ["layer": .int($0.layer), "cosine": .double($0.cosine), "norm_ratio": .double($0.normRatio)]
+            }),
+            "only_a": .array(onlyA.map { .string($0) }),
+            "only_b": .array(onlyB.map { .string($0) }),
+        ]
+    }
+}
