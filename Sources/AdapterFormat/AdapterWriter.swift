@@ -23,7 +23,14 @@ public enum AdapterWriter {
             try writer.append(name: module.keyB, tensor: b)
             written.append(module.with(dtype: a.dtype))
         }
-        try writer.finish(metadata: metadata.containerJSON(modules: written))
+        // Keep the stored PEFT config consistent with the modules, in exactly the
+        // form an export writes, so .lora → PEFT → .lora gives the same bytes.
+        var stored = metadata
+        stored.peftConfig = metadata.peftConfig.map {
+            PEFTConfig.exportJSON(modules: written, baseModel: metadata.baseModel,
+                                  fanInFanOut: $0["fan_in_fan_out"]?.boolValue ?? false, original: $0)
+        }
+        try writer.finish(metadata: stored.containerJSON(modules: written))
     }
 
     /// Writes a PEFT adapter directory (`adapter_config.json` and

@@ -73,6 +73,10 @@ final class CombineCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["combine", task, align, "--weights", "1,0.5", "-o", dir + "/peft/"]).status, 0)
         XCTAssertTrue(FileSystem.isRegularFile(dir + "/peft/adapter_config.json"))
         XCTAssertEqual(try CLI.run(["verify", dir + "/peft"]).status, 0)
+        // The PEFT export carries the merge's metadata: back to .lora, byte for byte.
+        XCTAssertEqual(try CLI.run(["combine", task, align, "--weights", "1,0.5", "-o", dir + "/direct.lora"]).status, 0)
+        XCTAssertEqual(try CLI.run(["convert", dir + "/peft", dir + "/roundtrip.lora"]).status, 0)
+        XCTAssertEqual(try Fixtures.bytes(dir + "/direct.lora"), try Fixtures.bytes(dir + "/roundtrip.lora"))
 
         try FileManager.default.createDirectory(atPath: dir + "/ci", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: task, toPath: dir + "/ci/task")
