@@ -1,29 +1,12 @@
+import Tensors
+
 /// An error about a file adaptermerge reads or writes: what is wrong, in
 /// which file, and where in it.
 ///
 /// The CLI prints ``description`` as its one line on stderr. Codes form an
 /// open set (swift-nio style), so new ones do not break callers.
 public struct FormatError: Error, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
-        public var description: String { name }
-
-        /// The file cannot be opened, read or written.
-        public static let io = Code("I/O error")
-        /// The file is not of the expected kind (wrong magic, not a directory, ...).
-        public static let notRecognized = Code("not recognized")
-        /// Structure broken: truncated, bad offsets, bad header.
-        public static let malformed = Code("malformed")
-        /// Stored bytes do not match their checksum.
-        public static let checksumMismatch = Code("checksum mismatch")
-        /// A feature adaptermerge deliberately does not handle.
-        public static let unsupported = Code("unsupported")
-        /// An output already exists and `--force` was not given.
-        public static let outputExists = Code("output exists")
-        /// Values that are valid in form but not acceptable (NaN, mismatched shapes, ...).
-        public static let invalidContent = Code("invalid content")
-    }
+    public typealias Code = ErrorCode<FormatError>
 
     public let code: Code
     public let message: String
@@ -50,4 +33,21 @@ public struct FormatError: Error, Sendable, CustomStringConvertible {
         if let location { where_ += where_.isEmpty ? location : ": \(location)" }
         return where_.isEmpty ? message : "\(where_): \(message)"
     }
+}
+
+extension ErrorCode where Domain == FormatError {
+    /// The file cannot be opened, read or written.
+    public static let io = Self("I/O error")
+    /// The file is not of the expected kind (wrong magic, not a directory, ...).
+    public static let notRecognized = Self("not recognized")
+    /// Structure broken: truncated, bad offsets, bad header.
+    public static let malformed = Self("malformed")
+    /// Stored bytes do not match their checksum.
+    public static let checksumMismatch = Self("checksum mismatch")
+    /// A feature adaptermerge deliberately does not handle.
+    public static let unsupported = Self("unsupported")
+    /// An output already exists and `--force` was not given.
+    public static let outputExists = Self("output exists")
+    /// Values that are valid in form but not acceptable (NaN, mismatched shapes, ...).
+    public static let invalidContent = Self("invalid content")
 }

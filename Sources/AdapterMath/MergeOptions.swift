@@ -53,20 +53,7 @@ public struct MergeOptions: Sendable {
 
 /// Why a merge was refused.
 public struct MergeError: Error, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
-        public var description: String { name }
-
-        /// The inputs cannot belong together (base model, shapes).
-        public static let incompatible = Code("incompatible inputs")
-        /// The method cannot be applied to these inputs (e.g. `add` with unequal ranks).
-        public static let unsupportedByMethod = Code("unsupported by method")
-        /// NaN or infinity in an input.
-        public static let nonFinite = Code("non-finite input")
-        /// Options that make no sense.
-        public static let invalidOption = Code("invalid option")
-    }
+    public typealias Code = ErrorCode<MergeError>
 
     public let code: Code
     public let message: String
@@ -77,4 +64,15 @@ public struct MergeError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+extension ErrorCode where Domain == MergeError {
+    /// The inputs cannot belong together (base model, shapes).
+    public static let incompatible = Self("incompatible inputs")
+    /// The method cannot be applied to these inputs (e.g. `add` with unequal ranks).
+    public static let unsupportedByMethod = Self("unsupported by method")
+    /// NaN or infinity in an input.
+    public static let nonFinite = Self("non-finite input")
+    /// Options that make no sense.
+    public static let invalidOption = Self("invalid option")
 }

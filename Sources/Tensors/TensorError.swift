@@ -4,22 +4,7 @@
 /// without breaking callers that switch over ``Code``.
 public struct TensorError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What went wrong, as an open set of codes.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
-        public var description: String { name }
-
-        /// The byte count does not equal the element count times the dtype size.
-        public static let sizeMismatch = Code("size mismatch")
-        /// A shape has a negative dimension or its element count overflows.
-        public static let invalidShape = Code("invalid shape")
-        /// The operation needs a floating-point dtype it can convert.
-        public static let unsupportedDType = Code("unsupported dtype")
-        /// A LAPACK routine reported failure.
-        public static let lapackFailure = Code("LAPACK failure")
-        /// Matrix dimensions do not fit the operation.
-        public static let dimensionMismatch = Code("dimension mismatch")
-    }
+    public typealias Code = ErrorCode<TensorError>
 
     public let code: Code
     public let message: String
@@ -30,4 +15,17 @@ public struct TensorError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+extension ErrorCode where Domain == TensorError {
+    /// The byte count does not equal the element count times the dtype size.
+    public static let sizeMismatch = Self("size mismatch")
+    /// A shape has a negative dimension or its element count overflows.
+    public static let invalidShape = Self("invalid shape")
+    /// The operation needs a floating-point dtype it can convert.
+    public static let unsupportedDType = Self("unsupported dtype")
+    /// A LAPACK routine reported failure.
+    public static let lapackFailure = Self("LAPACK failure")
+    /// Matrix dimensions do not fit the operation.
+    public static let dimensionMismatch = Self("dimension mismatch")
 }
