@@ -50,7 +50,9 @@ struct AdapterMerge: ParsableCommand {
                 print(fullMessage(for: error))
                 Glibc.exit(0)
             }
-            Terminal.write(fullMessage(for: error) + "\n", toStandardError: true)
+            // Usage errors too get one line, with a pointer to the help.
+            let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            Terminal.error((text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text) + " (see --help)")
             Glibc.exit(2)
         }
     }
