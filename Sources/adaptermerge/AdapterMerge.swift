@@ -15,7 +15,8 @@ struct AdapterMerge: ParsableCommand {
         commandName: "adaptermerge",
         abstract: "Combine, convert and inspect LoRA adapters for cross-lingual transfer.",
         discussion: """
-        Adapters are .lora files (compressed, checksummed) or PEFT adapter directories.
+        Adapters are .lora files (compressed, checksummed) or PEFT adapter
+        directories.
 
         Examples:
           adaptermerge convert peft-adapter/ task.lora

@@ -8,18 +8,20 @@ struct Combine: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Merge adapters into one, with an exactness certificate.",
         discussion: """
-        Every method aims at the weighted sum of the updates, Σ wᵢ·ΔWᵢ, per module, with each
-        input's scaling (alpha/r, or alpha/√r with rsLoRA) folded in first. The output is
-        canonical: alpha = r per module, rsLoRA off, so PEFT loads it with no surprises.
+        Every method aims at the weighted sum of the updates, Σ wᵢ·ΔWᵢ, per module,
+        with each input's scaling (alpha/r, or alpha/√r with rsLoRA) folded in
+        first. The output is canonical: alpha = r per module, rsLoRA off, so PEFT
+        loads it with no surprises.
 
           concat  exact; rank = sum of the input ranks (the default)
-          add     PEFT's "linear": weighted sums of the factors; needs equal ranks; inexact
-          svd     the exact sum truncated to --rank k by an SVD done in factor space
-          ties    TIES (trim to --density, elect signs, disjoint sum) on the dense updates
-          dare    DARE (drop with 1-density, rescale) on the dense updates
+          add     PEFT's "linear": sums of the factors; equal ranks; inexact
+          svd     the exact sum truncated to --rank k by a factor-space SVD
+          ties    TIES (trim to --density, elect signs, disjoint sum), dense
+          dare    DARE (drop with 1-density, rescale), dense
 
-        ties and dare are refactored to --rank k (default: the sum of the input ranks).
-        The certificate gives, per module, ‖B'A' − target‖_F / ‖target‖_F of the stored factors.
+        ties and dare are refactored to --rank k (default: the sum of the input
+        ranks). The certificate gives, per module, ‖B'A' − target‖_F / ‖target‖_F of
+        the stored factors.
 
         Examples:
           adaptermerge combine task.lora align.lora

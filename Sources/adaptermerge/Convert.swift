@@ -5,10 +5,11 @@ struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert between .lora files and PEFT adapter directories.",
         discussion: """
-        The input is a .lora file, a PEFT adapter directory, or its adapter_model.safetensors.
-        An output ending in .lora is written as a .lora file; any other output is written
-        as a PEFT adapter directory (adapter_config.json + adapter_model.safetensors).
-        Tensors are carried bit for bit unless --dtype asks for another dtype.
+        The input is a .lora file, a PEFT adapter directory, or its
+        adapter_model.safetensors. An output ending in .lora is written as a .lora
+        file; any other output is written as a PEFT adapter directory
+        (adapter_config.json + adapter_model.safetensors). Tensors are carried bit
+        for bit unless --dtype asks for another dtype.
 
         Examples:
           adaptermerge convert peft-adapter/ task.lora --kind task --languages en,de

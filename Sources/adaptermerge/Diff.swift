@@ -6,10 +6,11 @@ struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare two adapters module by module: will adding them interfere?",
         discussion: """
-        Per module: the cosine similarity of the two ΔW, their norm ratio ‖ΔW_b‖/‖ΔW_a‖, and the
-        principal angles between their column spaces (where they write) and row spaces (where they
-        read). All in factor space. Cosines near 0 and large angles mean the updates barely
-        interact; a strongly negative cosine means adding them cancels.
+        Per module: the cosine similarity of the two ΔW, their norm ratio
+        ‖ΔW_b‖/‖ΔW_a‖, and the principal angles between their column spaces (where
+        they write) and row spaces (where they read). All in factor space. Cosines
+        near 0 and large angles mean the updates barely interact; a strongly
+        negative cosine means adding them cancels.
 
         Examples:
           adaptermerge diff task.lora align.lora

@@ -6,9 +6,9 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show an adapter's metadata, storage and ΔW statistics.",
         discussion: """
-        ΔW figures are of scaling · B · A, computed in factor space from r × r matrices:
-        exact, and unchanged by rescaling A by c and B by 1/c. Effective rank is the
-        entropy effective rank of the singular values.
+        ΔW figures are of scaling · B · A, computed in factor space from r × r
+        matrices: exact, and unchanged by rescaling A by c and B by 1/c. Effective
+        rank is the entropy effective rank of the singular values.
 
         Examples:
           adaptermerge inspect task.lora

@@ -5,11 +5,11 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check an adapter's structure and every checksum.",
         discussion: """
-        For a .lora file: magic, version, header checksum, offsets, alignment, padding,
-        then every tensor is decoded and its XXH64 compared. For a PEFT directory: the
-        safetensors structure rules and the config (safetensors carries no checksums).
-        Exits 0 when everything holds, 1 naming the first bad tensor otherwise, and 2 when
-        the input cannot be read at all.
+        For a .lora file: magic, version, header checksum, offsets, alignment,
+        padding, then every tensor is decoded and its XXH64 compared. For a PEFT
+        directory: the safetensors structure rules and the config (safetensors
+        carries no checksums). Exits 0 when everything holds, 1 naming the first bad
+        tensor otherwise, and 2 when the input cannot be read at all.
 
         Examples:
           adaptermerge verify task.lora
