@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Tensors
 
 /// A `.lora` file opened for reading.
@@ -225,8 +230,23 @@ public final class LoraContainerReader: @unchecked Sendable {
         return try tensor(e)
     }
 
+    /// The largest tensor this reader decodes: half the machine's memory.
+    ///
+    /// A small zstd frame can legitimately expand 32768-fold, so a short file
+    /// can describe a tensor no machine holds; it is refused with an error
+    /// rather than letting the allocation kill the process.
+    public static let maximumTensorBytes: Int = {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, size > 0 else { return 1 << 34 }
+        return pages / 2 * size
+    }()
+
     /// Decodes the tensor of an entry of this file and checks its checksum.
     public func tensor(_ e: LoraTensorEntry) throws -> Tensor {
+        guard e.rawLength <= LoraContainerReader.maximumTensorBytes else {
+            throw FormatError(.unsupported, "tensor needs \(e.rawLength) bytes, more than half of this machine's memory",
+                              path: path, location: e.name)
+        }
         let start = dataStart + e.storedRange.lowerBound
         let stored = UnsafeRawBufferPointer(rebasing: file.bytes[start..<(dataStart + e.storedRange.upperBound)])
         guard XXH64.hash(stored) == e.storedChecksum else {

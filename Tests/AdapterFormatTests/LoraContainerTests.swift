@@ -194,6 +194,17 @@ final class LoraContainerTests: XCTestCase {
         try assertRejected(future, "version 9")
     }
 
+    /// A tensor larger than the machine can hold is refused with an error,
+    /// even when its zstd frame could legitimately expand that far.
+    func testRefusesTensorsBeyondMemoryBeforeAllocating() throws {
+        let elements = LoraContainerReader.maximumTensorBytes / 4 + 1
+        let stored = elements * 4 / Zstd.maximumRatio + 64
+        try XCTSkipIf(stored > 16 << 20, "machine too large to build the case cheaply")
+        let h = "0000000000000000"
+        let header = #"{"__metadata__":{},"t":{"dtype":"F32","shape":[\#(elements)],"encoding":"zstd","offsets":[0,\#(stored)],"raw_length":\#(elements * 4),"xxh64":"\#(h)","stored_xxh64":"\#(h)"}}"#
+        try assertRejected(handmade(header: header, data: [UInt8](repeating: 0, count: stored)), "memory")
+    }
+
     func testBytePlanesRoundTrip() {
         var rng = TestRandom(seed: 2)
         for width in [2, 4, 8] {
