@@ -4,6 +4,7 @@ import PackageDescription
 // Layering (DESIGN.md §2): each module depends only on those below it.
 //
 //   adaptermerge (executable)
+//   Transformer    Llama-family runtime: tokenizer, config, weights, forward pass
 //   AdapterMath    merge methods, certificates, statistics
 //   AdapterFormat  .lora container, safetensors, PEFT directories, JSON, checksums
 //   Tensors        dtypes, storage, BLAS/LAPACK wrappers
@@ -31,10 +32,11 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS"]),
         .target(name: "AdapterFormat", dependencies: ["Tensors", "CZstd"]),
         .target(name: "AdapterMath", dependencies: ["Tensors", "AdapterFormat"]),
+        .target(name: "Transformer", dependencies: ["Tensors", "AdapterFormat", "AdapterMath"]),
         .executableTarget(
             name: "adaptermerge",
             dependencies: [
-                "AdapterMath", "AdapterFormat", "Tensors",
+                "Transformer", "AdapterMath", "AdapterFormat", "Tensors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -49,6 +51,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport", "AdapterFormat"]),
         .testTarget(name: "AdapterFormatTests", dependencies: ["AdapterFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "AdapterMathTests", dependencies: ["AdapterMath", "AdapterFormat", "Tensors", "TestSupport"]),
+        .testTarget(name: "TransformerTests", dependencies: ["Transformer", "AdapterFormat", "Tensors", "TestSupport"]),
         // End-to-end tests run the built binary; depending on it makes SwiftPM build it first.
         .testTarget(name: "adaptermergeTests", dependencies: ["adaptermerge", "AdapterFormat", "TestSupport"]),
     ]

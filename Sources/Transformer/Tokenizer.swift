@@ -1,0 +1,283 @@
+import AdapterFormat
+import Foundation
+
+/// A Hugging Face `tokenizer.json` of the ByteLevel BPE family (GPT-2,
+/// Llama 3, Qwen2), with `tokenizer_config.json`'s BOS/EOS rules.
+///
+/// Encoding follows the `tokenizers` library step by step: added tokens are
+/// cut out first (leftmost-longest), the rest is normalized (NFC where the
+/// file asks), split by the pre-tokenizer's regex, mapped to byte-level
+/// characters, and merged by BPE rank; the post-processor then adds BOS/EOS.
+/// Anything outside this family is refused by name.
+public final class Tokenizer: @unchecked Sendable {
+    /// A token the vocabulary treats as one unit wherever it appears.
+    public struct AddedToken: Sendable {
+        public let id: Int
+        public let content: String
+        public let special: Bool
+        public let singleWord: Bool
+        public let leftStrip: Bool
+        public let rightStrip: Bool
+    }
+
+    public let model: BPEModel
+    public let addedTokens: [AddedToken]
+    let normalizeNFC: Bool
+    let splits: [SplitPattern]
+    let addPrefixSpace: Bool
+    /// Ids the post-processor puts before and after a single sequence.
+    public let prefixIDs: [Int]
+    public let suffixIDs: [Int]
+    public let bosID: Int?
+    public let eosID: Int?
+    public let padID: Int?
+    private let addedByContent: [String: AddedToken]
+    private let specialIDs: Set<Int>
+
+    /// Loads `tokenizer.json` (and `tokenizer_config.json` when present) from a model directory.
+    public convenience init(directory: String) throws {
+        let path = FileSystem.join(directory, "tokenizer.json")
+        let configPath = FileSystem.join(directory, "tokenizer_config.json")
+        func load(_ p: String) throws -> JSONValue {
+            do {
+                return try JSONValue(parsing: try FileSystem.readFile(p, limit: 512 << 20))
+            } catch let e as JSONParseError {
+                throw FormatError(.malformed, "not valid JSON: \(e.message)", path: p, location: "byte \(e.offset)")
+            }
+        }
+        let json = try load(path)
+        let config = FileSystem.isRegularFile(configPath) ? try load(configPath) : nil
+        do {
+            try self.init(json: json, config: config)
+        } catch let e as TokenizerError {
+            throw FormatError(.unsupported, e.message, path: path)
+        }
+    }
+
+    public init(json: JSONValue, config: JSONValue?) throws {
+        guard let modelJSON = json["model"], modelJSON["type"]?.stringValue == "BPE" else {
+            throw TokenizerError("only BPE tokenizer models are supported (model.type is \(json["model"]?["type"]?.compactText ?? "missing"))")
+        }
+        if modelJSON["byte_fallback"]?.boolValue == true { throw TokenizerError("byte_fallback BPE (SentencePiece style) is not supported") }
+        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
+            if let v = modelJSON[key], !v.isNull, v.stringValue != "" { throw TokenizerError("BPE \(key) is not supported") }
+        }
+        if let dropout = modelJSON["dropout"]?.doubleValue, dropout > 0 { throw TokenizerError("BPE dropout is not supported") }
+        guard let vocabPairs = modelJSON["vocab"]?.objectValue else { throw TokenizerError("model.vocab is missing") }
+        var vocab: [String: Int] = [:]
+        vocab.reserveCapacity(vocabPairs.count)
+        for (token, id) in vocabPairs {
+            guard let i = id.intValue else { throw TokenizerError("vocab id of \"\(token)\" is not an integer") }
+            vocab[token] = i
+        }
+        var merges: [(String, String)] = []
+        for m in modelJSON["merges"]?.arrayValue ?? [] {
+            if let s = m.stringValue {
+                guard let space = s.firstIndex(of: " ") else { throw TokenizerError("merge \"\(s)\" is not two tokens") }
+                merges.append((String(s[..<space]), String(s[s.index(after: space)...])))
+            } else if let pair = m.arrayValue, pair.count == 2, let a = pair[0].stringValue, let b = pair[1].stringValue {
+                merges.append((a, b))
+            } else {
+                throw TokenizerError("a merge is neither \"a b\" nor [\"a\", \"b\"]")
+            }
+        }
+        model = try BPEModel(vocab: vocab, merges: merges, ignoreMerges: modelJSON["ignore_merges"]?.boolValue ?? false)
+
+        var added: [AddedToken] = []
+        for t in json["added_tokens"]?.arrayValue ?? [] {
+            guard let id = t["id"]?.intValue, let content = t["content"]?.stringValue else { throw TokenizerError("an added token lacks id or content") }
+            added.append(AddedToken(id: id, content: content, special: t["special"]?.boolValue ?? false,
+                                    singleWord: t["single_word"]?.boolValue ?? false, leftStrip: t["lstrip"]?.boolValue ?? false,
+                                    rightStrip: t["rstrip"]?.boolValue ?? false))
+        }
+        addedTokens = added
+        let byContent = Dictionary(added.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
+        addedByContent = byContent
+        specialIDs = Set(added.filter(\.special).map(\.id))
+
+        normalizeNFC = try Tokenizer.parseNormalizer(json["normalizer"])
+        (splits, addPrefixSpace) = try Tokenizer.parsePreTokenizer(json["pre_tokenizer"])
+
+        // BOS/EOS: the post-processor's template, else tokenizer_config's add_bos_token/add_eos_token.
+        func tokenName(_ v: JSONValue?) -> String? { v?.stringValue ?? v?["content"]?.stringValue }
+        func id(of name: String?) -> Int? { name.flatMap { byContent[$0]?.id ?? vocab[$0] } }
+        bosID = id(of: tokenName(config?["bos_token"]))
+        eosID = id(of: tokenName(config?["eos_token"]))
+        padID = id(of: tokenName(config?["pad_token"]))
+        if let template = try Tokenizer.parseTemplate(json["post_processor"]) {
+            prefixIDs = template.prefix
+            suffixIDs = template.suffix
+        } else {
+            var prefix: [Int] = [], suffix: [Int] = []
+            if config?["add_bos_token"]?.boolValue == true, let bosID { prefix = [bosID] }
+            if config?["add_eos_token"]?.boolValue == true, let eosID { suffix = [eosID] }
+            prefixIDs = prefix
+            suffixIDs = suffix
+        }
+        if let decoder = json["decoder"], !decoder.isNull {
+            let type = decoder["type"]?.stringValue
+            guard type == "ByteLevel" || (type == "Sequence" && (decoder["decoders"]?.arrayValue ?? []).allSatisfy { $0["type"]?.stringValue == "ByteLevel" }) else {
+                throw TokenizerError("decoder \(type ?? "?") is not supported (only ByteLevel)")
+            }
+        }
+    }
+
+    static func parseNormalizer(_ v: JSONValue?) throws -> Bool {
+        guard let v, !v.isNull else { return false }
+        switch v["type"]?.stringValue {
+        case "NFC": return true
+        case "Sequence":
+            var nfc = false
+            for n in v["normalizers"]?.arrayValue ?? [] { nfc = try parseNormalizer(n) || nfc }
+            return nfc
+        case let other: throw TokenizerError("normalizer \(other ?? "?") is not supported (only NFC)")
+        }
+    }
+
+    static func parsePreTokenizer(_ v: JSONValue?) throws -> ([SplitPattern], Bool) {
+        guard let v, !v.isNull else { throw TokenizerError("a ByteLevel pre-tokenizer is required") }
+        var splits: [SplitPattern] = []
+        var prefixSpace = false
+        var sawByteLevel = false
+        let items = v["type"]?.stringValue == "Sequence" ? (v["pretokenizers"]?.arrayValue ?? []) : [v]
+        for item in items {
+            switch item["type"]?.stringValue {
+            case "ByteLevel":
+                sawByteLevel = true
+                prefixSpace = item["add_prefix_space"]?.boolValue ?? false
+                if item["use_regex"]?.boolValue ?? true { splits.append(.gpt2) }
+            case "Split":
+                guard let pattern = item["pattern"]?["Regex"]?.stringValue ?? item["pattern"]?["String"]?.stringValue.map(NSRegularExpression.escapedPattern(for:)) else {
+                    throw TokenizerError("Split pre-tokenizer without a pattern")
+                }
+                guard item["behavior"]?.stringValue == "Isolated", item["invert"]?.boolValue != true else {
+                    throw TokenizerError("Split behavior \(item["behavior"]?.compactText ?? "?") is not supported (only Isolated)")
+                }
+                splits.append(SplitPattern(pattern: pattern))
+            case let other:
+                throw TokenizerError("pre-tokenizer \(other ?? "?") is not supported (ByteLevel BPE only)")
+            }
+        }
+        guard sawByteLevel else { throw TokenizerError("a ByteLevel pre-tokenizer is required") }
+        return (splits, prefixSpace)
+    }
+
+    static func parseTemplate(_ v: JSONValue?) throws -> (prefix: [Int], suffix: [Int])? {
+        guard let v, !v.isNull else { return nil }
+        switch v["type"]?.stringValue {
+        case "ByteLevel": return nil
+        case "Sequence":
+            var found: (prefix: [Int], suffix: [Int])?
+            for p in v["processors"]?.arrayValue ?? [] { if let t = try parseTemplate(p) { found = t } }
+            return found
+        case "TemplateProcessing":
+            var prefix: [Int] = [], suffix: [Int] = []
+            var seenSequence = false
+            let specials = v["special_tokens"]
+            for item in v["single"]?.arrayValue ?? [] {
+                if item["Sequence"] != nil { seenSequence = true; continue }
+                guard let name = item["SpecialToken"]?["id"]?.stringValue,
+                      let ids = specials?[name]?["ids"]?.arrayValue?.compactMap(\.intValue) else {
+                    throw TokenizerError("TemplateProcessing item is neither a Sequence nor a known SpecialToken")
+                }
+                if seenSequence { suffix += ids } else { prefix += ids }
+            }
+            return (prefix, suffix)
+        case let other:
+            throw TokenizerError("post-processor \(other ?? "?") is not supported")
+        }
+    }
+}
+
+extension Tokenizer {
+    /// Token ids of `text`; with `addSpecialTokens`, the post-processor's BOS/EOS too.
+    public func encode(_ text: String, addSpecialTokens: Bool = true) throws -> [Int] {
+        var ids = addSpecialTokens ? prefixIDs : []
+        for segment in splitAddedTokens(text) {
+            switch segment {
+            case .added(let token): ids.append(token.id)
+            case .text(let t): try encodeOrdinary(t, into: &ids)
+            }
+        }
+        if addSpecialTokens { ids += suffixIDs }
+        return ids
+    }
+
+    /// The token's spelling (in byte-level characters for ordinary tokens).
+    public func token(for id: Int) -> String? {
+        model.idToToken[id] ?? addedTokens.first { $0.id == id }?.content
+    }
+
+    /// The text of `ids` (invalid UTF-8 becomes U+FFFD, as the library does).
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+        var bytes: [UInt8] = []
+        for id in ids {
+            if skipSpecialTokens && specialIDs.contains(id) { continue }
+            if let added = addedTokens.first(where: { $0.id == id }), model.idToToken[id] == nil || added.special {
+                bytes += Array(added.content.utf8)
+            } else if let piece = model.idToToken[id] {
+                bytes += ByteLevel.decode(piece)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The vocabulary size including added tokens (the largest id + 1).
+    public var vocabularySize: Int {
+        max(model.idToToken.keys.max() ?? -1, addedTokens.map(\.id).max() ?? -1) + 1
+    }
+
+    enum Segment {
+        case text(String)
+        case added(AddedToken)
+    }
+
+    /// Cuts added tokens out of the text, leftmost-longest, honouring lstrip/rstrip/single_word.
+    func splitAddedTokens(_ text: String) -> [Segment] {
+        guard !addedTokens.isEmpty else { return [.text(text)] }
+        let scalars = Array(text.unicodeScalars)
+        let byFirst = Dictionary(grouping: addedTokens.filter { !$0.content.isEmpty }) { $0.content.unicodeScalars.first! }
+        var segments: [Segment] = []
+        var pending = String.UnicodeScalarView()
+        var i = 0
+        while i < scalars.count {
+            var best: (token: AddedToken, length: Int)?
+            for candidate in byFirst[scalars[i]] ?? [] {
+                let c = Array(candidate.content.unicodeScalars)
+                guard i + c.count <= scalars.count, Array(scalars[i..<(i + c.count)]) == c else { continue }
+                if candidate.singleWord {
+                    let before = i > 0 ? scalars[i - 1] : nil, after = i + c.count < scalars.count ? scalars[i + c.count] : nil
+                    func isWord(_ s: Unicode.Scalar?) -> Bool { s.map { CharacterClass.isLetter($0) || CharacterClass.isNumber($0) || $0 == "_" } ?? false }
+                    if isWord(before) || isWord(after) { continue }
+                }
+                if best == nil || c.count > best!.length { best = (candidate, c.count) }
+            }
+            guard let match = best else {
+                pending.append(scalars[i])
+                i += 1
+                continue
+            }
+            if match.token.leftStrip {
+                while let last = pending.last, CharacterClass.isWhitespace(last) { pending.removeLast() }
+            }
+            if !pending.isEmpty { segments.append(.text(String(pending))); pending = String.UnicodeScalarView() }
+            segments.append(.added(match.token))
+            i += match.length
+            if match.token.rightStrip { while i < scalars.count && CharacterClass.isWhitespace(scalars[i]) { i += 1 } }
+        }
+        if !pending.isEmpty { segments.append(.text(String(pending))) }
+        return segments
+    }
+
+    func encodeOrdinary(_ text: String, into ids: inout [Int]) throws {
+        var t = normalizeNFC ? text.precomposedStringWithCanonicalMapping : text
+        if addPrefixSpace, let first = t.unicodeScalars.first, first != " " { t = " " + t }
+        var pieces: [Substring] = [Substring(t)]
+        for split in splits {
+            pieces = try pieces.flatMap { try split.split(String($0)) }
+        }
+        for piece in pieces where !piece.isEmpty {
+            ids += try model.encode(word: ByteLevel.encode(piece.utf8))
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import AdapterFormat
+import Transformer
+
+struct Tokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tokenize text with a model's tokenizer.json, as the tokenizers library does.",
+        discussion: """
+        Prints the token ids and pieces of the text, with the BOS/EOS the
+        tokenizer's post-processor (or tokenizer_config.json) adds.
+
+        Examples:
+          adaptermerge tokenize --model examples/tiny-llama/model "Hello, world"
+          adaptermerge tokenize --model model/ "Grüße" --json --no-special-tokens
+        """
+    )
+
+    @Option(help: "A model directory with tokenizer.json (and tokenizer_config.json).")
+    var model: String
+
+    @Argument(help: "The text to tokenize.")
+    var text: String
+
+    @Flag(help: "Leave out BOS/EOS.")
+    var noSpecialTokens = false
+
+    @Flag(help: "Print JSON: ids, pieces and the decoded text.")
+    var json = false
+
+    func run() throws {
+        let tokenizer = try Tokenizer(directory: model)
+        let ids: [Int]
+        do {
+            ids = try tokenizer.encode(text, addSpecialTokens: !noSpecialTokens)
+        } catch let e as TokenizerError {
+            throw FormatError(.unsupported, e.message, path: model)
+        }
+        let pieces = ids.map { tokenizer.token(for: $0) ?? "?" }
+        if json {
+            let doc: JSONValue = [
+                "ids": .array(ids.map { .int($0) }),
+                "pieces": .array(pieces.map { .string($0) }),
+                "decoded": .string(tokenizer.decode(ids)),
+            ]
+            print(doc.prettyText())
+        } else {
+            print("\(ids.count) tokens")
+            for (id, piece) in zip(ids, pieces) {
+                print(Format.padLeft(String(id), 8) + "  " + String(decoding: ByteLevel.decode(piece), as: UTF8.self).debugDescription)
+            }
+        }
+    }
+}
