@@ -1,0 +1,31 @@
+// Shared by every fuzz target (compiled into each binary by Fuzz/run.sh).
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+enum FuzzLog {
+    static func flag(_ name: String) -> Bool {
+        guard let v = getenv(name) else { return false }
+        return String(cString: v) == "1"
+    }
+
+    /// FUZZ_PRINT_ERRORS=1 prints every rejection (type and message), to check
+    /// by eye that each one is a single clear line naming what and where.
+    static let enabled = flag("FUZZ_PRINT_ERRORS")
+
+    /// FUZZ_STRICT_ERRORS=1 makes any rejection that is not a FormatError (which
+    /// names the file and the place) or a JSONParseError (which names the byte
+    /// offset) a crash, so the fuzzer hunts for errors that reach the user
+    /// without saying where. Off by default: such errors are not crashes.
+    static let strict = flag("FUZZ_STRICT_ERRORS")
+
+    static func error(_ error: any Error) {
+        if enabled { print("[\(type(of: error))] \(error)") }
+        if strict && !(error is FormatError) && !(error is JSONParseError) {
+            fatalError("FUZZ_STRICT_ERRORS: a reader threw \(type(of: error)) without a location: \(error)")
+        }
+    }
+}
