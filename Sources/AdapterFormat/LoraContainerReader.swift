@@ -182,7 +182,7 @@ public final class LoraContainerReader: @unchecked Sendable {
             guard planes == nil else { throw bad("planes given for a raw tensor") }
         case .zstd:
             guard planes == nil else { throw bad("planes given for a zstd tensor") }
-            guard stored > 0 || rawLength == 0, rawLength <= max(stored, 1) * Zstd.maximumRatio else {
+            guard (stored > 0) == (rawLength > 0), rawLength <= max(stored, 1) * Zstd.maximumRatio else {
                 throw bad("raw_length \(rawLength) is impossible for \(stored) stored zstd bytes")
             }
         case .planes:
@@ -196,7 +196,7 @@ public final class LoraContainerReader: @unchecked Sendable {
                 if p.codec == .raw {
                     guard p.length == planeLength else { throw bad("raw plane stores \(p.length) bytes, expected \(planeLength)") }
                 } else {
-                    guard p.length > 0 || planeLength == 0, planeLength <= max(p.length, 1) * Zstd.maximumRatio else {
+                    guard (p.length > 0) == (planeLength > 0), planeLength <= max(p.length, 1) * Zstd.maximumRatio else {
                         throw bad("plane length \(planeLength) is impossible for \(p.length) stored zstd bytes")
                     }
                 }
@@ -261,7 +261,11 @@ public final class LoraContainerReader: @unchecked Sendable {
         guard XXH64.hash(raw) == e.checksum else {
             throw FormatError(.checksumMismatch, "checksum mismatch: decoded bytes differ from the original", path: path, location: e.name)
         }
-        return try Tensor(dtype: e.dtype, shape: e.shape, bytes: raw)
+        do {
+            return try Tensor(dtype: e.dtype, shape: e.shape, bytes: raw)
+        } catch {
+            throw FormatError(.malformed, "decoded \(raw.count) bytes do not fit shape \(e.shape) of \(e.dtype.rawValue)", path: path, location: e.name)
+        }
     }
 
     static func decode(_ stored: UnsafeRawBufferPointer, entry e: LoraTensorEntry) throws -> [UInt8] {

@@ -84,7 +84,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
                           ? "data offsets leave a hole before this tensor"
                           : "data offsets overlap another tensor", e.name)
             }
-            let count = try Tensor.elementCount(e.shape)
+            let count: Int
+            do { count = try Tensor.elementCount(e.shape) } catch { throw bad("shape \(e.shape) has too many elements", e.name) }
             let (size, overflow) = count.multipliedReportingOverflow(by: e.dtype.byteSize)
             guard !overflow, size == e.dataRange.count else {
                 throw bad("data offsets span \(e.dataRange.count) bytes but shape \(e.shape) of \(e.dtype.rawValue) needs \(overflow ? "too many" : String(size))", e.name)

@@ -183,6 +183,9 @@ final class LoraContainerTests: XCTestCase {
                                     data: [UInt8](repeating: 0, count: 8)), "overlap")
         try assertRejected(handmade(header: entry(#""dtype":"F32","shape":[4],"encoding":"planes","offsets":[0,16],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)","planes":[["raw",4],["raw",4],["raw",4]]"#),
                                     data: [UInt8](repeating: 0, count: 16)), "planes")
+        // Found by the fuzzer: an empty tensor whose planes claim stored bytes.
+        try assertRejected(handmade(header: entry(#""dtype":"F32","shape":[0,4],"encoding":"planes","offsets":[0,4],"raw_length":0,"xxh64":"\#(h)","stored_xxh64":"\#(h)","planes":[["zstd",1],["zstd",1],["zstd",1],["zstd",1]]"#),
+                                    data: [1, 2, 3, 4]), "plane length")
         var huge = handmade(header: "{}", data: [])
         huge.replaceSubrange(16..<24, with: withUnsafeBytes(of: UInt64(1 << 40).littleEndian) { Array($0) })
         try assertRejected(huge, "100 MB")

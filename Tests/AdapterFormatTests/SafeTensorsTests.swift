@@ -115,6 +115,10 @@ final class SafeTensorsTests: XCTestCase {
         assertRejected(withHeader(#"{"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: 8), "negative")
         assertRejected(withHeader(#"{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, data: 8), "too many")
         assertRejected(withHeader(#"{"__metadata__":{"k":1}}"#, data: 0), "not a string")
+        // Found by the fuzzer: an overflowing shape must still name the file and tensor.
+        XCTAssertThrowsError(try open(withHeader(#"{"t":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}}"#, data: 0))) { error in
+            XCTAssertEqual((error as? FormatError)?.location, "t", "\(error)")
+        }
         assertRejected(withHeader(#"[1]"#, data: 0), "not a JSON object")
         // A header length past the file end, and one over the 100 MB cap.
         var huge = withUnsafeBytes(of: UInt64(100_000_001).littleEndian) { Array($0) }
