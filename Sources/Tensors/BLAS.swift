@@ -1,0 +1,20 @@
+import CBLAS
+
+/// Raw single-precision BLAS for hot loops that work on strided views of
+/// larger buffers (attention heads, batched projections). Row-major.
+public enum BLAS {
+    /// `C = alpha · op(A) · op(B) + beta · C`, with leading dimensions in elements.
+    @inline(__always)
+    public static func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Limits OpenBLAS's own threads (the runtime parallelises around it).
+    public static func setThreadCount(_ n: Int) {
+        openblas_set_num_threads(Int32(n))
+    }
+}
