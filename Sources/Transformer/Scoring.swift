@@ -1,0 +1,53 @@
+import AdapterFormat
+import Foundation
+
+/// Task-loss scoring as DESIGN.md §6 defines it: causal-LM cross-entropy of
+/// `text` given `prefix`, with BOS and the prompt masked out.
+public enum Scoring {
+    /// One example's token ids and the index of its first scored token.
+    public struct Example: Sendable {
+        public let ids: [Int]
+        /// Tokens at positions `promptLength...` are scored.
+        public let promptLength: Int
+    }
+
+    /// `[BOS…] + prefix + text`, each part tokenized without specials, so the
+    /// boundary between prompt and response is exact.
+    public static func example(prefix: String, text: String, tokenizer: Tokenizer) throws -> Example {
+        let prompt = tokenizer.prefixIDs + (try tokenizer.encode(prefix, addSpecialTokens: false))
+        let response = try tokenizer.encode(text, addSpecialTokens: false)
+        return Example(ids: prompt + response, promptLength: prompt.count)
+    }
+
+    /// Per example: the mean cross-entropy over its scored tokens, and their count.
+    public static func losses(_ examples: [Example], model: TransformerModel, adapters: AdapterStack,
+                              batchSize: Int = 8, padID: Int = 0, progress: ((Int) -> Void)? = nil) throws -> [(loss: Double, tokens: Int)] {
+        var results: [(Double, Int)] = []
+        let vocab = model.config.vocabSize
+        for start in stride(from: 0, to: examples.count, by: max(1, batchSize)) {
+            let chunk = Array(examples[start..<min(start + batchSize, examples.count)])
+            let batch = TokenBatch(chunk.map(\.ids), padID: padID)
+            let out = try model.forward(batch, adapters: adapters)
+            for (b, ex) in chunk.enumerated() {
+                var total = 0.0, count = 0
+                for p in max(ex.promptLength, 1)..<ex.ids.count {
+                    let row = (b * batch.length + p - 1) * vocab
+                    total += out.logits.withUnsafeBufferPointer { crossEntropy($0.baseAddress! + row, vocab, ex.ids[p]) }
+                    count += 1
+                }
+                results.append((count > 0 ? total / Double(count) : .nan, count))
+            }
+            progress?(chunk.count)
+        }
+        return results
+    }
+
+    /// `−log softmax(logits)[target]`, in Double for a stable log-sum-exp.
+    static func crossEntropy(_ logits: UnsafePointer<Float>, _ n: Int, _ target: Int) -> Double {
+        var peak = -Double.infinity
+        for i in 0..<n { peak = max(peak, Double(logits[i])) }
+        var sum = 0.0
+        for i in 0..<n { sum += exp(Double(logits[i]) - peak) }
+        return log(sum) + peak - Double(logits[target])
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import AdapterFormat
+import Transformer
+
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per-layer cross-lingual retrieval accuracy of parallel sentences (the paper's analysis).",
+        discussion: """
+        For every layer 0…L, each text_parallel_0 sentence is matched by
+        cosine similarity of mean-pooled hidden states (BOS included, padding
+        excluded) against that language's text_parallel_1 sentences; accuracy
+        is the share that find their own translation. The best layer is named,
+        and --svg draws the per-layer curve.
+
+        Examples:
+          adaptermerge analyze --model model/ --pairs pairs.jsonl
+          adaptermerge analyze --model model/ --adapter align.lora --pairs pairs.jsonl --svg curve.svg --json
+        """
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "A JSON-lines file with text_parallel_0, text_parallel_1 and optional lang.")
+    var pairs: String
+
+    @Option(help: "Write the per-layer curve as an SVG file.")
+    var svg: String?
+
+    @Flag(help: "Overwrite an existing --svg file.")
+    var force = false
+
+    @Flag(help: "Print JSON: layers, mean (accuracy per layer) and languages (lang → accuracy per layer).")
+    var json = false
+
+    func run() throws {
+        if let svg, FileSystem.exists(svg), !force {
+            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: svg)
+        }
+        let (model, tokenizer, adapters) = try modelOptions.load()
+        let rows = try JSONLines.read(pairs)
+        var languages: [String] = []
+        var members: [String: [Int]] = [:]
+        for (i, row) in rows.enumerated() {
+            let lang = row.optionalString("lang") ?? "-"
+            if members[lang] == nil { languages.append(lang) }
+            members[lang, default: []].append(i)
+        }
+        let side0 = try rows.map { try tokenizer.encode($0.string("text_parallel_0")) }
+        let side1 = try rows.map { try tokenizer.encode($0.string("text_parallel_1")) }
+        let pad = tokenizer.padID ?? 0
+        let p0 = try Retrieval.pooledStates(side0, model: model, adapters: adapters, batchSize: modelOptions.batchSize, padID: pad)
+        let p1 = try Retrieval.pooledStates(side1, model: model, adapters: adapters, batchSize: modelOptions.batchSize, padID: pad)
+        let layers = Array(0..<p0.count)
+        var perLanguage: [String: [Double]] = [:]
+        for lang in languages {
+            let idx = members[lang]!
+            perLanguage[lang] = layers.map { l in Retrieval.accuracy(anchors: idx.map { p0[l][$0] }, candidates: idx.map { p1[l][$0] }) }
+        }
+        let mean = layers.map { l in languages.reduce(0) { $0 + perLanguage[$1]![l] } / Double(languages.count) }
+        let best = layers.max { mean[$0] < mean[$1] || (mean[$0] == mean[$1] && $0 > $1) } ?? 0
+
+        if let svg {
+            let chart = SVGChart.lineChart(title: "Cross-lingual retrieval by layer", xLabel: "layer", yLabel: "accuracy",
+                                           x: layers.map(Double.init),
+                                           series: [("mean", mean)] + languages.map { ($0, perLanguage[$0]!) },
+                                           highlightX: Double(best))
+            let out = try AtomicFileWriter(destination: svg, overwrite: force)
+            try out.write(Array(chart.utf8))
+            try out.commit()
+        }
+        if json {
+            let doc: JSONValue = [
+                "layers": .array(layers.map { .int($0) }),
+                "mean": .array(mean.map { .double($0) }),
+                "languages": .object(languages.map { (key: $0, value: .array(perLanguage[$0]!.map { .double($0) })) }),
+                "best_layer": .int(best),
+            ]
+            print(doc.prettyText())
+        } else {
+            print(Format.pad("layer", 7) + Format.padLeft("mean", 8) + languages.map { Format.padLeft($0, 8) }.joined())
+            for l in layers {
+                print(Format.pad(String(l), 7) + Format.padLeft(Format.fixed(mean[l], 3), 8)
+                      + languages.map { Format.padLeft(Format.fixed(perLanguage[$0]![l], 3), 8) }.joined()
+                      + (l == best ? "  ← best" : ""))
+            }
+        }
+    }
+}
