@@ -34,7 +34,7 @@ public final class TransformerModel: @unchecked Sendable {
         weights = try ModelWeights(directory: directory, config: config)
     }
 
-    private func ensureRope(_ length: Int) {
+    func ensureRope(_ length: Int) {
         let half = config.headDimension / 2
         guard ropeCos.count < length * half else { return }
         let inv = config.inverseFrequencies.map(Float.init)
@@ -61,6 +61,11 @@ public final class TransformerModel: @unchecked Sendable {
     ///     hidden state returned is block ℓ's output, without the final norm.
     public func forward(_ batch: TokenBatch, adapters: AdapterStack = .empty, hiddenStates: Bool = false,
                         stopAfter: Int? = nil) throws -> ForwardOutput {
+        try forward(batch, adapters: adapters, hiddenStates: hiddenStates, stopAfter: stopAfter, cache: nil)
+    }
+
+    func forward(_ batch: TokenBatch, adapters: AdapterStack, hiddenStates: Bool, stopAfter: Int?,
+                 cache: KVCache?) throws -> ForwardOutput {
         let c = config
         let n = batch.count * batch.length, h = c.hiddenSize
         guard n > 0 else { return ForwardOutput(batch: batch.count, length: batch.length, logits: [], hiddenStates: []) }
@@ -79,7 +84,7 @@ public final class TransformerModel: @unchecked Sendable {
         var states: [[Float]] = hiddenStates ? [x] : []
         let layers = min(stopAfter ?? c.layerCount, c.layerCount)
         for l in 0..<layers {
-            try block(l, &x, batch, adapters.terms.indices.contains(l) ? adapters.terms[l] : [:])
+            try block(l, &x, batch, adapters.terms.indices.contains(l) ? adapters.terms[l] : [:], cache: cache)
             if hiddenStates { states.append(x) }
         }
         if layers < c.layerCount {
@@ -94,7 +99,8 @@ public final class TransformerModel: @unchecked Sendable {
 
     // MARK: - Blocks
 
-    private func block(_ l: Int, _ x: inout [Float], _ batch: TokenBatch, _ lora: [String: [AdapterStack.Term]]) throws {
+    private func block(_ l: Int, _ x: inout [Float], _ batch: TokenBatch, _ lora: [String: [AdapterStack.Term]],
+                       cache: KVCache?) throws {
         let c = config, w = weights.blocks[l]
         let n = batch.count * batch.length
         let qWidth = c.headCount * c.headDimension, kvWidth = c.keyValueHeadCount * c.headDimension
@@ -105,13 +111,23 @@ public final class TransformerModel: @unchecked Sendable {
         projectWithAdapters(hIn, rows: n, "q_proj", w, lora, into: &q)
         projectWithAdapters(hIn, rows: n, "k_proj", w, lora, into: &k)
         projectWithAdapters(hIn, rows: n, "v_proj", w, lora, into: &v)
-        applyRope(&q, heads: c.headCount, batch: batch)
-        applyRope(&k, heads: c.keyValueHeadCount, batch: batch)
+        let positions = (0..<n).map { $0 % batch.length }
+        applyRope(&q, heads: c.headCount, positions: positions)
+        applyRope(&k, heads: c.keyValueHeadCount, positions: positions)
+        if let cache {
+            cache.keys[l] = k
+            cache.values[l] = v
+        }
         let attended = attention(q, k, v, batch: batch)
         var attnOut = [Float](repeating: 0, count: n * c.hiddenSize)
         projectWithAdapters(attended, rows: n, "o_proj", w, lora, into: &attnOut)
         add(&x, attnOut)
+        mlp(l, &x, rows: n, lora)
+    }
 
+    /// The SwiGLU half of a block, with its residual.
+    func mlp(_ l: Int, _ x: inout [Float], rows n: Int, _ lora: [String: [AdapterStack.Term]]) {
+        let c = config, w = weights.blocks[l]
         let h2 = rmsNorm(x, w.postAttentionNorm, rows: n)
         var gate = [Float](repeating: 0, count: n * c.intermediateSize)
         var up = gate
@@ -134,7 +150,7 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// `out = input · Wᵀ (+ bias) + Σ scale · (input · Aᵀ) · Bᵀ`.
-    private func projectWithAdapters(_ input: [Float], rows: Int, _ name: String, _ w: BlockWeights,
+    func projectWithAdapters(_ input: [Float], rows: Int, _ name: String, _ w: BlockWeights,
                                      _ lora: [String: [AdapterStack.Term]], into out: inout [Float]) {
         let weight = w.projections[name]!
         project(input, rows: rows, weight, into: &out, bias: w.biases[name])
@@ -163,7 +179,7 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// `out = input · Wᵀ (+ bias)` for all rows at once.
-    private func project(_ input: [Float], rows: Int, _ weight: Weight, into out: inout [Float], bias: [Float]?) {
+    func project(_ input: [Float], rows: Int, _ weight: Weight, into out: inout [Float], bias: [Float]?) {
         input.withUnsafeBufferPointer { x in
             weight.values.withUnsafeBufferPointer { wp in
                 out.withUnsafeMutableBufferPointer { y in
@@ -179,7 +195,7 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// RMSNorm in float32, as transformers computes it.
-    private func rmsNorm(_ x: [Float], _ weight: [Float], rows: Int) -> [Float] {
+    func rmsNorm(_ x: [Float], _ weight: [Float], rows: Int) -> [Float] {
         let h = config.hiddenSize
         let eps = Float(config.rmsNormEpsilon)
         var out = [Float](repeating: 0, count: x.count)
@@ -202,7 +218,7 @@ public final class TransformerModel: @unchecked Sendable {
         return out
     }
 
-    private func add(_ x: inout [Float], _ y: [Float]) {
+    func add(_ x: inout [Float], _ y: [Float]) {
         x.withUnsafeMutableBufferPointer { xp in
             y.withUnsafeBufferPointer { yp in
                 for i in 0..<xp.count { xp[i] += yp[i] }
@@ -212,15 +228,16 @@ public final class TransformerModel: @unchecked Sendable {
 
     /// Rotary embedding with transformers' `rotate_half` layout: dimension i
     /// pairs with i + d/2. Position = index within the sequence.
-    private func applyRope(_ m: inout [Float], heads: Int, batch: TokenBatch) {
+    func applyRope(_ m: inout [Float], heads: Int, positions: [Int]) {
         let d = config.headDimension, half = d / 2, width = heads * d
         ropeCos.withUnsafeBufferPointer { cp in
             ropeSin.withUnsafeBufferPointer { sp in
                 m.withUnsafeMutableBufferPointer { mp in
-                    let cs = Shared(cp), ss = Shared(sp), ms = Shared(mp), length = batch.length
-                    parallelChunks(batch.count * batch.length) { range in
+                    positions.withUnsafeBufferPointer { pp in
+                    let cs = Shared(cp), ss = Shared(sp), ms = Shared(mp), ps = Shared(pp)
+                    parallelChunks(pp.count) { range in
                         for row in range {
-                            let t = row % length
+                            let t = ps.p[row]
                             let cosRow = cs.p + t * half, sinRow = ss.p + t * half
                             for head in 0..<heads {
                                 let v = ms.p + row * width + head * d
@@ -231,6 +248,7 @@ public final class TransformerModel: @unchecked Sendable {
                                 }
                             }
                         }
+                    }
                     }
                 }
             }

@@ -1,0 +1,85 @@
+import AdapterFormat
+import Tensors
+
+/// Folds LoRA adapters into a checkpoint's weights (`W + Σ wᵢ sᵢ Bᵢ Aᵢ`) and
+/// writes a model directory transformers loads like the original.
+public enum AdapterApplication {
+    /// Files copied unchanged from the source model directory.
+    static let companionFiles = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                                 "special_tokens_map.json", "vocab.json", "merges.txt"]
+
+    /// Writes `destination` (a new directory, or an existing one with `overwrite`)
+    /// with every targeted projection merged, each tensor in its original dtype.
+    /// Tensors are processed one at a time.
+    public static func apply(model directory: String, adapters: [(source: any AdapterSource, weight: Double)],
+                             to destination: String, overwrite: Bool) throws -> (merged: Int, tensors: Int) {
+        // Refuse unsupported architectures before writing anything.
+        _ = try ModelConfig(directory: directory)
+        let files = try ModelWeights.shardFiles(directory)
+        // Which weight tensors get which updates.
+        var updates: [String: [(module: LoraModuleInfo, source: any AdapterSource, weight: Double)]] = [:]
+        for (source, weight) in adapters {
+            for m in source.modules {
+                updates[m.path + ".weight", default: []].append((m, source, weight))
+            }
+        }
+        var specs: [(name: String, dtype: DType, shape: [Int])] = []
+        var owner: [String: SafeTensorsFile] = [:]
+        for file in files {
+            for e in file.entries {
+                specs.append((e.name, e.dtype, e.shape))
+                owner[e.name] = file
+            }
+        }
+        for (name, list) in updates {
+            guard let spec = specs.first(where: { $0.name == name }) else {
+                throw FormatError(.invalidContent, "module \(String(name.dropLast(7))) is not in the model", path: list[0].source.location)
+            }
+            let m = list[0].module
+            guard spec.shape == [m.outFeatures, m.inFeatures] else {
+                throw FormatError(.invalidContent, "module \(m.path) is \(m.outFeatures)×\(m.inFeatures), the model's weight is \(spec.shape)", path: list[0].source.location)
+            }
+        }
+
+        let exists = FileSystem.exists(destination)
+        if exists && !overwrite { throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: destination) }
+        let target = exists ? destination : try FileSystem.makeTemporaryDirectory(near: destination)
+        var committed = false
+        defer { if !exists && !committed { FileSystem.removeShallowDirectory(target) } }
+
+        for name in companionFiles {
+            let source = FileSystem.join(directory, name)
+            guard FileSystem.isRegularFile(source) else { continue }
+            let out = try AtomicFileWriter(destination: FileSystem.join(target, name), overwrite: true)
+            try out.write(try FileSystem.readFile(source))
+            try out.commit()
+        }
+        var merged = 0
+        try SafeTensorsWriter.write(specs: specs, metadata: ["format": "pt"], to: FileSystem.join(target, "model.safetensors"),
+                                    overwrite: true) { name in
+            let tensor = try owner[name]!.tensor(name)
+            guard let list = updates[name] else { return tensor }
+            var w = try tensor.floats()
+            let cols = tensor.shape[1]
+            for (module, source, weight) in list {
+                let (a, b) = try source.factors(of: module)
+                let scale = Float(module.scaling * weight)
+                let af = try a.floats(), bf = try b.floats()
+                w.withUnsafeMutableBufferPointer { wp in
+                    af.withUnsafeBufferPointer { ap in
+                        bf.withUnsafeBufferPointer { bp in
+                            BLAS.sgemm(transposeA: false, transposeB: false, m: module.outFeatures, n: cols, k: module.rank,
+                                       alpha: scale, a: bp.baseAddress!, lda: module.rank, b: ap.baseAddress!, ldb: cols,
+                                       beta: 1, c: wp.baseAddress!, ldc: cols)
+                        }
+                    }
+                }
+            }
+            merged += 1
+            return try Tensor(floats: w, shape: tensor.shape, dtype: tensor.dtype == .f64 ? .f32 : tensor.dtype).converted(to: tensor.dtype)
+        }
+        if !exists { try FileSystem.moveDirectory(target, to: destination) }
+        committed = true
+        return (merged, specs.count)
+    }
+}
