@@ -98,7 +98,9 @@ public final class Tokenizer: @unchecked Sendable {
         normalizeNFC = try Tokenizer.parseNormalizer(json["normalizer"])
         (splits, addPrefixSpace) = try Tokenizer.parsePreTokenizer(json["pre_tokenizer"])
 
-        // BOS/EOS: the post-processor's template, else tokenizer_config's add_bos_token/add_eos_token.
+        // BOS/EOS come from the post-processor's template. transformers (5.x) ignores
+        // tokenizer_config's add_bos_token/add_eos_token whenever tokenizer.json exists,
+        // so they are honoured only for a post-processor-less file that is not ByteLevel-only.
         func tokenName(_ v: JSONValue?) -> String? { v?.stringValue ?? v?["content"]?.stringValue }
         func id(of name: String?) -> Int? { name.flatMap { byContent[$0]?.id ?? vocab[$0] } }
         bosID = id(of: tokenName(config?["bos_token"]))
@@ -107,6 +109,9 @@ public final class Tokenizer: @unchecked Sendable {
         if let template = try Tokenizer.parseTemplate(json["post_processor"]) {
             prefixIDs = template.prefix
             suffixIDs = template.suffix
+        } else if let pp = json["post_processor"], !pp.isNull {
+            prefixIDs = []
+            suffixIDs = []
         } else {
             var prefix: [Int] = [], suffix: [Int] = []
             if config?["add_bos_token"]?.boolValue == true, let bosID { prefix = [bosID] }
