@@ -1,31 +1,46 @@
 #!/usr/bin/env bash
 # The README's first command: build the tool and run the main job on the
-# adapters shipped in examples/tiny-llama (small real PEFT-made adapters for a
-# tiny random Llama: an English task adapter and a de/fr alignment adapter).
+# files shipped in examples/tiny-llama (a small random Llama checkpoint with
+# its tokenizer, a task adapter and an alignment adapter made by PEFT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product adaptermerge >/dev/null
 am=.build/release/adaptermerge
+ex=examples/tiny-llama
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 echo "== combine task + 0.5 x alignment (exact, with its certificate)"
-$am combine examples/tiny-llama/task.lora examples/tiny-llama/align.lora --weights 1,0.5 -o "$out/merged.lora"
+$am combine $ex/task.lora $ex/align.lora --weights 1,0.5 -o "$out/merged.lora" | tail -n 6
 echo
-echo "== the same at a fixed rank 8 (factor-space SVD)"
-$am combine examples/tiny-llama/task.lora examples/tiny-llama/align.lora --weights 1,0.5 \
-    --method svd --rank 8 -o "$out/merged-r8.lora" | tail -n 3
+echo "== the same at a fixed rank 4 (factor-space SVD)"
+$am combine $ex/task.lora $ex/align.lora --weights 1,0.5 --method svd --rank 4 -o "$out/merged-r4.lora" | tail -n 3
 echo
 echo "== inspect the merged adapter"
-$am inspect "$out/merged.lora"
+$am inspect "$out/merged.lora" | head -n 14
 echo
-echo "== how the two inputs relate"
-$am diff examples/tiny-llama/task.lora examples/tiny-llama/align.lora | tail -n 6
+echo "== how the two inputs relate, per layer"
+$am diff $ex/task.lora $ex/align.lora | sed -n '/per layer/,$p'
 echo
 echo "== verify every checksum"
 $am verify "$out/merged.lora"
 echo
-echo "== export the merge as a PEFT directory, and back"
-$am combine examples/tiny-llama/task.lora examples/tiny-llama/align.lora --weights 1,0.5 -o "$out/merged-peft/" >/dev/null
-$am convert "$out/merged-peft" "$out/roundtrip.lora"
-cmp "$out/merged.lora" "$out/roundtrip.lora" && echo "PEFT round trip: byte-identical .lora"
+echo "== task loss per language: base, task adapter, merged adapter"
+for adapter in none $ex/task.lora "$out/merged.lora"; do
+    echo "-- adapter: ${adapter##*/}"
+    if [ "$adapter" = none ]; then
+        $am score --model $ex/model --data $ex/data/dev.jsonl
+    else
+        $am score --model $ex/model --adapter "$adapter" --data $ex/data/dev.jsonl
+    fi
+done
+echo
+echo "== cross-lingual retrieval per layer with the merged adapter (curve in $out/curve.svg)"
+$am analyze --model $ex/model --adapter "$out/merged.lora" --pairs $ex/data/pairs.jsonl --svg "$out/curve.svg"
+echo
+echo "== PEFT directory -> .lora -> PEFT, and the merge as a PEFT directory"
+$am convert $ex/task-peft "$out/task.lora" --kind task --languages en
+cmp "$out/task.lora" $ex/task.lora && echo "same bytes as the shipped task.lora"
+$am combine $ex/task.lora $ex/align.lora --weights 1,0.5 -o "$out/merged-peft/" >/dev/null
+$am convert "$out/merged-peft" "$out/roundtrip.lora" >/dev/null
+cmp "$out/merged.lora" "$out/roundtrip.lora" && echo "merge exported to PEFT and back: byte-identical .lora"
