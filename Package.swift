@@ -46,6 +46,11 @@ let package = Package(
             dependencies: ["AdapterMath", "AdapterFormat", "Tensors"],
             path: "Benchmarks/AdapterBench"
         ),
+        .executableTarget(
+            name: "adaptermerge-runtime-bench",
+            dependencies: ["Transformer", "AdapterFormat", "Tensors"],
+            path: "Benchmarks/RuntimeBench"
+        ),
         // Fixture lookup and small helpers shared by the test targets.
         .target(name: "TestSupport", dependencies: ["AdapterFormat", "Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport", "AdapterFormat"]),

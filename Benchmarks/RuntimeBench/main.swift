@@ -1,0 +1,2 @@
+// Placeholder: the runtime benchmark driver is being written.
+print("adaptermerge-runtime-bench")
