@@ -57,6 +57,16 @@ public enum FileSystem {
         return file.copy(0..<file.count)
     }
 
+    /// Reads and parses a (small) JSON file; a parse error names the file and byte.
+    public static func readJSON(_ path: String, limit: Int = 64 << 20) throws -> JSONValue {
+        let bytes = try readFile(path, limit: limit)
+        do {
+            return try JSONValue(parsing: bytes)
+        } catch let e as JSONParseError {
+            throw FormatError(.malformed, "not valid JSON: \(e.message)", path: path, location: "byte \(e.offset)")
+        }
+    }
+
     /// Creates a fresh temporary directory next to `path`.
     public static func makeTemporaryDirectory(near path: String) throws -> String {
         let (dir, name) = split(path)

@@ -30,12 +30,7 @@ public final class PEFTDirectoryAdapter: AdapterSource, @unchecked Sendable {
         guard FileSystem.isRegularFile(configPath) else {
             throw FormatError(.notRecognized, "not a PEFT adapter: \(PEFTDirectoryAdapter.configName) is missing next to the weights", path: directory)
         }
-        let configJSON: JSONValue
-        do {
-            configJSON = try JSONValue(parsing: try FileSystem.readFile(configPath, limit: 16 << 20))
-        } catch let e as JSONParseError {
-            throw FormatError(.malformed, "not valid JSON: \(e.message)", path: configPath, location: "byte \(e.offset)")
-        }
+        let configJSON = try FileSystem.readJSON(configPath, limit: 16 << 20)
         config = try PEFTConfig(json: configJSON, path: configPath)
         weights = try SafeTensorsFile(file: weightsFile)
         location = directory

@@ -51,22 +51,13 @@ public struct MergeOptions: Sendable {
     }
 }
 
+/// The domain of merge refusals.
+public enum MergeErrorDomain {}
+
 /// Why a merge was refused.
-public struct MergeError: Error, Sendable, CustomStringConvertible {
-    public typealias Code = ErrorCode<MergeError>
+public typealias MergeError = CodedError<MergeErrorDomain>
 
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}
-
-extension ErrorCode where Domain == MergeError {
+extension ErrorCode where Domain == MergeErrorDomain {
     /// The inputs cannot belong together (base model, shapes).
     public static let incompatible = Self("incompatible inputs")
     /// The method cannot be applied to these inputs (e.g. `add` with unequal ranks).

@@ -11,3 +11,17 @@ public struct ErrorCode<Domain>: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { name }
 }
+
+/// An error with a code from an open set and a one-line message: the shape
+/// of every error adaptermerge throws that is not about a particular file.
+public struct CodedError<Domain>: Error, Sendable, Equatable, CustomStringConvertible {
+    public let code: ErrorCode<Domain>
+    public let message: String
+
+    public init(_ code: ErrorCode<Domain>, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,23 +1,10 @@
+/// The domain of errors raised by tensor construction, conversion and LAPACK.
+public enum TensorErrorDomain {}
+
 /// An error raised by tensor construction or conversion.
-///
-/// Modelled on swift-nio's extensible error structs: new cases can be added
-/// without breaking callers that switch over ``Code``.
-public struct TensorError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// What went wrong, as an open set of codes.
-    public typealias Code = ErrorCode<TensorError>
+public typealias TensorError = CodedError<TensorErrorDomain>
 
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}
-
-extension ErrorCode where Domain == TensorError {
+extension ErrorCode where Domain == TensorErrorDomain {
     /// The byte count does not equal the element count times the dtype size.
     public static let sizeMismatch = Self("size mismatch")
     /// A shape has a negative dimension or its element count overflows.

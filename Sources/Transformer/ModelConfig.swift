@@ -115,13 +115,7 @@ public struct ModelConfig: Sendable, Equatable {
     public init(directory: String) throws {
         let path = FileSystem.join(directory, "config.json")
         guard FileSystem.isRegularFile(path) else { throw FormatError(.notRecognized, "not a model directory: config.json is missing", path: directory) }
-        let json: JSONValue
-        do {
-            json = try JSONValue(parsing: try FileSystem.readFile(path, limit: 16 << 20))
-        } catch let e as JSONParseError {
-            throw FormatError(.malformed, "not valid JSON: \(e.message)", path: path, location: "byte \(e.offset)")
-        }
-        try self.init(json: json, path: path)
+        try self.init(json: try FileSystem.readJSON(path, limit: 16 << 20), path: path)
     }
 
     /// Output widths of the seven projections LoRA targets, by name.

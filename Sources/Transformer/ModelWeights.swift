@@ -88,12 +88,7 @@ public struct ModelWeights: Sendable {
         guard FileSystem.isRegularFile(indexPath) else {
             throw FormatError(.notRecognized, "no model.safetensors or model.safetensors.index.json", path: directory)
         }
-        let json: JSONValue
-        do {
-            json = try JSONValue(parsing: try FileSystem.readFile(indexPath, limit: 64 << 20))
-        } catch let e as JSONParseError {
-            throw FormatError(.malformed, "not valid JSON: \(e.message)", path: indexPath, location: "byte \(e.offset)")
-        }
+        let json = try FileSystem.readJSON(indexPath)
         guard let map = json["weight_map"]?.objectValue else {
             throw FormatError(.malformed, "weight_map is missing", path: indexPath, location: "weight_map")
         }

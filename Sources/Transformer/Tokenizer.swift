@@ -38,15 +38,8 @@ public final class Tokenizer: @unchecked Sendable {
     public convenience init(directory: String) throws {
         let path = FileSystem.join(directory, "tokenizer.json")
         let configPath = FileSystem.join(directory, "tokenizer_config.json")
-        func load(_ p: String) throws -> JSONValue {
-            do {
-                return try JSONValue(parsing: try FileSystem.readFile(p, limit: 512 << 20))
-            } catch let e as JSONParseError {
-                throw FormatError(.malformed, "not valid JSON: \(e.message)", path: p, location: "byte \(e.offset)")
-            }
-        }
-        let json = try load(path)
-        let config = FileSystem.isRegularFile(configPath) ? try load(configPath) : nil
+        let json = try FileSystem.readJSON(path, limit: 512 << 20)
+        let config = FileSystem.isRegularFile(configPath) ? try FileSystem.readJSON(configPath) : nil
         do {
             try self.init(json: json, config: config)
         } catch let e as TokenizerError {

@@ -19,12 +19,7 @@ enum CombineRecipe {
     static let knownKeys: Set<String> = ["inputs", "method", "rank", "density", "seed", "dtype", "output"]
 
     static func load(_ path: String, defaults: Combine) throws -> Combine.Job {
-        let json: JSONValue
-        do {
-            json = try JSONValue(parsing: try FileSystem.readFile(path, limit: 1 << 20))
-        } catch let e as JSONParseError {
-            throw FormatError(.malformed, "not valid JSON: \(e.message)", path: path, location: "byte \(e.offset)")
-        }
+        let json = try FileSystem.readJSON(path, limit: 1 << 20)
         func bad(_ message: String, _ key: String) -> FormatError {
             FormatError(.malformed, message, path: path, location: key)
         }
