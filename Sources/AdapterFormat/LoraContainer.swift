@@ -52,6 +52,11 @@ public struct LoraTensorEntry: Sendable, Equatable {
     public struct Plane: Sendable, Equatable {
         public let codec: TensorEncoding
         public let length: Int
+
+        public init(codec: TensorEncoding, length: Int) {
+            self.codec = codec
+            self.length = length
+        }
     }
 
     public let name: String

@@ -268,7 +268,8 @@ public final class LoraContainerReader: @unchecked Sendable {
         }
     }
 
-    static func decode(_ stored: UnsafeRawBufferPointer, entry e: LoraTensorEntry) throws -> [UInt8] {
+    /// Decodes stored bytes to raw bytes, without the checksums (``tensor(_:)`` checks both).
+    public static func decode(_ stored: UnsafeRawBufferPointer, entry e: LoraTensorEntry) throws -> [UInt8] {
         switch e.encoding {
         case .raw:
             return Array(stored)
@@ -276,21 +277,27 @@ public final class LoraContainerReader: @unchecked Sendable {
             if e.rawLength == 0 && stored.isEmpty { return [] }
             return try Zstd.decompress(stored, rawCount: e.rawLength)
         case .planes:
+            // Every plane lands in one buffer at offset k·n, then one pass joins them.
             let width = e.dtype.byteSize
             let planeLength = e.rawLength / width
-            var joined = [UInt8]()
-            joined.reserveCapacity(e.rawLength)
-            var offset = 0
-            for p in e.planes {
-                let chunk = UnsafeRawBufferPointer(rebasing: stored[offset..<(offset + p.length)])
-                if p.codec == .raw || planeLength == 0 {
-                    joined.append(contentsOf: chunk)
-                } else {
-                    joined.append(contentsOf: try Zstd.decompress(chunk, rawCount: planeLength))
+            var failure: Error?
+            let planes = [UInt8](unsafeUninitializedCapacity: e.rawLength) { buffer, initialized in
+                initialized = e.rawLength
+                let out = UnsafeMutableRawBufferPointer(buffer)
+                var offset = 0
+                for (k, p) in e.planes.enumerated() {
+                    let chunk = UnsafeRawBufferPointer(rebasing: stored[offset..<(offset + p.length)])
+                    let slot = UnsafeMutableRawBufferPointer(rebasing: out[(k * planeLength)..<((k + 1) * planeLength)])
+                    if p.codec == .raw || planeLength == 0 {
+                        if planeLength > 0 { slot.copyMemory(from: chunk) }
+                    } else {
+                        do { try Zstd.decompress(chunk, into: slot) } catch { failure = error; return }
+                    }
+                    offset += p.length
                 }
-                offset += p.length
             }
-            return joined.withUnsafeBytes { BytePlanes.join($0, width: width) }
+            if let failure { throw failure }
+            return planes.withUnsafeBytes { BytePlanes.join($0, width: width) }
         }
     }
 

@@ -71,7 +71,7 @@ public final class LoraContainerWriter {
         guard name != "__metadata__", names.insert(name).inserted else {
             throw FormatError(.invalidContent, "duplicate or reserved tensor name \"\(name)\"", path: destination)
         }
-        let (encoding, stored, planes) = try tensor.bytes.withUnsafeBytes { try encode($0, dtype: tensor.dtype) }
+        let (encoding, stored, planes) = try tensor.bytes.withUnsafeBytes { try LoraContainerWriter.encode($0, dtype: tensor.dtype, options: options) }
         let start = LoraContainer.aligned(spoolLength)
         try spoolWrite([UInt8](repeating: 0, count: start - spoolLength))
         try spoolWrite(stored)
@@ -80,10 +80,14 @@ public final class LoraContainerWriter {
                                        checksum: XXH64.hash(tensor.bytes), storedChecksum: XXH64.hash(stored), planes: planes))
     }
 
-    private func encode(_ raw: UnsafeRawBufferPointer, dtype: DType) throws
-        -> (TensorEncoding, [UInt8], [LoraTensorEntry.Plane]) {
+    /// Encodes one tensor's raw bytes as the writer stores them: byte planes
+    /// for floats under `planes`/`auto` (each plane literal-coded only when
+    /// that saves at least ``minimumSaving``), zstd otherwise, and under
+    /// `auto` raw when the whole tensor saves less than that.
+    public static func encode(_ raw: UnsafeRawBufferPointer, dtype: DType, options: LoraWriteOptions) throws
+        -> (encoding: TensorEncoding, stored: [UInt8], planes: [LoraTensorEntry.Plane]) {
         if raw.isEmpty || options.encoding == .raw { return (.raw, Array(raw), []) }
-        let threshold = Double(raw.count) * (1 - LoraContainerWriter.minimumSaving)
+        let threshold = Double(raw.count) * (1 - minimumSaving)
         let usePlanes = dtype.isConvertibleFloat && (options.encoding == .planes || options.encoding == .auto)
         if usePlanes {
             let width = dtype.byteSize
@@ -94,8 +98,8 @@ public final class LoraContainerWriter {
             try split.withUnsafeBytes { all in
                 for k in 0..<width {
                     let plane = UnsafeRawBufferPointer(rebasing: all[(k * n)..<((k + 1) * n)])
-                    let z = try Zstd.compress(plane, level: options.level)
-                    if Double(z.count) < Double(n) * (1 - LoraContainerWriter.minimumSaving) {
+                    let z = try Zstd.compressLiterals(plane)
+                    if Double(z.count) < Double(n) * (1 - minimumSaving) {
                         stored += z
                         planes.append(.init(codec: .zstd, length: z.count))
                     } else {

@@ -44,7 +44,7 @@ public struct LowRankDelta: Sendable {
     /// the same singular values as ΔW, so every norm and spectrum comes from
     /// r × r work after two thin QRs.
     public func triangularFactors() throws -> (rb: Matrix<Double>, ra: Matrix<Double>) {
-        (try b.qr().r, try a.transposed.qr().r)
+        (try b.triangularFactor(), try a.triangularFactor(ofTranspose: true))
     }
 
     /// The r × r core whose singular values are those of ΔW.

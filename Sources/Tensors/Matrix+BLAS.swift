@@ -5,7 +5,7 @@ extension Matrix {
     ///
     /// Shapes are checked; a mismatch is a programming error in the caller,
     /// never a user input, so it traps.
-    public func multiplied(by other: Matrix, transposeSelf: Bool = false, transposeOther: Bool = false,
+    @inlinable public func multiplied(by other: Matrix, transposeSelf: Bool = false, transposeOther: Bool = false,
                            alpha: Scalar = 1) -> Matrix {
         let m = transposeSelf ? columns : rows
         let k = transposeSelf ? rows : columns
@@ -32,5 +32,5 @@ extension Matrix {
     }
 
     /// `selfᵀ · self`, the Gram matrix of the columns.
-    public var gram: Matrix { multiplied(by: self, transposeSelf: true) }
+    @inlinable public var gram: Matrix { multiplied(by: self, transposeSelf: true) }
 }

@@ -6,6 +6,11 @@ public struct QRFactorization<Scalar: BLASScalar>: Sendable {
     public let q: Matrix<Scalar>
     /// p × n, upper triangular (upper trapezoidal when m < n).
     public let r: Matrix<Scalar>
+
+    @inlinable init(q: Matrix<Scalar>, r: Matrix<Scalar>) {
+        self.q = q
+        self.r = r
+    }
 }
 
 /// The thin singular value decomposition `M = U · diag(S) · Vᵀ`.
@@ -16,18 +21,24 @@ public struct SingularValueDecomposition<Scalar: BLASScalar>: Sendable {
     public let singularValues: [Scalar]
     /// p × n with orthonormal rows.
     public let vt: Matrix<Scalar>
+
+    @inlinable init(u: Matrix<Scalar>, singularValues: [Scalar], vt: Matrix<Scalar>) {
+        self.u = u
+        self.singularValues = singularValues
+        self.vt = vt
+    }
 }
 
 extension Matrix {
     /// Column-major copy, the layout LAPACK expects.
-    fileprivate var columnMajor: [Scalar] { transposed.elements }
+    @inlinable var columnMajor: [Scalar] { transposed.elements }
 
-    fileprivate static func fromColumnMajor(_ data: [Scalar], rows: Int, columns: Int) -> Matrix {
+    @inlinable static func fromColumnMajor(_ data: [Scalar], rows: Int, columns: Int) -> Matrix {
         Matrix(rows: columns, columns: rows, elements: data).transposed
     }
 
     /// The thin QR factorisation through LAPACK `geqrf` and `orgqr`.
-    public func qr() throws -> QRFactorization<Scalar> {
+    @inlinable public func qr() throws -> QRFactorization<Scalar> {
         let m = rows, n = columns, p = Swift.min(rows, columns)
         if p == 0 {
             return QRFactorization(q: Matrix(zeros: m, 0), r: Matrix(zeros: 0, n))
@@ -59,8 +70,39 @@ extension Matrix {
         return QRFactorization(q: q, r: r)
     }
 
+    /// Only the triangular factor R of the thin QR of this matrix, or of its
+    /// transpose: `Q` is never formed, so this is the cheap way to a Gram
+    /// matrix's square root (`RᵀR = MᵀM`).
+    ///
+    /// For `ofTranspose`, the row-major buffer of M is already the
+    /// column-major buffer of Mᵀ, so nothing is copied before LAPACK runs.
+    @inlinable public func triangularFactor(ofTranspose: Bool = false) throws -> Matrix {
+        let m = ofTranspose ? columns : rows, n = ofTranspose ? rows : columns
+        let p = Swift.min(m, n)
+        if p == 0 { return Matrix(zeros: 0, n) }
+        var a = ofTranspose ? elements : columnMajor
+        var tau = [Scalar](repeating: 0, count: p)
+        var m32 = Int32(m), n32 = Int32(n), lda = Int32(m), info: Int32 = 0
+        var query: Scalar = 0
+        var lwork: Int32 = -1
+        Scalar.geqrf(&m32, &n32, &a, &lda, &tau, &query, &lwork, &info)
+        lwork = Int32(Swift.max(1, Int(query)))
+        var work = [Scalar](repeating: 0, count: Int(lwork))
+        Scalar.geqrf(&m32, &n32, &a, &lda, &tau, &work, &lwork, &info)
+        guard info == 0 else { throw TensorError(.lapackFailure, "geqrf failed with info \(info)") }
+        var r = [Scalar](repeating: 0, count: p * n)
+        a.withUnsafeBufferPointer { src in
+            r.withUnsafeMutableBufferPointer { dst in
+                for j in 0..<n {
+                    for i in 0...Swift.min(j, p - 1) { dst[i * n + j] = src[j * m + i] }
+                }
+            }
+        }
+        return Matrix(rows: p, columns: n, elements: r)
+    }
+
     /// The thin SVD through LAPACK `gesdd` (divide and conquer).
-    public func svd() throws -> SingularValueDecomposition<Scalar> {
+    @inlinable public func svd() throws -> SingularValueDecomposition<Scalar> {
         let m = rows, n = columns, p = Swift.min(rows, columns)
         if p == 0 {
             return SingularValueDecomposition(u: Matrix(zeros: m, 0), singularValues: [], vt: Matrix(zeros: 0, n))
@@ -88,7 +130,7 @@ extension Matrix {
     }
 
     /// The singular values only (descending).
-    public func singularValues() throws -> [Scalar] {
+    @inlinable public func singularValues() throws -> [Scalar] {
         let p = Swift.min(rows, columns)
         if p == 0 { return [] }
         var a = columnMajor

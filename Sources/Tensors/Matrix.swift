@@ -9,7 +9,7 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     /// Elements in row-major order: element (i, j) is at `i * columns + j`.
     public var elements: [Scalar]
 
-    public init(rows: Int, columns: Int, elements: [Scalar]) {
+    @inlinable public init(rows: Int, columns: Int, elements: [Scalar]) {
         precondition(rows >= 0 && columns >= 0 && elements.count == rows * columns,
                      "Matrix: \(elements.count) elements cannot fill \(rows)×\(columns)")
         self.rows = rows
@@ -18,24 +18,24 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     }
 
     /// An all-zero matrix.
-    public init(zeros rows: Int, _ columns: Int) {
+    @inlinable public init(zeros rows: Int, _ columns: Int) {
         self.init(rows: rows, columns: columns, elements: [Scalar](repeating: 0, count: rows * columns))
     }
 
     /// The identity matrix of size n.
-    public static func identity(_ n: Int) -> Matrix {
+    @inlinable public static func identity(_ n: Int) -> Matrix {
         var m = Matrix(zeros: n, n)
         for i in 0..<n { m.elements[i * n + i] = 1 }
         return m
     }
 
-    public subscript(row: Int, column: Int) -> Scalar {
+    @inlinable public subscript(row: Int, column: Int) -> Scalar {
         get { elements[row * columns + column] }
         set { elements[row * columns + column] = newValue }
     }
 
     /// The transpose, as a new matrix.
-    public var transposed: Matrix {
+    @inlinable public var transposed: Matrix {
         var out = [Scalar](repeating: 0, count: elements.count)
         let r = rows, c = columns
         elements.withUnsafeBufferPointer { src in
@@ -49,12 +49,12 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     }
 
     /// Every element multiplied by `factor`.
-    public func scaled(by factor: Scalar) -> Matrix {
+    @inlinable public func scaled(by factor: Scalar) -> Matrix {
         Matrix(rows: rows, columns: columns, elements: elements.map { $0 * factor })
     }
 
     /// The sum of squared elements.
-    public var squaredFrobeniusNorm: Scalar {
+    @inlinable public var squaredFrobeniusNorm: Scalar {
         elements.withUnsafeBufferPointer { p in
             var s: Scalar = 0
             for v in p { s += v * v }
@@ -63,13 +63,13 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     }
 
     /// The leading `count` rows.
-    public func rows(_ range: Range<Int>) -> Matrix {
+    @inlinable public func rows(_ range: Range<Int>) -> Matrix {
         Matrix(rows: range.count, columns: columns,
                elements: Array(elements[(range.lowerBound * columns)..<(range.upperBound * columns)]))
     }
 
     /// The columns in `range`, copied.
-    public func columns(_ range: Range<Int>) -> Matrix {
+    @inlinable public func columns(_ range: Range<Int>) -> Matrix {
         var out = [Scalar]()
         out.reserveCapacity(rows * range.count)
         for i in 0..<rows {
@@ -79,7 +79,7 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     }
 
     /// Stacks matrices with equal column counts on top of each other.
-    public static func vstack(_ parts: [Matrix], columns: Int) -> Matrix {
+    @inlinable public static func vstack(_ parts: [Matrix], columns: Int) -> Matrix {
         var out = [Scalar]()
         out.reserveCapacity(parts.reduce(0) { $0 + $1.elements.count })
         for p in parts {
@@ -90,7 +90,7 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     }
 
     /// Places matrices with equal row counts side by side.
-    public static func hstack(_ parts: [Matrix], rows: Int) -> Matrix {
+    @inlinable public static func hstack(_ parts: [Matrix], rows: Int) -> Matrix {
         let total = parts.reduce(0) { $0 + $1.columns }
         var out = [Scalar](repeating: 0, count: rows * total)
         var offset = 0
@@ -107,14 +107,14 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
 
 extension Matrix where Scalar == Float {
     /// Widens to `Double`.
-    public var asDouble: Matrix<Double> {
+    @inlinable public var asDouble: Matrix<Double> {
         Matrix<Double>(rows: rows, columns: columns, elements: elements.map(Double.init))
     }
 }
 
 extension Matrix where Scalar == Double {
     /// Rounds to `Float`.
-    public var asFloat: Matrix<Float> {
+    @inlinable public var asFloat: Matrix<Float> {
         Matrix<Float>(rows: rows, columns: columns, elements: elements.map(Float.init))
     }
 }

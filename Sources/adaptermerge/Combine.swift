@@ -73,6 +73,8 @@ struct Combine: ParsableCommand {
     }
 
     func run() throws {
+        // Factor-space work is many small, tall-skinny LAPACK calls: BLAS threads only contend.
+        BLAS.setThreadCount(1)
         let job = try resolvedJob()
         let inputs = try job.inputs.map { try AdapterReader.open($0) }
         let options = MergeOptions(method: job.method, weights: job.weights ?? Array(repeating: 1, count: inputs.count),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AdapterFormat
 import AdapterMath
+import Tensors
 
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,6 +29,8 @@ struct Diff: ParsableCommand {
     var json = false
 
     func run() throws {
+        // Factor-space work is many small, tall-skinny LAPACK calls: BLAS threads only contend.
+        BLAS.setThreadCount(1)
         let first = try AdapterReader.open(a), second = try AdapterReader.open(b)
         var comparisons: [ModuleComparison] = []
         for ma in first.modules {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AdapterFormat
 import AdapterMath
+import Tensors
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,6 +28,8 @@ struct Inspect: ParsableCommand {
     var modules = false
 
     func run() throws {
+        // Factor-space work is many small, tall-skinny LAPACK calls: BLAS threads only contend.
+        BLAS.setThreadCount(1)
         let report = try AdapterReport(source: try AdapterReader.open(adapter))
         if json {
             print(report.json.prettyText(indent: 2))
