@@ -72,5 +72,6 @@ print(f"PEFT {peft['torch']} ({peft['threads']} threads), measured on {peft['lay
 print(f"{'method':16s} {'PEFT (s, 32 layers)':>20s} {'adaptermerge (s)':>17s} {'ratio':>10s}")
 for key in ("svd", "cat", "linear"):
     p = peft["methods"][key]["seconds_32_layers"]
-    print(f"{names[key]:16s} {p:20.2f} {ours[key]:17.3f} {p / ours[key]:9.0f}x")
+    ratio = p / ours[key]
+    print(f"{names[key]:16s} {p:20.2f} {ours[key]:17.3f} {ratio:9.0f}x" if ratio >= 10 else f"{names[key]:16s} {p:20.2f} {ours[key]:17.3f} {ratio:9.2f}x")
 PY
