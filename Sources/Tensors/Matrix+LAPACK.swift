@@ -37,14 +37,9 @@ extension Matrix {
         Matrix(rows: columns, columns: rows, elements: data).transposed
     }
 
-    /// The thin QR factorisation through LAPACK `geqrf` and `orgqr`.
-    @inlinable public func qr() throws -> QRFactorization<Scalar> {
-        let m = rows, n = columns, p = Swift.min(rows, columns)
-        if p == 0 {
-            return QRFactorization(q: Matrix(zeros: m, 0), r: Matrix(zeros: 0, n))
-        }
-        var a = columnMajor
-        var tau = [Scalar](repeating: 0, count: p)
+    /// Householder QR in place (`geqrf`) of the m × n column-major `a`; returns the reflector scales.
+    @inlinable static func householder(_ a: inout [Scalar], m: Int, n: Int) throws -> [Scalar] {
+        var tau = [Scalar](repeating: 0, count: Swift.min(m, n))
         var m32 = Int32(m), n32 = Int32(n), lda = Int32(m), info: Int32 = 0
         var query: Scalar = 0
         var lwork: Int32 = -1
@@ -53,18 +48,39 @@ extension Matrix {
         var work = [Scalar](repeating: 0, count: Int(lwork))
         Scalar.geqrf(&m32, &n32, &a, &lda, &tau, &work, &lwork, &info)
         guard info == 0 else { throw TensorError(.lapackFailure, "geqrf failed with info \(info)") }
+        return tau
+    }
 
-        // R is the upper triangle of the first p rows (column-major: element (i, j) at j*m + i).
-        var r = Matrix(zeros: p, n)
-        for j in 0..<n {
-            for i in 0...Swift.min(j, p - 1) { r[i, j] = a[j * m + i] }
+    /// The p × n upper triangle R that `householder` left in the column-major `a`.
+    @inlinable static func upperTriangle(_ a: [Scalar], m: Int, n: Int) -> Matrix {
+        let p = Swift.min(m, n)
+        var r = [Scalar](repeating: 0, count: p * n)
+        a.withUnsafeBufferPointer { src in
+            r.withUnsafeMutableBufferPointer { dst in
+                for j in 0..<n {
+                    for i in 0...Swift.min(j, p - 1) { dst[i * n + j] = src[j * m + i] }
+                }
+            }
         }
-        var p32 = Int32(p)
-        lwork = -1
-        Scalar.orgqr(&m32, &p32, &p32, &a, &lda, &tau, &query, &lwork, &info)
+        return Matrix(rows: p, columns: n, elements: r)
+    }
+
+    /// The thin QR factorisation through LAPACK `geqrf` and `orgqr`.
+    @inlinable public func qr() throws -> QRFactorization<Scalar> {
+        let m = rows, n = columns, p = Swift.min(rows, columns)
+        if p == 0 {
+            return QRFactorization(q: Matrix(zeros: m, 0), r: Matrix(zeros: 0, n))
+        }
+        var a = columnMajor
+        let tau = try Matrix.householder(&a, m: m, n: n)
+        let r = Matrix.upperTriangle(a, m: m, n: n)
+        var m32 = Int32(m), p32 = Int32(p), lda = Int32(m), info: Int32 = 0
+        var query: Scalar = 0
+        var lwork: Int32 = -1
+        Scalar.orgqr(&m32, &p32, &p32, &a, &lda, tau, &query, &lwork, &info)
         lwork = Int32(Swift.max(1, Int(query)))
-        work = [Scalar](repeating: 0, count: Int(lwork))
-        Scalar.orgqr(&m32, &p32, &p32, &a, &lda, &tau, &work, &lwork, &info)
+        var work = [Scalar](repeating: 0, count: Int(lwork))
+        Scalar.orgqr(&m32, &p32, &p32, &a, &lda, tau, &work, &lwork, &info)
         guard info == 0 else { throw TensorError(.lapackFailure, "orgqr failed with info \(info)") }
         let q = Matrix.fromColumnMajor(Array(a[0..<(m * p)]), rows: m, columns: p)
         return QRFactorization(q: q, r: r)
@@ -78,27 +94,10 @@ extension Matrix {
     /// column-major buffer of Mᵀ, so nothing is copied before LAPACK runs.
     @inlinable public func triangularFactor(ofTranspose: Bool = false) throws -> Matrix {
         let m = ofTranspose ? columns : rows, n = ofTranspose ? rows : columns
-        let p = Swift.min(m, n)
-        if p == 0 { return Matrix(zeros: 0, n) }
+        if Swift.min(m, n) == 0 { return Matrix(zeros: 0, n) }
         var a = ofTranspose ? elements : columnMajor
-        var tau = [Scalar](repeating: 0, count: p)
-        var m32 = Int32(m), n32 = Int32(n), lda = Int32(m), info: Int32 = 0
-        var query: Scalar = 0
-        var lwork: Int32 = -1
-        Scalar.geqrf(&m32, &n32, &a, &lda, &tau, &query, &lwork, &info)
-        lwork = Int32(Swift.max(1, Int(query)))
-        var work = [Scalar](repeating: 0, count: Int(lwork))
-        Scalar.geqrf(&m32, &n32, &a, &lda, &tau, &work, &lwork, &info)
-        guard info == 0 else { throw TensorError(.lapackFailure, "geqrf failed with info \(info)") }
-        var r = [Scalar](repeating: 0, count: p * n)
-        a.withUnsafeBufferPointer { src in
-            r.withUnsafeMutableBufferPointer { dst in
-                for j in 0..<n {
-                    for i in 0...Swift.min(j, p - 1) { dst[i * n + j] = src[j * m + i] }
-                }
-            }
-        }
-        return Matrix(rows: p, columns: n, elements: r)
+        _ = try Matrix.householder(&a, m: m, n: n)
+        return Matrix.upperTriangle(a, m: m, n: n)
     }
 
     /// The thin SVD through LAPACK `gesdd` (divide and conquer).
