@@ -1,2 +1,42 @@
-// Placeholder: the runtime benchmark driver is being written.
-print("adaptermerge-runtime-bench")
+// adaptermerge-runtime-bench: release-mode throughput of the model runtime
+// (forward pass with an unmerged LoRA, tokenizer) on the files written by
+// Benchmarks/runtime_vs_torch.py, for the side-by-side table of
+// Benchmarks/run_runtime.sh. See docs/BENCHMARKS.md, "Model runtime".
+
+import AdapterFormat
+import Foundation
+import Tensors
+import Transformer
+
+let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
+let files = BenchmarkFiles(directory: options.directory)
+BLAS.setThreadCount(options.threads)
+let stopwatch = Stopwatch(warmup: options.warmup, runs: options.runs)
+
+do {
+    var report = Report(threads: options.threads, cores: ProcessInfo.processInfo.activeProcessorCount)
+
+    let forward = try ForwardBench.run(files, stopwatch: stopwatch)
+    report.add(forward)
+
+    if options.phases {
+        let config = try ModelConfig(directory: files.model)
+        let ids = try files.inputIDs()
+        let rank = try AdapterReader.open(files.lora).modules.first?.rank ?? 0
+        let phases = PhaseBench.run(config: config, sequences: ids.count, length: ids.first?.count ?? 0, rank: rank,
+                                    stopwatch: stopwatch)
+        report.add(phases, forward: forward.lora)
+    }
+
+    if options.tokenizer {
+        report.add(try TokenizerBench.run(files, runs: options.tokenizerRuns))
+    }
+
+    if let path = options.jsonFile {
+        try Data((report.json.prettyText() + "\n").utf8).write(to: URL(fileURLWithPath: path))
+    }
+    if report.failed { exit(1) }
+} catch {
+    printError("error: \(error)")
+    exit(1)
+}

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Release-mode benchmark of the model runtime next to PyTorch + PEFT and the
+# tokenizers library, in one run (DESIGN.md §8):
+#
+#     bash Benchmarks/run_runtime.sh [scratch-dir]
+#
+# 1. Benchmarks/runtime_vs_torch.py writes the benchmark model (Llama, hidden
+#    256, 8 layers, 4 heads, intermediate 688, vocab 2048, f32), a PEFT LoRA
+#    (r=8, alpha=16, all 7 projections), a ByteLevel BPE tokenizer, a ~3 MB
+#    multilingual corpus, 16 × 64 random ids and PyTorch's logits for them,
+#    then times PyTorch (forward, LoRA unmerged; tokenizers encode).
+# 2. adaptermerge-runtime-bench times the same on the same files, and checks
+#    its logits and token ids against PyTorch's and the tokenizers library's.
+# 3. A side-by-side table with ratios and the targets.
+#
+# Each thread count in THREADS (default "2 1") is measured for both sides;
+# 1 thread runs under `taskset -c 0` for both. ROUNDS (default 3) alternates
+# the two sides that many times; the table shows each side's best round (the
+# least disturbed by other work on a shared machine), the JSON keeps all.
+# Each round times RUNS (default 10) forward passes after WARMUP (default 3).
+# Before each timed step the script waits (at most WAIT_MAX seconds in all,
+# default 1200) until the machine is at most MAX_BUSY % busy (default 10)
+# over 3 seconds, and records that and the load average it saw.
+#
+# scratch-dir (default: a new temporary directory, deleted unless KEEP=1)
+# keeps the generated files and the JSON results (torch-tN-rK.json,
+# swift-tN-rK.json); in an existing one the generated files are reused and
+# earlier results are replaced.
+# Needs python3 with the versions in scripts/fixtures/requirements.txt. The
+# results are recorded in docs/BENCHMARKS.md, "Model runtime". Never part of
+# the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+THREADS=${THREADS:-"2 1"}
+ROUNDS=${ROUNDS:-3}
+RUNS=${RUNS:-10}
+WARMUP=${WARMUP:-3}
+MAX_BUSY=${MAX_BUSY:-10}
+WAIT_MAX=${WAIT_MAX:-1200}
+
+if [[ $# -ge 1 ]]; then
+    scratch=$1
+    mkdir -p "$scratch"
+else
+    scratch=$(mktemp -d "${TMPDIR:-/tmp}/adaptermerge-runtime-bench.XXXXXX")
+    [[ ${KEEP:-0} == 1 ]] || trap 'rm -rf "$scratch"' EXIT
+fi
+scratch=$(cd "$scratch" && pwd)
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+# Percent of the machine's CPU time that was busy over the last 3 seconds (all processes; this script is idle then).
+busy() {
+    local a b
+    read -r -a a < /proc/stat
+    sleep 3
+    read -r -a b < /proc/stat
+    local total=0 idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) k
+    for k in 1 2 3 4 5 6 7 8; do total=$((total + b[k] - a[k])); done
+    echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+waited=0
+# Waits until the machine was at most MAX_BUSY % busy for 3 s (the load average would still count the previous
+# step), or WAIT_MAX seconds have been spent waiting in all; `seen` is then the busy % and load it saw.
+wait_for_quiet() {
+    local b
+    b=$(busy)
+    while ((b > MAX_BUSY && waited < WAIT_MAX)); do
+        sleep 12
+        waited=$((waited + 15))
+        b=$(busy)
+    done
+    seen="busy ${b}%, load $(load)"
+}
+# `pin N cmd...` runs cmd on core 0 alone when N is 1 (and taskset exists).
+pin() {
+    local n=$1
+    shift
+    if [[ $n == 1 ]] && command -v taskset >/dev/null; then taskset -c 0 "$@"; else "$@"; fi
+}
+
+echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- Sources 2>/dev/null || echo ' (Sources/ modified)')"
+echo "machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores ($(lscpu | sed -n 's/^Thread(s) per core:[[:space:]]*//p') thread/core), $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -sr)"
+echo "swift:   $(swift --version 2>&1 | head -1)"
+echo "openblas: $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo unknown) (pthread)"
+echo "load:    $(load) (1/5/15 min) at start"
+
+swift build -c release --product adaptermerge-runtime-bench 2>&1 | tail -1
+bench=$(swift build -c release --show-bin-path)/adaptermerge-runtime-bench
+
+create=()
+if [[ -f $scratch/logits.safetensors && -f $scratch/corpus_ids.json ]]; then create=(--skip-create); fi
+rm -f "$scratch"/torch-t*-r*.json "$scratch"/swift-t*-r*.json  # results of an earlier run
+loads=()
+for t in $THREADS; do
+    for ((r = 1; r <= ROUNDS; r++)); do
+        wait_for_quiet
+        loads+=("torch t=$t r=$r: $seen")
+        pin "$t" python3 Benchmarks/runtime_vs_torch.py "$scratch" "${create[@]}" --threads "$t" --runs "$RUNS" \
+            --warmup "$WARMUP" --json-file "$scratch/torch-t$t-r$r.json"
+        create=(--skip-create)
+        wait_for_quiet
+        loads+=("swift t=$t r=$r: $seen")
+        phases=()
+        [[ $r == 1 ]] && phases=(--phases)
+        pin "$t" "$bench" "$scratch" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" "${phases[@]}" \
+            --json-file "$scratch/swift-t$t-r$r.json"
+    done
+done
+echo
+echo "before each step: CPU busy over 3 s, load average (1/5/15 min); waited ${waited} s in all for ≤ ${MAX_BUSY}% busy:"
+printf '  %s\n' "${loads[@]}"
+
+echo
+python3 - "$scratch" "$THREADS" <<'EOF'
+import glob, json, os, sys
+
+scratch, threads = sys.argv[1], sys.argv[2].split()
+
+
+def rounds(tool, t):
+    return [json.load(open(p)) for p in sorted(glob.glob(os.path.join(scratch, f"{tool}-t{t}-r*.json")))]
+
+
+def best(tool, t, get):
+    """The best value of `get` over the rounds (the least disturbed round)."""
+    return max(get(j) for j in rounds(tool, t))
+
+
+fwd = lambda j: j["forward"]["lora_unmerged"]["tokens_per_s_median"]
+base = lambda j: j["forward"]["base"]["tokens_per_s_median"]
+rows, notes = [], []
+for t in threads:
+    sw = rounds("swift", t)
+    ours = best("swift", t, lambda j: j["tokenizer"]["encode_1_thread"]["mb_per_s_median"])
+    r = best("swift", t, fwd) / best("torch", t, fwd)
+    rows.append((f"forward, LoRA unmerged, {t} thread(s)", "tok/s", best("swift", t, fwd), best("torch", t, fwd), r,
+                 "≥ 1.5×", "met" if r >= 1.5 else f"not met: {r / 1.5:.0%} of it"))
+    rows.append((f"forward, base model, {t} thread(s)", "tok/s", best("swift", t, base), best("torch", t, base),
+                 best("swift", t, base) / best("torch", t, base), "", ""))
+    where = "core 0 only" if t == "1" else "unpinned"
+    theirs = best("torch", t, lambda j: j["tokenizer"]["encode_batch_1_thread"]["mb_per_s_median"])
+    rows.append((f"tokenizer, 1 thread vs encode_batch on 1 thread ({where})", "MB/s", ours, theirs, ours / theirs,
+                 "≥ 1 MB/s", "met" if ours >= 1 else "not met"))
+    theirs = best("torch", t, lambda j: j["tokenizer"]["encode_loop_1_thread"]["mb_per_s_median"])
+    rows.append((f"tokenizer, 1 thread vs encode() per line from Python ({where})", "MB/s", ours, theirs, ours / theirs, "", ""))
+    if t != "1":
+        theirs = best("torch", t, lambda j: j["tokenizer"]["encode_batch"]["mb_per_s_median"])
+        rows.append((f"tokenizer, 1 thread vs encode_batch on {t} threads", "MB/s", ours, theirs, ours / theirs, "", ""))
+    err = max(j["forward"]["logits_max_relative_error"] for j in sw)
+    ids = all(j["tokenizer"]["ids_match"] for j in sw)
+    notes.append(f"{t} thread(s): medians of {sw[0]['forward']['lora_unmerged']['runs']} forward passes, best of "
+                 f"{len(sw)} round(s); logits vs PyTorch max |Δ|/max|logit| = {err:.1e}; tokenizer ids equal the "
+                 f"tokenizers library's: {'yes' if ids else 'NO'}")
+
+print("| measurement | unit | adaptermerge | PyTorch / tokenizers | ratio | target | |")
+print("|---|---|---:|---:|---:|---|---|")
+for name, unit, a, b, r, target, met in rows:
+    fmt = "{:.0f}" if unit == "tok/s" else "{:.2f}"
+    print(f"| {name} | {unit} | {fmt.format(a)} | {fmt.format(b)} | {r:.2f}× | {target} | {met} |")
+print()
+for n in notes:
+    print(n)
+v = rounds("torch", threads[0])[0]
+print(f"PyTorch {v['versions']['torch']} ({v['forward']['attn_implementation']} attention), transformers "
+      f"{v['versions']['transformers']}, peft {v['versions']['peft']}, tokenizers {v['versions']['tokenizers']}, "
+      f"python {v['versions']['python']}")
+ph = rounds("swift", threads[0])[0].get("phases")
+if ph:
+    print()
+    print(f"adaptermerge, {threads[0]} thread(s), round 1: BLAS replay of one LoRA forward pass")
+    for p in ph["blas"]:
+        if not p.get("what_if"):
+            print(f"  {p['phase']:<60} {p['median_s'] * 1e3:7.1f} ms")
+    print(f"  {'all BLAS':<60} {ph['blas_total_s'] * 1e3:7.1f} ms of {ph['forward_median_s'] * 1e3:.1f} ms measured")
+    print(f"  {'the rest (norms, RoPE, softmax, SiLU, copies)':<60} {ph['rest_s'] * 1e3:7.1f} ms")
+    for p in ph["blas"]:
+        if p.get("what_if"):
+            print(f"  {p['phase']:<60} {p['median_s'] * 1e3:7.1f} ms")
+EOF
