@@ -31,7 +31,7 @@ public final class Tokenizer: @unchecked Sendable {
     public let bosID: Int?
     public let eosID: Int?
     public let padID: Int?
-    private let addedByContent: [String: AddedToken]
+    private let addedByID: [Int: AddedToken]
     private let specialIDs: Set<Int>
 
     /// Loads `tokenizer.json` (and `tokenizer_config.json` when present) from a model directory.
@@ -85,7 +85,7 @@ public final class Tokenizer: @unchecked Sendable {
         }
         addedTokens = added
         let byContent = Dictionary(added.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
-        addedByContent = byContent
+        addedByID = Dictionary(added.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         specialIDs = Set(added.filter(\.special).map(\.id))
 
         normalizeNFC = try Tokenizer.parseNormalizer(json["normalizer"])
@@ -203,7 +203,7 @@ extension Tokenizer {
 
     /// The token's spelling (in byte-level characters for ordinary tokens).
     public func token(for id: Int) -> String? {
-        model.idToToken[id] ?? addedTokens.first { $0.id == id }?.content
+        model.idToToken[id] ?? addedByID[id]?.content
     }
 
     /// The text of `ids` (invalid UTF-8 becomes U+FFFD, as the library does).
@@ -211,7 +211,7 @@ extension Tokenizer {
         var bytes: [UInt8] = []
         for id in ids {
             if skipSpecialTokens && specialIDs.contains(id) { continue }
-            if let added = addedTokens.first(where: { $0.id == id }), model.idToToken[id] == nil || added.special {
+            if let added = addedByID[id], model.idToToken[id] == nil || added.special {
                 bytes += Array(added.content.utf8)
             } else if let piece = model.idToToken[id] {
                 bytes += ByteLevel.decode(piece)
