@@ -9,6 +9,7 @@ import PackageDescription
 //   AdapterFormat  .lora container, safetensors, PEFT directories, JSON, checksums
 //   Tensors        dtypes, storage, BLAS/LAPACK wrappers
 //   CBLAS, CZstd   system libraries (OpenBLAS with its LAPACK; libzstd)
+//   CSystem        glibc calls the Glibc module leaves out
 let package = Package(
     name: "adaptermerge",
     products: [
@@ -29,14 +30,16 @@ let package = Package(
             name: "CZstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        // glibc calls the Glibc module leaves out (mallopt, copy_file_range).
+        .systemLibrary(name: "CSystem"),
         .target(name: "Tensors", dependencies: ["CBLAS"]),
-        .target(name: "AdapterFormat", dependencies: ["Tensors", "CZstd"]),
+        .target(name: "AdapterFormat", dependencies: ["Tensors", "CZstd", "CSystem"]),
         .target(name: "AdapterMath", dependencies: ["Tensors", "AdapterFormat"]),
         .target(name: "Transformer", dependencies: ["Tensors", "AdapterFormat", "AdapterMath"]),
         .executableTarget(
             name: "adaptermerge",
             dependencies: [
-                "Transformer", "AdapterMath", "AdapterFormat", "Tensors",
+                "Transformer", "AdapterMath", "AdapterFormat", "Tensors", "CSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

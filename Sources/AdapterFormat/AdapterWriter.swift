@@ -17,12 +17,18 @@ public enum AdapterWriter {
                                  factors: FactorProducer) throws {
         let writer = try LoraContainerWriter(destination: path, overwrite: overwrite, options: options)
         var written: [LoraModuleInfo] = []
+        // Module i is encoded in the background while `factors` makes module i + 1.
+        var pending: BackgroundTask<[LoraContainerWriter.PreparedTensor]>?
         for module in modules {
             let (a, b) = try converted(try factors(module), to: dtype)
-            try writer.append(name: module.keyA, tensor: a)
-            try writer.append(name: module.keyB, tensor: b)
             written.append(module.with(dtype: a.dtype))
+            if let pending { for tensor in try pending.value() { try writer.append(tensor) } }
+            pending = BackgroundTask {
+                [try LoraContainerWriter.prepare(name: module.keyA, tensor: a, options: options),
+                 try LoraContainerWriter.prepare(name: module.keyB, tensor: b, options: options)]
+            }
         }
+        if let pending { for tensor in try pending.value() { try writer.append(tensor) } }
         // Keep the stored PEFT config consistent with the modules, in exactly the
         // form an export writes, so .lora → PEFT → .lora gives the same bytes.
         var stored = metadata

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import CSystem
 #elseif canImport(Musl)
 import Musl
 #elseif canImport(Darwin)
@@ -70,6 +71,33 @@ public final class AtomicFileWriter {
     public func writeZeros(_ count: Int) throws {
         guard count > 0 else { return }
         try write([UInt8](repeating: 0, count: count))
+    }
+
+    /// Appends the first `length` bytes of the file open as `source`.
+    ///
+    /// The copy stays in the kernel (`copy_file_range`, a reflink on file
+    /// systems that share extents), falling back to `pread`/`write` where the
+    /// call is not supported, e.g. across file systems on older kernels.
+    public func append(contentsOf source: Int32, length: Int) throws {
+        try flush()
+        var offset = 0
+        while offset < length {
+            var from = off_t(offset)
+            let n = copy_file_range(source, &from, fd, nil, length - offset, 0)
+            if n > 0 { offset += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && [EXDEV, ENOSYS, EINVAL, EOPNOTSUPP].contains(errno) { break }
+            throw FormatError(.io, "copying into the output failed: \(n == 0 ? "source ended early" : MappedFile.errnoText())", path: destination)
+        }
+        var chunk = [UInt8](repeating: 0, count: AtomicFileWriter.bufferLimit)
+        while offset < length {
+            let n = chunk.withUnsafeMutableBytes { pread(source, $0.baseAddress, Swift.min($0.count, length - offset), off_t(offset)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw FormatError(.io, "reading the spool failed: \(MappedFile.errnoText())", path: destination) }
+            try chunk.withUnsafeBytes { try writeAll(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            offset += n
+        }
+        bytesWritten += length
     }
 
     private func flush() throws {

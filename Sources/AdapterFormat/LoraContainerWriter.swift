@@ -66,18 +66,47 @@ public final class LoraContainerWriter {
 
     deinit { if spool >= 0 { close(spool) } }
 
+    /// A tensor encoded for the file and checksummed, not yet placed in it.
+    ///
+    /// Encoding is the expensive part of writing and depends on nothing but
+    /// the tensor, so callers may prepare tensors on other threads and
+    /// ``append(_:)`` them in order.
+    public struct PreparedTensor: Sendable {
+        public let name: String
+        let dtype: DType
+        let shape: [Int]
+        let encoding: TensorEncoding
+        let stored: [UInt8]
+        let planes: [LoraTensorEntry.Plane]
+        let rawLength: Int
+        let checksum: UInt64
+        let storedChecksum: UInt64
+    }
+
+    /// Encodes and checksums one tensor; thread-safe.
+    public static func prepare(name: String, tensor: Tensor, options: LoraWriteOptions) throws -> PreparedTensor {
+        let (encoding, stored, planes) = try tensor.bytes.withUnsafeBytes { try encode($0, dtype: tensor.dtype, options: options) }
+        return PreparedTensor(name: name, dtype: tensor.dtype, shape: tensor.shape, encoding: encoding, stored: stored,
+                              planes: planes, rawLength: tensor.bytes.count, checksum: XXH64.hash(tensor.bytes),
+                              storedChecksum: XXH64.hash(stored))
+    }
+
     /// Encodes and appends one tensor.
     public func append(name: String, tensor: Tensor) throws {
-        guard name != "__metadata__", names.insert(name).inserted else {
-            throw FormatError(.invalidContent, "duplicate or reserved tensor name \"\(name)\"", path: destination)
+        try append(try LoraContainerWriter.prepare(name: name, tensor: tensor, options: options))
+    }
+
+    /// Appends a tensor prepared with this writer's options.
+    public func append(_ tensor: PreparedTensor) throws {
+        guard tensor.name != "__metadata__", names.insert(tensor.name).inserted else {
+            throw FormatError(.invalidContent, "duplicate or reserved tensor name \"\(tensor.name)\"", path: destination)
         }
-        let (encoding, stored, planes) = try tensor.bytes.withUnsafeBytes { try LoraContainerWriter.encode($0, dtype: tensor.dtype, options: options) }
         let start = LoraContainer.aligned(spoolLength)
         try spoolWrite([UInt8](repeating: 0, count: start - spoolLength))
-        try spoolWrite(stored)
-        entries.append(LoraTensorEntry(name: name, dtype: tensor.dtype, shape: tensor.shape, encoding: encoding,
-                                       storedRange: start..<(start + stored.count), rawLength: tensor.bytes.count,
-                                       checksum: XXH64.hash(tensor.bytes), storedChecksum: XXH64.hash(stored), planes: planes))
+        try spoolWrite(tensor.stored)
+        entries.append(LoraTensorEntry(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, encoding: tensor.encoding,
+                                       storedRange: start..<(start + tensor.stored.count), rawLength: tensor.rawLength,
+                                       checksum: tensor.checksum, storedChecksum: tensor.storedChecksum, planes: tensor.planes))
     }
 
     /// Encodes one tensor's raw bytes as the writer stores them: byte planes
@@ -157,15 +186,7 @@ public final class LoraContainerWriter {
         withUnsafeBytes(of: XXH64.hash(header).littleEndian) { preamble += $0 }
         try out.write(preamble)
         try out.write(header)
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        var offset = 0
-        while offset < spoolLength {
-            let n = chunk.withUnsafeMutableBytes { pread(spool, $0.baseAddress, min($0.count, spoolLength - offset), off_t(offset)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw FormatError(.io, "spool read failed: \(MappedFile.errnoText())", path: destination) }
-            try chunk.withUnsafeBytes { try out.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            offset += n
-        }
+        try out.append(contentsOf: spool, length: spoolLength)
         try out.commit()
     }
 }
