@@ -22,6 +22,8 @@ public final class AdapterMerger {
     public let plan: [PlannedModule]
     public let outputDType: DType
     private let planIndex: [String: Int]
+    /// The next planned module's inputs, read and decoded in the background.
+    private var prefetched: (index: Int, task: BackgroundTask<[LowRankDelta]>)?
 
     public init(inputs: [any AdapterSource], options: MergeOptions) throws {
         self.inputs = inputs
@@ -97,19 +99,20 @@ public final class AdapterMerger {
             throw MergeError(.invalidOption, "no module \(module.path) in the merge plan")
         }
         let planned = plan[index]
-        // Canonical form: each input's scaling folded into its factors, then weighted.
-        var parts: [LowRankDelta] = []
-        var coefficients: [Double] = []
-        for (i, m) in planned.contributors {
-            let factors = try inputs[i].factors(of: m)
-            let bad = factors.a.nonFiniteCount + factors.b.nonFiniteCount
-            if bad > 0 && !options.allowNonFinite {
-                throw MergeError(.nonFinite, "module \(m.path) of \(inputs[i].location) has \(bad) NaN/Inf values (use --allow-nonfinite to merge anyway)")
-            }
-            parts.append(try LowRankDelta(a: factors.a, b: factors.b, scaling: 1))
-            coefficients.append(options.weights[i] * m.scaling)
+        let parts: [LowRankDelta]
+        if let prefetched, prefetched.index == index {
+            parts = try prefetched.task.value()
+        } else {
+            parts = try AdapterMerger.load(planned, from: inputs, options: options)
         }
-        let target = LowRankDelta.concatenate(zip(parts, coefficients).map { $0.scaled(by: $1) })
+        prefetched = nil
+        if index + 1 < plan.count {
+            let (next, inputs, options) = (plan[index + 1], inputs, options)
+            prefetched = (index + 1, BackgroundTask { try AdapterMerger.load(next, from: inputs, options: options) })
+        }
+        // Canonical form: each input's scaling folded into its factors, then weighted.
+        let coefficients = planned.contributors.map { options.weights[$0.input] * $0.module.scaling }
+        let target = LowRankDelta.concatenate(parts, scalingA: coefficients)
         var retained: Double?
         let merged: LowRankDelta
         switch options.method {
@@ -142,8 +145,8 @@ public final class AdapterMerger {
         }
         let (a, b) = try merged.tensors(dtype: outputDType)
         let stored = try LowRankDelta(storedA: a, storedB: b)
-        let targetNorm = try target.frobeniusNorm()
-        let error = try stored.distance(to: target)
+        let targetNorm = try LowRankDelta.frobeniusNorm(ofSum: [target])
+        let error = try LowRankDelta.distance(stored: stored, target: target)
         let report = ModuleMergeReport(
             path: module.path, layer: module.layer, outFeatures: module.outFeatures, inFeatures: module.inFeatures,
             method: options.method,
@@ -152,6 +155,19 @@ public final class AdapterMerger {
             relativeError: targetNorm > 0 ? error / targetNorm : (error == 0 ? 0 : .infinity),
             targetNorm: targetNorm, retainedEnergy: retained)
         return (a, b, report)
+    }
+
+    /// The factors of every input of one planned module, unscaled, with
+    /// non-finite values refused unless the options allow them.
+    static func load(_ planned: PlannedModule, from inputs: [any AdapterSource], options: MergeOptions) throws -> [LowRankDelta] {
+        try planned.contributors.map { i, m in
+            let factors = try inputs[i].factors(of: m)
+            let bad = factors.a.nonFiniteCount + factors.b.nonFiniteCount
+            if bad > 0 && !options.allowNonFinite {
+                throw MergeError(.nonFinite, "module \(m.path) of \(inputs[i].location) has \(bad) NaN/Inf values (use --allow-nonfinite to merge anyway)")
+            }
+            return try LowRankDelta(a: factors.a, b: factors.b, scaling: 1)
+        }
     }
 
     /// PEFT's `linear` combination: `A = Σ sign(cᵢ)√|cᵢ| Aᵢ`, `B = Σ √|cᵢ| Bᵢ`.

@@ -9,6 +9,27 @@ extension LowRankDelta {
         return LowRankDelta(a: a, b: b)
     }
 
+    /// `Σᵢ cᵢ ΔWᵢ` as one update of rank Σ rᵢ, with each `cᵢ` applied to its A
+    /// rows while they are copied: `B = [B₁ … Bₙ]`, `A = [c₁A₁; …; cₙAₙ]`.
+    public static func concatenate(_ parts: [LowRankDelta], scalingA coefficients: [Double]) -> LowRankDelta {
+        precondition(parts.count == coefficients.count && !parts.isEmpty, "concatenate: one coefficient per part")
+        let columns = parts[0].inFeatures
+        let total = parts.reduce(0) { $0 + $1.a.elements.count }
+        let a = [Double](unsafeUninitializedCapacity: total) { dst, initialized in
+            var offset = 0
+            for (part, c) in zip(parts, coefficients) {
+                precondition(part.inFeatures == columns, "concatenate: input sizes differ")
+                part.a.elements.withUnsafeBufferPointer { src in
+                    for i in 0..<src.count { dst[offset + i] = src[i] * c }
+                }
+                offset += part.a.elements.count
+            }
+            initialized = total
+        }
+        let b = Matrix.hstack(parts.map(\.b), rows: parts[0].outFeatures)
+        return LowRankDelta(a: Matrix(rows: total / Swift.max(columns, 1), columns: columns, elements: columns == 0 ? [] : a), b: b)
+    }
+
     /// The same update times `factor` (applied to A, so B keeps its scale).
     public func scaled(by factor: Double) -> LowRankDelta {
         LowRankDelta(a: a.scaled(by: factor), b: b)
@@ -20,13 +41,10 @@ extension LowRankDelta {
         return try core().squaredFrobeniusNorm.squareRoot()
     }
 
-    /// `‖self − other‖_F` in factor space.
-    ///
-    /// The difference is itself low rank, `[B, −B₂] · [A; A₂]`; its norm comes
-    /// from the QR factors of the stacked matrices, which keeps full relative
-    /// accuracy even when the difference is tiny (unlike `‖X‖² − 2⟨X,Y⟩ + ‖Y‖²`).
+    /// `‖self − other‖_F` in factor space, with full relative accuracy even
+    /// when the difference is tiny; see ``distance(stored:target:)``.
     public func distance(to other: LowRankDelta) throws -> Double {
-        try LowRankDelta.concatenate([self, LowRankDelta(a: other.a, b: other.b.scaled(by: -1))]).frobeniusNorm()
+        try LowRankDelta.distance(stored: self, target: other)
     }
 
     /// The best rank-`k` approximation, computed in factor space.
@@ -65,12 +83,8 @@ extension LowRankDelta {
     /// The factors as stored tensors of `dtype` (A: r × in, B: out × r).
     /// Narrowing to f16/bf16 goes through f32, each step rounding to nearest even.
     public func tensors(dtype: DType) throws -> (a: Tensor, b: Tensor) {
-        if dtype == .f64 {
-            return (try Tensor(doubles: a.elements, shape: [a.rows, a.columns]),
-                    try Tensor(doubles: b.elements, shape: [b.rows, b.columns]))
-        }
-        return (try Tensor(floats: a.elements.map(Float.init), shape: [a.rows, a.columns], dtype: dtype),
-                try Tensor(floats: b.elements.map(Float.init), shape: [b.rows, b.columns], dtype: dtype))
+        (try Tensor(narrowing: a.elements, shape: [a.rows, a.columns], dtype: dtype),
+         try Tensor(narrowing: b.elements, shape: [b.rows, b.columns], dtype: dtype))
     }
 
     /// The update the stored tensors actually hold, after rounding to their dtype.

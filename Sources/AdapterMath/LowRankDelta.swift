@@ -20,8 +20,8 @@ public struct LowRankDelta: Sendable {
     /// The update `scaling · B · A` from stored factors.
     public init(a: Tensor, b: Tensor, scaling: Double) throws {
         let am = Matrix<Double>(rows: a.shape[0], columns: a.shape[1], elements: try a.doubles())
-        let bm = Matrix<Double>(rows: b.shape[0], columns: b.shape[1], elements: try b.doubles())
-        self.init(a: am, b: bm.scaled(by: scaling))
+        let bm = Matrix<Double>(rows: b.shape[0], columns: b.shape[1], elements: try b.doubles(scaledBy: scaling))
+        self.init(a: am, b: bm)
     }
 
     /// The update of one module of an adapter, with its scaling folded in.

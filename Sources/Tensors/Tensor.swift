@@ -75,14 +75,52 @@ extension Tensor {
         return out
     }
 
-    /// The values as `Double`, exactly.
-    public func doubles() throws -> [Double] {
-        if dtype == .f64 {
-            return bytes.withUnsafeBytes { raw in
-                Array(raw.bindMemory(to: Double.self))
+    /// The values as `Double`, exactly, optionally multiplied by `scale`
+    /// (one rounding per element, in `Double`).
+    ///
+    /// Widening goes straight from the stored bytes: merges call this on every
+    /// factor, so it avoids the intermediate `[Float]`.
+    public func doubles(scaledBy scale: Double = 1) throws -> [Double] {
+        let n = count
+        let dtype = self.dtype
+        return try [Double](unsafeUninitializedCapacity: n) { dst, initialized in
+            try bytes.withUnsafeBytes { raw in
+                switch dtype {
+                case .f64:
+                    let src = raw.bindMemory(to: Double.self)
+                    for i in 0..<n { dst[i] = src[i] * scale }
+                case .f32:
+                    let src = raw.bindMemory(to: Float.self)
+                    for i in 0..<n { dst[i] = Double(src[i]) * scale }
+                case .bf16:
+                    let src = raw.bindMemory(to: UInt16.self)
+                    for i in 0..<n { dst[i] = Double(Float(bitPattern: FloatBits.f32(fromBF16: src[i]))) * scale }
+                case .f16:
+                    let src = raw.bindMemory(to: UInt16.self)
+                    for i in 0..<n { dst[i] = Double(Float(bitPattern: FloatBits.f32(fromF16: src[i]))) * scale }
+                default:
+                    throw TensorError(.unsupportedDType, "dtype \(dtype.rawValue) is not a floating-point type adaptermerge computes with")
+                }
             }
+            initialized = n
         }
-        return try floats().map(Double.init)
+    }
+
+    /// Creates a floating-point tensor from `Double` values, rounding once to
+    /// `f32` and then (for `f16`/`bf16`) to nearest even, as
+    /// ``init(floats:shape:dtype:)`` does; `f64` keeps them exactly.
+    public init(narrowing values: [Double], shape: [Int], dtype: DType) throws {
+        if dtype == .f64 {
+            try self.init(doubles: values, shape: shape)
+            return
+        }
+        let floats = [Float](unsafeUninitializedCapacity: values.count) { dst, initialized in
+            values.withUnsafeBufferPointer { src in
+                for i in 0..<src.count { dst[i] = Float(src[i]) }
+            }
+            initialized = values.count
+        }
+        try self.init(floats: floats, shape: shape, dtype: dtype)
     }
 
     /// The same values in another floating-point dtype (round to nearest even
@@ -142,7 +180,7 @@ extension Tensor {
     static func decode(_ raw: UnsafeRawBufferPointer, dtype: DType, into dst: UnsafeMutableBufferPointer<Float>) throws {
         switch dtype {
         case .f32:
-            for (i, v) in raw.bindMemory(to: Float.self).enumerated() { dst[i] = v }
+            UnsafeMutableRawBufferPointer(dst).copyMemory(from: raw)
         case .f64:
             for (i, v) in raw.bindMemory(to: Double.self).enumerated() { dst[i] = Float(v) }
         case .bf16:

@@ -182,6 +182,36 @@ final class MergeTests: XCTestCase {
         XCTAssertThrowsError(try AdapterMerger(inputs: [task], options: MergeOptions(method: .ties, weights: [1], density: 0)))
     }
 
+    func testAnErrorInALaterModuleSurfacesWhenTheMergeReachesIt() throws {
+        // The merger reads module i + 1 in the background while it merges module i:
+        // the look-ahead must neither lose an error nor report it early.
+        let task = try adapter("task")
+        let dir = try Fixtures.scratchDirectory()
+        let poisoned = task.modules[2].path
+        try AdapterWriter.write(modules: task.modules, metadata: task.metadata, to: dir + "/late-nan.lora", overwrite: false) { info in
+            let (a, b) = try task.factors(of: info)
+            guard info.path == poisoned else { return (a, b) }
+            var values = try b.floats()
+            values[0] = .infinity
+            return (a, try Tensor(floats: values, shape: b.shape))
+        }
+        let merger = try AdapterMerger(inputs: [task, try AdapterReader.open(dir + "/late-nan.lora")],
+                                       options: MergeOptions(weights: [1, 1]))
+        for (i, m) in merger.outputModules.enumerated() {
+            if m.path == poisoned {
+                XCTAssertThrowsError(try merger.merge(m)) { error in
+                    XCTAssertEqual((error as? MergeError)?.code, .nonFinite)
+                    XCTAssertTrue("\(error)".contains(poisoned), "\(error)")
+                }
+            } else {
+                XCTAssertNoThrow(try merger.merge(m), "module \(i)")
+            }
+        }
+        // Out of order, without the look-ahead, the same answers.
+        XCTAssertNoThrow(try merger.merge(merger.outputModules[0]))
+        XCTAssertThrowsError(try merger.merge(try XCTUnwrap(merger.outputModules.first { $0.path == poisoned })))
+    }
+
     func testTiesOfOneAdapterAtFullDensityIsThatAdapter() throws {
         let merged = try merge(["task"], MergeOptions(method: .ties, weights: [1], density: 1))
         for (_, r) in merged { XCTAssertLessThan(r.report.relativeError, 1e-5) }

@@ -27,6 +27,23 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(try t.converted(to: .f64).doubles(), values.map(Double.init))
     }
 
+    func testDirectDoubleWideningAndNarrowingAgreeWithTheFloatPath() throws {
+        var rng = TestRandom(seed: 2)
+        let values = rng.floats(129, scale: 5)
+        for dtype in [DType.f32, .f16, .bf16, .f64] {
+            let t = try Tensor(floats: values, shape: [129]).converted(to: dtype)
+            let widened = try t.floats().map(Double.init)
+            XCTAssertEqual(try t.doubles(), widened, "\(dtype)")
+            XCTAssertEqual(try t.doubles(scaledBy: -0.25), widened.map { $0 * -0.25 }, "\(dtype)")
+            let doubles = (0..<129).map { _ in rng.normal() * 3 }
+            let narrowed = try Tensor(narrowing: doubles, shape: [129], dtype: dtype)
+            let expected = dtype == .f64 ? try Tensor(doubles: doubles, shape: [129])
+                                         : try Tensor(floats: doubles.map(Float.init), shape: [129], dtype: dtype)
+            XCTAssertEqual(narrowed, expected, "\(dtype)")
+        }
+        XCTAssertThrowsError(try Tensor(dtype: .i32, shape: [1], bytes: [1, 0, 0, 0]).doubles())
+    }
+
     func testNonFiniteCount() throws {
         let t = try Tensor(floats: [1, .nan, .infinity, -.infinity, 0], shape: [5])
         XCTAssertEqual(t.nonFiniteCount, 3)
