@@ -32,14 +32,14 @@ let package = Package(
         ),
         // glibc calls the Glibc module leaves out (mallopt, copy_file_range).
         .systemLibrary(name: "CSystem"),
-        .target(name: "Tensors", dependencies: ["CBLAS"]),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CSystem"]),
         .target(name: "AdapterFormat", dependencies: ["Tensors", "CZstd", "CSystem"]),
         .target(name: "AdapterMath", dependencies: ["Tensors", "AdapterFormat"]),
         .target(name: "Transformer", dependencies: ["Tensors", "AdapterFormat", "AdapterMath"]),
         .executableTarget(
             name: "adaptermerge",
             dependencies: [
-                "Transformer", "AdapterMath", "AdapterFormat", "Tensors", "CSystem",
+                "Transformer", "AdapterMath", "AdapterFormat", "Tensors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

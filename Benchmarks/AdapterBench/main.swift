@@ -13,6 +13,7 @@ import Glibc
 import Darwin
 #endif
 import AdapterFormat
+import Tensors
 
 /// Writes text to stderr, unbuffered, so stdout stays a clean table or JSON.
 func standardError(_ text: String) {
@@ -31,6 +32,7 @@ func progress(_ line: String) {
     standardError("[bench] \(line)\n")
 }
 
+ProcessTuning.apply()
 let options: Options
 do {
     guard let parsed = try Options.parse(Array(CommandLine.arguments.dropFirst())) else {

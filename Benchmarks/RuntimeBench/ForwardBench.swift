@@ -17,8 +17,9 @@ struct ForwardResult {
 
 enum ForwardBench {
     /// Loads the model and the adapter, checks the logits, then times both passes.
-    static func run(_ files: BenchmarkFiles, stopwatch: Stopwatch) throws -> ForwardResult {
+    static func run(_ files: BenchmarkFiles, threads: Int, stopwatch: Stopwatch) throws -> ForwardResult {
         let model = try TransformerModel(directory: files.model)
+        model.threadCount = threads
         let adapter = try AdapterReader.open(files.lora)
         let stack = try AdapterStack(adapters: [(source: adapter, weight: 1)], config: model.config)
         let batch = TokenBatch(try files.inputIDs())

@@ -15,8 +15,8 @@ struct Options {
     corpus.txt, line by line on one thread, checking the ids against the
     tokenizers library's (corpus_ids.json). Release build only.
 
-    --threads N        OpenBLAS threads (default: 2); the runtime's own
-                       parallel loops use every online core
+    --threads N        threads of the forward pass (default: 2): the batch is
+                       split into N parts, each run with one BLAS thread
     --runs N           timed forward passes per measurement (default: 10)
     --warmup N         untimed passes before them (default: 3)
     --tokenizer-runs N timed passes over the corpus (default: 3)

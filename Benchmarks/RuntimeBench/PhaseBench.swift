@@ -5,105 +5,104 @@ import Transformer
 /// The BLAS work of one forward pass, timed phase by phase.
 ///
 /// The runtime's own phases are internal to the `Transformer` module, so this
-/// replays the matrix products a forward pass makes (same shapes, same
-/// calls: one sgemm per projection over all tokens, two per LoRA term, two per
-/// sequence and head for attention run across cores, one for the head) on
-/// scratch buffers. What the measured forward pass takes beyond their sum is
-/// the runtime's non-BLAS work: norms, RoPE, softmax, SiLU, residual adds,
-/// buffer allocation and copies.
-///
-/// One more phase is a what-if, not something the runtime does today: the
-/// projections and LoRA terms with q|k|v and gate|up fused into one sgemm
-/// each and the LoRA A factors appended to the fused weights, to size that
-/// change against the first two phases.
+/// replays the matrix products a forward pass makes (same shapes, same calls,
+/// same split of the batch into one part per thread with single-threaded BLAS)
+/// on scratch buffers: per layer one sgemm per projection group (q‖k‖v, o,
+/// gate‖up, down), one per group for the stacked LoRA A factors and one per
+/// LoRA B, two per sequence and head for attention; then the LM head. What the
+/// measured forward pass takes beyond their sum is the runtime's non-BLAS
+/// work: norms, RoPE, softmax, SiLU and copies.
 enum PhaseBench {
     /// One phase of the replay.
     struct Phase {
         let name: String
         let timing: Timing
-        /// Not part of the runtime's pass: an alternative to the phases above, timed for comparison.
-        var whatIf = false
     }
 
-    /// Times each phase of the replay for `config` on a `sequences` × `length` batch with rank-`rank` LoRA.
-    static func run(config c: ModelConfig, sequences: Int, length: Int, rank: Int, stopwatch: Stopwatch) -> [Phase] {
-        let n = sequences * length, h = c.hiddenSize, inter = c.intermediateSize
+    /// Times each phase of the replay for `config` on a `sequences` × `length`
+    /// batch with rank-`rank` LoRA on all seven projections, split into `parts`.
+    static func run(config c: ModelConfig, sequences: Int, length: Int, rank: Int, parts requested: Int,
+                    stopwatch: Stopwatch) -> [Phase] {
+        let parts = max(1, min(requested, sequences))
+        let rows = (sequences / parts) * length, h = c.hiddenSize, inter = c.intermediateSize
         let qWidth = c.headCount * c.headDimension, kvWidth = c.keyValueHeadCount * c.headDimension
-        // (out, in) of the seven projections, in the order a block runs them.
-        let shapes = [(qWidth, h), (kvWidth, h), (kvWidth, h), (h, qWidth), (inter, h), (inter, h), (h, inter)]
-        let widest = max(inter, qWidth, h)
-        let input = Scratch(n * widest), output = Scratch(n * widest), weight = Scratch(widest * widest)
-        let loraA = Scratch(rank * widest), loraB = Scratch(widest * rank), loraT = Scratch(n * rank)
-        let head = Scratch(c.vocabSize * h), logits = Scratch(n * c.vocabSize)
-        let queries = Scratch(n * qWidth), keysValues = Scratch(n * kvWidth), attended = Scratch(n * qWidth)
-        let scores = (0..<(sequences * c.headCount)).map { _ in Scratch(length * length) }
+        let qkvWidth = qWidth + 2 * kvWidth
+        // Each group: (output widths of its members, input width, input stride).
+        let groups = [(outs: [qWidth, kvWidth, kvWidth], inp: h, lda: h), (outs: [h], inp: qWidth, lda: qWidth),
+                      (outs: [inter, inter], inp: h, lda: h), (outs: [h], inp: inter, lda: 2 * inter)]
+        let widest = max(qkvWidth, 2 * inter, h)
+        struct Buffers: @unchecked Sendable {
+            let input: Scratch, output: Scratch, loraT: Scratch, scores: Scratch, logits: Scratch
+        }
+        let buffers = (0..<parts).map { _ in
+            Buffers(input: Scratch(rows * widest), output: Scratch(rows * widest), loraT: Scratch(rows * 3 * rank),
+                    scores: Scratch(length * length), logits: Scratch(rows * c.vocabSize))
+        }
+        let weight = Scratch(widest * widest), loraA = Scratch(3 * rank * widest), loraB = Scratch(widest * rank)
+        let head = Scratch(c.vocabSize * h)
 
-        let projections = stopwatch.measure {
-            for _ in 0..<c.layerCount {
-                for (out, inp) in shapes {
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: n, n: out, k: inp, alpha: 1, a: input.p, lda: inp,
-                               b: weight.p, ldb: inp, beta: 0, c: output.p, ldc: out)
+        // Runs `body` once per part, each on its own thread with one BLAS thread, as the runtime does.
+        func perPart(_ body: @escaping @Sendable (Buffers) -> Void) -> Timing {
+            stopwatch.measure {
+                guard parts > 1 else { body(buffers[0]); return }
+                let saved = BLAS.threadCount
+                BLAS.setThreadCount(1)
+                defer { BLAS.setThreadCount(saved) }
+                DispatchQueue.concurrentPerform(iterations: parts) { body(buffers[$0]) }
+            }
+        }
+        let layers = c.layerCount
+        let projections = perPart { b in
+            for _ in 0..<layers {
+                for g in groups {
+                    let out = g.outs.reduce(0, +)
+                    BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: out, k: g.inp, alpha: 1, a: b.input.p, lda: g.lda,
+                               b: weight.p, ldb: g.inp, beta: 0, c: b.output.p, ldc: out)
                 }
             }
         }
-        let lora = stopwatch.measure {
-            for _ in 0..<c.layerCount {
-                for (out, inp) in shapes {
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: n, n: rank, k: inp, alpha: 1, a: input.p, lda: inp,
-                               b: loraA.p, ldb: inp, beta: 0, c: loraT.p, ldc: rank)
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: n, n: out, k: rank, alpha: 2, a: loraT.p, lda: rank,
-                               b: loraB.p, ldb: rank, beta: 1, c: output.p, ldc: out)
-                }
-            }
-        }
-        let group = c.headCount / c.keyValueHeadCount, d = c.headDimension
-        let attention = stopwatch.measure {
-            for _ in 0..<c.layerCount {
-                DispatchQueue.concurrentPerform(iterations: sequences * c.headCount) { job in
-                    let b = job / c.headCount, head = job % c.headCount, kvHead = head / group
-                    let s = scores[job].p
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: length, n: length, k: d, alpha: 1 / Float(d).squareRoot(),
-                               a: queries.p + b * length * qWidth + head * d, lda: qWidth,
-                               b: keysValues.p + b * length * kvWidth + kvHead * d, ldb: kvWidth, beta: 0, c: s, ldc: length)
-                    BLAS.sgemm(transposeA: false, transposeB: false, m: length, n: d, k: length, alpha: 1, a: s, lda: length,
-                               b: keysValues.p + b * length * kvWidth + kvHead * d, ldb: kvWidth,
-                               beta: 0, c: attended.p + b * length * qWidth + head * d, ldc: qWidth)
-                }
-            }
-        }
-        let lmHead = stopwatch.measure {
-            BLAS.sgemm(transposeA: false, transposeB: true, m: n, n: c.vocabSize, k: h, alpha: 1, a: input.p, lda: h,
-                       b: head.p, ldb: h, beta: 0, c: logits.p, ldc: c.vocabSize)
-        }
-        // What-if: q|k|v and gate|up as one sgemm each, with the LoRA A factors appended to those weights as extra
-        // output rows (x·[W; A]ᵀ gives the projection and x·Aᵀ in one pass over x), then one sgemm per LoRA B into
-        // its column slice of the fused output.
-        let fusedGroups = [(outs: [qWidth, kvWidth, kvWidth], inp: h), (outs: [h], inp: qWidth),
-                           (outs: [inter, inter], inp: h), (outs: [h], inp: inter)]
-        let fusedWidest = max(qWidth + 2 * kvWidth, 2 * inter) + 3 * rank
-        let fusedOutput = Scratch(n * fusedWidest), fusedWeight = Scratch(fusedWidest * widest)
-        let fused = stopwatch.measure {
-            for _ in 0..<c.layerCount {
-                for group in fusedGroups {
-                    let outWidth = group.outs.reduce(0, +), width = outWidth + group.outs.count * rank
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: n, n: width, k: group.inp, alpha: 1, a: input.p,
-                               lda: group.inp, b: fusedWeight.p, ldb: group.inp, beta: 0, c: fusedOutput.p, ldc: width)
+        let lora = perPart { b in
+            for _ in 0..<layers {
+                for g in groups {
+                    let out = g.outs.reduce(0, +), stacked = g.outs.count * rank
+                    BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: stacked, k: g.inp, alpha: 1, a: b.input.p,
+                               lda: g.lda, b: loraA.p, ldb: g.inp, beta: 0, c: b.loraT.p, ldc: stacked)
                     var column = 0
-                    for (i, out) in group.outs.enumerated() {
-                        BLAS.sgemm(transposeA: false, transposeB: true, m: n, n: out, k: rank, alpha: 2,
-                                   a: fusedOutput.p + outWidth + i * rank, lda: width, b: loraB.p, ldb: rank,
-                                   beta: 1, c: fusedOutput.p + column, ldc: width)
-                        column += out
+                    for (i, width) in g.outs.enumerated() {
+                        BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: width, k: rank, alpha: 2,
+                                   a: b.loraT.p + i * rank, lda: stacked, b: loraB.p, ldb: rank,
+                                   beta: 1, c: b.output.p + column, ldc: out)
+                        column += width
                     }
                 }
             }
         }
+        let group = c.headCount / c.keyValueHeadCount, d = c.headDimension
+        let perPartSequences = sequences / parts
+        let attention = perPart { b in
+            for _ in 0..<layers {
+                for job in 0..<(perPartSequences * c.headCount) {
+                    let s = job / c.headCount, headIndex = job % c.headCount, kvHead = headIndex / group
+                    let base = b.input.p + s * length * qkvWidth
+                    BLAS.sgemm(transposeA: false, transposeB: true, m: length, n: length, k: d, alpha: 1 / Float(d).squareRoot(),
+                               a: base + headIndex * d, lda: qkvWidth, b: base + qWidth + kvHead * d, ldb: qkvWidth,
+                               beta: 0, c: b.scores.p, ldc: length)
+                    BLAS.sgemm(transposeA: false, transposeB: false, m: length, n: d, k: length, alpha: 1, a: b.scores.p, lda: length,
+                               b: base + qWidth + kvWidth + kvHead * d, ldb: qkvWidth,
+                               beta: 0, c: b.output.p + s * length * qWidth + headIndex * d, ldc: qWidth)
+                }
+            }
+        }
+        let lmHead = perPart { b in
+            BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: c.vocabSize, k: h, alpha: 1, a: b.input.p, lda: h,
+                       b: head.p, ldb: h, beta: 0, c: b.logits.p, ldc: c.vocabSize)
+        }
+        let split = parts > 1 ? ", \(parts) parts" : ""
         return [
-            Phase(name: "projections (7 sgemms × \(c.layerCount) layers)", timing: projections),
-            Phase(name: "LoRA terms (14 sgemms × \(c.layerCount) layers)", timing: lora),
-            Phase(name: "attention QKᵀ, PV (\(2 * sequences * c.headCount) sgemms × \(c.layerCount) layers)", timing: attention),
-            Phase(name: "LM head (1 sgemm)", timing: lmHead),
-            Phase(name: "what-if: projections + LoRA fused (11 sgemms × \(c.layerCount))", timing: fused, whatIf: true),
+            Phase(name: "projection groups (4 sgemms × \(layers) layers\(split))", timing: projections),
+            Phase(name: "LoRA terms (4 A + 7 B sgemms × \(layers) layers)", timing: lora),
+            Phase(name: "attention QKᵀ, PV (\(2 * sequences * c.headCount) sgemms × \(layers) layers)", timing: attention),
+            Phase(name: "LM head (1 sgemm per part)", timing: lmHead),
         ]
     }
 }

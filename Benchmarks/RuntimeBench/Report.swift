@@ -1,5 +1,6 @@
 import AdapterFormat
 import Foundation
+import Tensors
 
 /// Prints each result as it arrives and collects the JSON document.
 struct Report {
@@ -12,7 +13,7 @@ struct Report {
 
     init(threads: Int, cores: Int) {
         fields = [("tool", .string("adaptermerge")), ("threads", .int(threads)), ("cores", .int(cores))]
-        print("adaptermerge  OpenBLAS threads=\(threads), runtime loops on \(cores) cores")
+        print("adaptermerge  threads=\(threads) (the batch split into \(threads) part(s), one BLAS thread each; \(cores) core(s) available), BLAS core \(BLAS.coreName)")
     }
 
     var json: JSONValue { .object(fields) }
@@ -41,7 +42,7 @@ struct Report {
         print("BLAS replay of one LoRA forward pass (median per pass):")
         var total = 0.0
         var rows: [JSONValue] = []
-        for p in phases where !p.whatIf {
+        for p in phases {
             total += p.timing.median
             print("  \(p.name.padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(p.timing.median))")
             rows.append(.object([("phase", .string(p.name)), ("median_s", .double(p.timing.median)), ("best_s", .double(p.timing.best))]))
@@ -50,11 +51,6 @@ struct Report {
         print("  \("all BLAS".padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(total)) "
             + "(\(Int((100 * total / forward.median).rounded()))% of the measured pass)")
         print("  \("the rest (norms, RoPE, softmax, SiLU, copies)".padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(rest))")
-        for p in phases where p.whatIf {
-            print("  \(p.name.padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(p.timing.median))")
-            rows.append(.object([("phase", .string(p.name)), ("median_s", .double(p.timing.median)), ("best_s", .double(p.timing.best)),
-                                 ("what_if", .bool(true))]))
-        }
         fields.append(("phases", .object([("blas", .array(rows)), ("blas_total_s", .double(total)),
                                           ("forward_median_s", .double(forward.median)), ("rest_s", .double(rest))])))
     }

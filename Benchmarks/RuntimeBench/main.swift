@@ -8,22 +8,23 @@ import Foundation
 import Tensors
 import Transformer
 
+ProcessTuning.apply()
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 let files = BenchmarkFiles(directory: options.directory)
 BLAS.setThreadCount(options.threads)
 let stopwatch = Stopwatch(warmup: options.warmup, runs: options.runs)
 
 do {
-    var report = Report(threads: options.threads, cores: ProcessInfo.processInfo.activeProcessorCount)
+    var report = Report(threads: options.threads, cores: ProcessorCount.available)
 
-    let forward = try ForwardBench.run(files, stopwatch: stopwatch)
+    let forward = try ForwardBench.run(files, threads: options.threads, stopwatch: stopwatch)
     report.add(forward)
 
     if options.phases {
         let config = try ModelConfig(directory: files.model)
         let ids = try files.inputIDs()
         let rank = try AdapterReader.open(files.lora).modules.first?.rank ?? 0
-        let phases = PhaseBench.run(config: config, sequences: ids.count, length: ids.first?.count ?? 0, rank: rank,
+        let phases = PhaseBench.run(config: config, sequences: ids.count, length: ids.first?.count ?? 0, rank: rank, parts: options.threads,
                                     stopwatch: stopwatch)
         report.add(phases, forward: forward.lora)
     }

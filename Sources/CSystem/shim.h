@@ -13,4 +13,18 @@
 ssize_t copy_file_range(int fd_in, off_t *off_in, int fd_out, off_t *off_out,
                         size_t len, unsigned int flags);
 
+// The number of CPUs in this process's affinity mask (0 if unknown), by
+// the raw system call: glibc's sched_getaffinity and cpu_set_t are also
+// _GNU_SOURCE-only.
+#include <sys/syscall.h>
+#include <unistd.h>
+static inline int adaptermerge_affinity_cpu_count(void) {
+    unsigned long mask[64];
+    long bytes = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask);
+    if (bytes <= 0) return 0;
+    int count = 0;
+    for (long i = 0; i < bytes / (long)sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
+    return count;
+}
+
 #endif

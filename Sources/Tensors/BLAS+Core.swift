@@ -39,6 +39,23 @@ extension BLAS {
         return nil
     }
 
+    /// Re-executes the running program with `OPENBLAS_CORETYPE` set when
+    /// OpenBLAS fell back to its generic kernels on a CPU it does not know
+    /// (``preferredCore(detected:cpuFlags:)``). For executables, first thing
+    /// in `main`.
+    ///
+    /// OpenBLAS reads the variable only while it loads, before `main`, so a
+    /// fresh image is the one way to apply it. A value the user set is always
+    /// kept, which also stops a second re-execution. If `execv` fails, the
+    /// program carries on with the slower kernels.
+    public static func relaunchWithPreferredKernelsIfNeeded() {
+        guard getenv("OPENBLAS_CORETYPE") == nil,
+              let core = preferredCore(detected: coreName, cpuFlags: cpuFlags()) else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        unsetenv("OPENBLAS_CORETYPE")
+    }
+
     /// The feature flags of the first CPU in `/proc/cpuinfo` (empty where there is none).
     public static func cpuFlags(cpuinfo path: String = "/proc/cpuinfo") -> Set<String> {
         guard let file = fopen(path, "r") else { return [] }

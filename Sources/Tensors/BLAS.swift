@@ -17,4 +17,7 @@ public enum BLAS {
     public static func setThreadCount(_ n: Int) {
         openblas_set_num_threads(Int32(n))
     }
+
+    /// The number of threads OpenBLAS uses for one call.
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
 }

@@ -17,9 +17,21 @@ public struct AdapterStack: Sendable {
     /// `terms[layer][projection]`.
     public private(set) var terms: [[String: [Term]]]
 
+    /// `groups[layer][group.rawValue]`: the same terms arranged for the
+    /// stacked projections, `nil` where a group has none.
+    public private(set) var groups: [[LoRAGroup?]]
+
     public static let empty = AdapterStack(layers: 0)
 
-    init(layers: Int) { terms = Array(repeating: [:], count: layers) }
+    init(layers: Int) {
+        terms = Array(repeating: [:], count: layers)
+        groups = Array(repeating: Array(repeating: nil, count: ProjectionGroup.allCases.count), count: layers)
+    }
+
+    /// The group's LoRA terms in `layer`, if any.
+    public func group(_ group: ProjectionGroup, layer: Int) -> LoRAGroup? {
+        groups.indices.contains(layer) ? groups[layer][group.rawValue] : nil
+    }
 
     /// Maps every module of every adapter onto the model's projections, checking shapes.
     public init(adapters: [(source: any AdapterSource, weight: Double)], config: ModelConfig) throws {
@@ -44,7 +56,48 @@ public struct AdapterStack: Sendable {
                     Term(rank: module.rank, a: try a.floats(), b: try b.floats(), scale: Float(module.scaling * weight)))
             }
         }
+        for layer in terms.indices {
+            for group in ProjectionGroup.allCases {
+                var a: [Float] = [], segments: [LoRAGroup.Segment] = [], rank = 0
+                for name in group.members {
+                    guard let located = ProjectionGroup.locate(name, config: config),
+                          let width = config.projectionShape(name)?.out else { continue }
+                    for term in terms[layer][name] ?? [] where term.rank > 0 {
+                        a += term.a
+                        segments.append(.init(column: located.offset, width: width, row: rank, rank: term.rank,
+                                              b: term.b, scale: term.scale))
+                        rank += term.rank
+                    }
+                }
+                if rank > 0 { groups[layer][group.rawValue] = LoRAGroup(a: a, rank: rank, segments: segments) }
+            }
+        }
     }
 
     public var isEmpty: Bool { terms.allSatisfy(\.isEmpty) }
+}
+
+/// The LoRA terms of one ``ProjectionGroup`` in one layer, as two steps:
+/// `t = x · Aᵀ` with every term's A stacked (one sgemm for the whole group),
+/// then `y[:, column ..< column + width] += scale · t[:, row ..< row + rank] · Bᵀ`
+/// per term.
+public struct LoRAGroup: Sendable {
+    public struct Segment: Sendable {
+        /// First output column of the projection within the group's output.
+        public let column: Int
+        /// The projection's output width.
+        public let width: Int
+        /// First column of this term within `t`.
+        public let row: Int
+        public let rank: Int
+        /// width × rank, row-major.
+        public let b: [Float]
+        public let scale: Float
+    }
+
+    /// rank × in, row-major: the members' A factors stacked.
+    public let a: [Float]
+    /// Total rank of the group (columns of `t`).
+    public let rank: Int
+    public let segments: [Segment]
 }

@@ -57,59 +57,71 @@ extension TransformerModel {
             throw FormatError(.invalidContent, "token id \(token) is outside the vocabulary", path: directory)
         }
         ensureRope(position + 1)
-        var x = Array(weights.embedding.values[(token * h)..<((token + 1) * h)])
         let qWidth = c.headCount * d, kvWidth = c.keyValueHeadCount * d, group = c.headCount / c.keyValueHeadCount
+        let qkvWidth = qWidth + 2 * kvWidth, intermediate = c.intermediateSize
+        let epsilon = Float(c.rmsNormEpsilon)
+        let maxRank = adapters.groups.flatMap { $0.compactMap { $0?.rank } }.max() ?? 0
+        var x = Array(weights.embedding.values[(token * h)..<((token + 1) * h)])
+        var normed = [Float](repeating: 0, count: h), qkv = [Float](repeating: 0, count: qkvWidth)
+        var attended = [Float](repeating: 0, count: qWidth), gateUp = [Float](repeating: 0, count: 2 * intermediate)
+        var scratch = [Float](repeating: 0, count: max(maxRank, 1))
         for l in 0..<c.layerCount {
             let w = weights.blocks[l]
-            let lora = adapters.terms.indices.contains(l) ? adapters.terms[l] : [:]
-            let hIn = rmsNorm(x, w.inputNorm, rows: 1)
-            var q = [Float](repeating: 0, count: qWidth)
-            var k = [Float](repeating: 0, count: kvWidth)
-            var v = [Float](repeating: 0, count: kvWidth)
-            projectWithAdapters(hIn, rows: 1, "q_proj", w, lora, into: &q)
-            projectWithAdapters(hIn, rows: 1, "k_proj", w, lora, into: &k)
-            projectWithAdapters(hIn, rows: 1, "v_proj", w, lora, into: &v)
-            applyRope(&q, heads: c.headCount, positions: [position])
-            applyRope(&k, heads: c.keyValueHeadCount, positions: [position])
-            cache.keys[l] += k
-            cache.values[l] += v
+            Kernels.rmsNorm(x, w.inputNorm, into: &normed, rows: 0..<1, width: h, epsilon: epsilon)
+            ForwardPass.project(w[.qkv], adapters.group(.qkv, layer: l), input: normed, lda: h, rows: 1,
+                                output: &qkv, ldc: qkvWidth, accumulate: false, scratch: &scratch)
+            ropeCos.withUnsafeBufferPointer { cp in
+                ropeSin.withUnsafeBufferPointer { sp in
+                    qkv.withUnsafeMutableBufferPointer { m in
+                        Kernels.rope(m.baseAddress!, rowStride: qkvWidth, column: 0, heads: c.headCount, headDimension: d,
+                                     rows: 0..<1, length: 1, positionOffset: position, cos: cp.baseAddress!, sin: sp.baseAddress!)
+                        Kernels.rope(m.baseAddress!, rowStride: qkvWidth, column: qWidth, heads: c.keyValueHeadCount, headDimension: d,
+                                     rows: 0..<1, length: 1, positionOffset: position, cos: cp.baseAddress!, sin: sp.baseAddress!)
+                    }
+                }
+            }
+            cache.keys[l] += qkv[qWidth..<(qWidth + kvWidth)]
+            cache.values[l] += qkv[(qWidth + kvWidth)...]
             let length = cache.keys[l].count / kvWidth
             let first = c.slidingWindow.map { max(0, length - $0) } ?? 0
-            var attended = [Float](repeating: 0, count: qWidth)
             let scale = 1 / Float(d).squareRoot()
+            for i in attended.indices { attended[i] = 0 }
             cache.keys[l].withUnsafeBufferPointer { kp in
                 cache.values[l].withUnsafeBufferPointer { vp in
+                    var scores = [Float](repeating: 0, count: length)
                     for head in 0..<c.headCount {
                         let kv = head / group
-                        var scores = [Float](repeating: 0, count: length)
-                        var peak = -Float.infinity
                         for j in first..<length {
                             var dot: Float = 0
                             let key = kp.baseAddress! + j * kvWidth + kv * d
-                            for i in 0..<d { dot += q[head * d + i] * key[i] }
+                            for i in 0..<d { dot += qkv[head * d + i] * key[i] }
                             scores[j] = dot * scale
-                            peak = max(peak, scores[j])
                         }
-                        var sum: Float = 0
-                        for j in first..<length {
-                            scores[j] = expf(scores[j] - peak)
-                            sum += scores[j]
+                        scores.withUnsafeMutableBufferPointer {
+                            Kernels.maskedSoftmax($0.baseAddress!, count: length, visible: first, length - 1)
                         }
                         for j in first..<length {
-                            let p = scores[j] / sum, value = vp.baseAddress! + j * kvWidth + kv * d
+                            let p = scores[j], value = vp.baseAddress! + j * kvWidth + kv * d
                             for i in 0..<d { attended[head * d + i] += p * value[i] }
                         }
                     }
                 }
             }
-            var attnOut = [Float](repeating: 0, count: h)
-            projectWithAdapters(attended, rows: 1, "o_proj", w, lora, into: &attnOut)
-            add(&x, attnOut)
-            mlp(l, &x, rows: 1, lora)
+            ForwardPass.project(w[.o], adapters.group(.o, layer: l), input: attended, lda: qWidth, rows: 1,
+                                output: &x, ldc: h, accumulate: true, scratch: &scratch)
+            Kernels.rmsNorm(x, w.postAttentionNorm, into: &normed, rows: 0..<1, width: h, epsilon: epsilon)
+            ForwardPass.project(w[.gateUp], adapters.group(.gateUp, layer: l), input: normed, lda: h, rows: 1,
+                                output: &gateUp, ldc: 2 * intermediate, accumulate: false, scratch: &scratch)
+            Kernels.siluMultiply(&gateUp, rows: 0..<1, intermediate: intermediate)
+            ForwardPass.project(w[.down], adapters.group(.down, layer: l), input: gateUp, lda: 2 * intermediate, rows: 1,
+                                output: &x, ldc: h, accumulate: true, scratch: &scratch)
         }
-        let normed = rmsNorm(x, weights.finalNorm, rows: 1)
+        Kernels.rmsNorm(x, weights.finalNorm, into: &normed, rows: 0..<1, width: h, epsilon: epsilon)
         var logits = [Float](repeating: 0, count: c.vocabSize)
-        project(normed, rows: 1, weights.head, into: &logits, bias: nil)
+        weights.head.values.withUnsafeBufferPointer { wp in
+            BLAS.sgemm(transposeA: false, transposeB: true, m: 1, n: c.vocabSize, k: h, alpha: 1,
+                       a: normed, lda: h, b: wp.baseAddress!, ldb: h, beta: 0, c: &logits, ldc: c.vocabSize)
+        }
         return logits
     }
 }

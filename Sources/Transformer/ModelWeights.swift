@@ -8,14 +8,23 @@ public struct Weight: Sendable {
     public let values: [Float]
 }
 
+/// The stacked weights of one ``ProjectionGroup``: the members' rows one
+/// after another, so row range `offset..<offset + out` is one projection.
+public struct GroupWeights: Sendable {
+    public let weight: Weight
+    /// One bias over all rows (zero for members without one), or `nil` when
+    /// no member has a bias.
+    public let bias: [Float]?
+}
+
 /// The weights of one decoder block.
 public struct BlockWeights: Sendable {
     public let inputNorm: [Float]
     public let postAttentionNorm: [Float]
-    /// q, k, v, o, gate, up, down: the seven projections, by name.
-    public let projections: [String: Weight]
-    /// Biases, where the architecture has them (Qwen2's q/k/v).
-    public let biases: [String: [Float]]
+    /// Indexed by ``ProjectionGroup/rawValue``: q‖k‖v, o, gate‖up, down.
+    public let groups: [GroupWeights]
+
+    public subscript(group: ProjectionGroup) -> GroupWeights { groups[group.rawValue] }
 }
 
 /// All weights of a checkpoint, widened to `Float`.
@@ -55,19 +64,26 @@ public struct ModelWeights: Sendable {
         var blocks: [BlockWeights] = []
         for l in 0..<config.layerCount {
             let prefix = "model.layers.\(l)."
-            var projections: [String: Weight] = [:]
-            var biases: [String: [Float]] = [:]
-            for name in ModelWeights.projectionNames {
-                let (out, inn) = config.projectionShape(name)!
-                let group = name.hasSuffix("_proj") && ["gate_proj", "up_proj", "down_proj"].contains(name) ? "mlp." : "self_attn."
-                projections[name] = try weight(prefix + group + name + ".weight", out, inn)
-                let hasBias = (["q_proj", "k_proj", "v_proj"].contains(name) && config.attentionBias)
-                    || (name == "o_proj" && config.outputBias) || (group == "mlp." && config.mlpBias)
-                if hasBias { biases[name] = try load(prefix + group + name + ".bias", [out]) }
+            var groups: [GroupWeights] = []
+            for group in ProjectionGroup.allCases {
+                var values: [Float] = [], bias: [Float] = [], hasAnyBias = false, rows = 0, columns = 0
+                for name in group.members {
+                    let (out, inn) = config.projectionShape(name)!
+                    let module = group == .gateUp || group == .down ? "mlp." : "self_attn."
+                    values += try load(prefix + module + name + ".weight", [out, inn])
+                    let hasBias = (group == .qkv && config.attentionBias) || (group == .o && config.outputBias)
+                        || (module == "mlp." && config.mlpBias)
+                    bias += hasBias ? try load(prefix + module + name + ".bias", [out]) : [Float](repeating: 0, count: out)
+                    hasAnyBias = hasAnyBias || hasBias
+                    rows += out
+                    columns = inn
+                }
+                groups.append(GroupWeights(weight: Weight(rows: rows, columns: columns, values: values),
+                                           bias: hasAnyBias ? bias : nil))
             }
             blocks.append(BlockWeights(inputNorm: try load(prefix + "input_layernorm.weight", [h]),
                                        postAttentionNorm: try load(prefix + "post_attention_layernorm.weight", [h]),
-                                       projections: projections, biases: biases))
+                                       groups: groups))
         }
         self.blocks = blocks
         finalNorm = try load("model.norm.weight", [h])

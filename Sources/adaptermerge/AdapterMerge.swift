@@ -30,7 +30,7 @@ struct AdapterMerge: ParsableCommand {
     /// Runs the command and turns every error into one line on stderr and
     /// an exit code: 2 for usage and input errors, 1 for a failed check.
     static func main() {
-        ProcessSetup.apply()
+        ProcessTuning.apply()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -54,9 +54,15 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
                 // Right-padded to the longest sequence, as the fixture is; pads are masked out.
                 let batch = TokenBatch(sequences)
                 XCTAssertEqual(batch.length, try XCTUnwrap(ids.first).count)
+                // One part (BLAS and loops over the cores), and the batch split into 2 or 3 parts.
+                for threads in [1, 2, 3] {
+                    m.threadCount = threads
+                    let out = try m.forward(batch, adapters: stack)
+                    let err = relativeError(out.logits, try tensor(logitsName), mask: batch.mask, width: m.config.vocabSize)
+                    XCTAssertLessThan(err, 1e-4, "\(model) \(variant) logits, \(threads) threads")
+                }
+                m.threadCount = ProcessorCount.available
                 let out = try m.forward(batch, adapters: stack, hiddenStates: spec["hidden_states"] != nil)
-                let err = relativeError(out.logits, try tensor(logitsName), mask: batch.mask, width: m.config.vocabSize)
-                XCTAssertLessThan(err, 1e-4, "\(model) \(variant) logits")
                 if let hiddenName = spec["hidden_states"]?.stringValue {
                     let all = try tensor(hiddenName)
                     let layerSize = out.batch * out.length * m.config.hiddenSize

@@ -1,0 +1,201 @@
+import Dispatch
+import Tensors
+
+/// One part of a forward pass: a contiguous range of a batch's sequences,
+/// run through every block with its own scratch buffers.
+///
+/// The residual stream `x` is updated in place: the o and down projections
+/// (and their LoRA terms) accumulate straight into it with β = 1, and the
+/// gate‖up buffer holds `silu(gate) · up` in its gate half, which the down
+/// projection reads with a stride. Nothing is zeroed or allocated per layer.
+struct ForwardPass {
+    /// Where the parts write: every part owns the rows of its sequences.
+    struct Output: @unchecked Sendable {
+        let logits: Shared<Float>?
+        let states: [Shared<Float>]
+    }
+
+    let model: TransformerModel
+    let batch: TokenBatch
+    let sequences: Range<Int>
+    let adapters: AdapterStack
+    let layers: Int
+    /// Spread BLAS and the element-wise loops over the cores (one part only),
+    /// or run everything on the calling thread (one part per core).
+    let spreadAcrossCores: Bool
+    let cache: KVCache?
+
+    func run(into output: Output) {
+        let c = model.config, length = batch.length, h = c.hiddenSize, d = c.headDimension
+        let rows = sequences.count * length, firstRow = sequences.lowerBound * length
+        guard rows > 0 else { return }
+        let qWidth = c.headCount * d, kvWidth = c.keyValueHeadCount * d, qkvWidth = qWidth + 2 * kvWidth
+        let intermediate = c.intermediateSize
+        let maxRank = adapters.groups.flatMap { $0.compactMap { $0?.rank } }.max() ?? 0
+        let epsilon = Float(c.rmsNormEpsilon)
+
+        let x = Scratch(rows * h), normed = Scratch(rows * h), qkv = Scratch(rows * qkvWidth)
+        let attended = Scratch(rows * qWidth), gateUp = Scratch(rows * 2 * intermediate)
+        let loraScratch = Scratch(rows * maxRank)
+        defer { for s in [x, normed, qkv, attended, gateUp, loraScratch] { s.free() } }
+
+        model.weights.embedding.values.withUnsafeBufferPointer { e in
+            for r in 0..<rows {
+                (x.p + r * h).update(from: e.baseAddress! + batch.ids[firstRow + r] * h, count: h)
+            }
+        }
+        if let first = output.states.first { (first.p + firstRow * h).update(from: x.p, count: rows * h) }
+
+        for l in 0..<layers {
+            let w = model.weights.blocks[l]
+            norm(x, w.inputNorm, into: normed, rows: rows, epsilon: epsilon)
+            ForwardPass.project(w[.qkv], adapters.group(.qkv, layer: l), input: normed.p, lda: h, rows: rows,
+                                output: qkv.p, ldc: qkvWidth, accumulate: false, scratch: loraScratch.p)
+            model.ropeCos.withUnsafeBufferPointer { cosines in
+                model.ropeSin.withUnsafeBufferPointer { sines in
+                    let cs = Shared(cosines), ss = Shared(sines)
+                    each(rows) { range in
+                        Kernels.rope(qkv.p, rowStride: qkvWidth, column: 0, heads: c.headCount, headDimension: d,
+                                     rows: range, length: length, cos: cs.p, sin: ss.p)
+                        Kernels.rope(qkv.p, rowStride: qkvWidth, column: qWidth, heads: c.keyValueHeadCount, headDimension: d,
+                                     rows: range, length: length, cos: cs.p, sin: ss.p)
+                    }
+                }
+            }
+            if let cache { store(qkv, rows: rows, width: qkvWidth, qWidth: qWidth, kvWidth: kvWidth, layer: l, in: cache) }
+            attention(qkv, into: attended)
+            ForwardPass.project(w[.o], adapters.group(.o, layer: l), input: attended.p, lda: qWidth, rows: rows,
+                                output: x.p, ldc: h, accumulate: true, scratch: loraScratch.p)
+            norm(x, w.postAttentionNorm, into: normed, rows: rows, epsilon: epsilon)
+            ForwardPass.project(w[.gateUp], adapters.group(.gateUp, layer: l), input: normed.p, lda: h, rows: rows,
+                                output: gateUp.p, ldc: 2 * intermediate, accumulate: false, scratch: loraScratch.p)
+            each(rows) { range in Kernels.siluMultiply(gateUp.p, rows: range, intermediate: intermediate) }
+            ForwardPass.project(w[.down], adapters.group(.down, layer: l), input: gateUp.p, lda: 2 * intermediate, rows: rows,
+                                output: x.p, ldc: h, accumulate: true, scratch: loraScratch.p)
+            if output.states.count > l + 1 { (output.states[l + 1].p + firstRow * h).update(from: x.p, count: rows * h) }
+        }
+
+        guard let logits = output.logits else { return }
+        norm(x, model.weights.finalNorm, into: normed, rows: rows, epsilon: epsilon)
+        if let last = output.states.last { (last.p + firstRow * h).update(from: normed.p, count: rows * h) }
+        let head = model.weights.head
+        head.values.withUnsafeBufferPointer { wp in
+            BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: head.rows, k: h, alpha: 1,
+                       a: normed.p, lda: h, b: wp.baseAddress!, ldb: h, beta: 0,
+                       c: logits.p + firstRow * head.rows, ldc: head.rows)
+        }
+    }
+
+    /// Runs `body` over row chunks: on all cores for a single part, else here.
+    private func each(_ count: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        if spreadAcrossCores { parallelChunks(count, body) } else { body(0..<count) }
+    }
+
+    private func norm(_ x: Scratch, _ weight: [Float], into out: Scratch, rows: Int, epsilon: Float) {
+        let h = model.config.hiddenSize
+        weight.withUnsafeBufferPointer { wp in
+            let ws = Shared(wp)
+            each(rows) { range in Kernels.rmsNorm(x.p, ws.p, into: out.p, rows: range, width: h, epsilon: epsilon) }
+        }
+    }
+
+    /// Causal, padding-masked softmax attention with grouped-query heads, for
+    /// every sequence of the part: `QKᵀ`, a masked softmax over the keys each
+    /// query may see, then `PV`, reading q, k and v in place from the q‖k‖v rows.
+    private func attention(_ qkv: Scratch, into out: Scratch) {
+        let c = model.config, d = c.headDimension, t = batch.length
+        let qWidth = c.headCount * d, kvWidth = c.keyValueHeadCount * d, qkvWidth = qWidth + 2 * kvWidth
+        let group = c.headCount / c.keyValueHeadCount
+        let scale = 1 / Float(d).squareRoot()
+        let window = c.slidingWindow
+        let first = sequences.lowerBound, lengths = batch.lengths
+        let job = { @Sendable (job: Int, scores: UnsafeMutablePointer<Float>) in
+            let s = job / c.headCount, head = job % c.headCount, kvHead = head / group
+            let real = lengths[first + s]
+            let rows = qkv.p + s * t * qkvWidth
+            BLAS.sgemm(transposeA: false, transposeB: true, m: t, n: t, k: d, alpha: scale,
+                       a: rows + head * d, lda: qkvWidth, b: rows + qWidth + kvHead * d, ldb: qkvWidth,
+                       beta: 0, c: scores, ldc: t)
+            let span = window ?? Int.max
+            for i in 0..<t {
+                let lo = i >= span ? i - span + 1 : 0
+                Kernels.maskedSoftmax(scores + i * t, count: t, visible: lo, Swift.min(i, real - 1))
+            }
+            BLAS.sgemm(transposeA: false, transposeB: false, m: t, n: d, k: t, alpha: 1,
+                       a: scores, lda: t, b: rows + qWidth + kvWidth + kvHead * d, ldb: qkvWidth,
+                       beta: 0, c: out.p + s * t * qWidth + head * d, ldc: qWidth)
+        }
+        let jobs = sequences.count * c.headCount
+        if spreadAcrossCores {
+            DispatchQueue.concurrentPerform(iterations: jobs) { j in
+                let scores = Scratch(t * t)
+                job(j, scores.p)
+                scores.free()
+            }
+        } else {
+            let scores = Scratch(t * t)
+            for j in 0..<jobs { job(j, scores.p) }
+            scores.free()
+        }
+    }
+
+    /// Copies the keys (after RoPE) and values of a one-sequence part into the cache.
+    private func store(_ qkv: Scratch, rows: Int, width: Int, qWidth: Int, kvWidth: Int, layer: Int, in cache: KVCache) {
+        var keys = [Float](), values = [Float]()
+        keys.reserveCapacity(rows * kvWidth)
+        values.reserveCapacity(rows * kvWidth)
+        for r in 0..<rows {
+            let row = qkv.p + r * width
+            keys.append(contentsOf: UnsafeBufferPointer(start: row + qWidth, count: kvWidth))
+            values.append(contentsOf: UnsafeBufferPointer(start: row + qWidth + kvWidth, count: kvWidth))
+        }
+        cache.keys[layer] = keys
+        cache.values[layer] = values
+    }
+
+    /// `output (=|+=) input · Wᵀ + bias + Σ scale · (input · Aᵀ) · Bᵀ` for one
+    /// projection group: one sgemm for the stacked weights, one for the
+    /// stacked A factors, and one rank-r update per LoRA term.
+    ///
+    /// - Parameters:
+    ///   - accumulate: add to `output` (the residual stream) instead of overwriting it.
+    ///   - scratch: at least rows × the group's LoRA rank floats.
+    static func project(_ group: GroupWeights, _ lora: LoRAGroup?, input: UnsafePointer<Float>, lda: Int, rows: Int,
+                        output: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, scratch: UnsafeMutablePointer<Float>) {
+        let w = group.weight
+        if let bias = group.bias {
+            for r in 0..<rows {
+                let row = output + r * ldc
+                if accumulate {
+                    for i in 0..<w.rows { row[i] += bias[i] }
+                } else {
+                    row.update(from: bias, count: w.rows)
+                }
+            }
+        }
+        w.values.withUnsafeBufferPointer { wp in
+            BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: w.rows, k: w.columns, alpha: 1,
+                       a: input, lda: lda, b: wp.baseAddress!, ldb: w.columns,
+                       beta: accumulate || group.bias != nil ? 1 : 0, c: output, ldc: ldc)
+        }
+        guard let lora else { return }
+        lora.a.withUnsafeBufferPointer { ap in
+            BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: lora.rank, k: w.columns, alpha: 1,
+                       a: input, lda: lda, b: ap.baseAddress!, ldb: w.columns, beta: 0, c: scratch, ldc: lora.rank)
+        }
+        for segment in lora.segments {
+            segment.b.withUnsafeBufferPointer { bp in
+                BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: segment.width, k: segment.rank, alpha: segment.scale,
+                           a: scratch + segment.row, lda: lora.rank, b: bp.baseAddress!, ldb: segment.rank,
+                           beta: 1, c: output + segment.column, ldc: ldc)
+            }
+        }
+    }
+}
+
+/// A scratch buffer of floats, uninitialized, freed by its owner.
+struct Scratch: @unchecked Sendable {
+    let p: UnsafeMutablePointer<Float>
+    init(_ count: Int) { p = .allocate(capacity: Swift.max(count, 1)) }
+    func free() { p.deallocate() }
+}
