@@ -10,6 +10,7 @@ import PackageDescription
 //   Tensors        dtypes, storage, BLAS/LAPACK wrappers
 //   CBLAS, CZstd   system libraries (OpenBLAS with its LAPACK; libzstd)
 //   CSystem        glibc calls the Glibc module leaves out
+//   CKernels       element-wise kernels, one clone per instruction set
 let package = Package(
     name: "adaptermerge",
     products: [
@@ -33,9 +34,11 @@ let package = Package(
         // glibc calls the Glibc module leaves out (mallopt, copy_file_range).
         .systemLibrary(name: "CSystem"),
         .target(name: "Tensors", dependencies: ["CBLAS", "CSystem"]),
+        // Element-wise forward-pass kernels compiled for AVX-512, AVX2 and baseline, picked at load time.
+        .target(name: "CKernels"),
         .target(name: "AdapterFormat", dependencies: ["Tensors", "CZstd", "CSystem"]),
         .target(name: "AdapterMath", dependencies: ["Tensors", "AdapterFormat"]),
-        .target(name: "Transformer", dependencies: ["Tensors", "AdapterFormat", "AdapterMath"]),
+        .target(name: "Transformer", dependencies: ["Tensors", "AdapterFormat", "AdapterMath", "CKernels"]),
         .executableTarget(
             name: "adaptermerge",
             dependencies: [
