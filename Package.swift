@@ -4,6 +4,7 @@ import PackageDescription
 // Layering (DESIGN.md §2): each module depends only on those below it.
 //
 //   adaptermerge (executable)
+//   Training       backward pass, optimizers, task / alignment / joint trainers
 //   Transformer    Llama-family runtime: tokenizer, config, weights, forward pass
 //   AdapterMath    merge methods, certificates, statistics
 //   AdapterFormat  .lora container, safetensors, PEFT directories, JSON, checksums
@@ -15,6 +16,7 @@ let package = Package(
     name: "adaptermerge",
     products: [
         .executable(name: "adaptermerge", targets: ["adaptermerge"]),
+        .library(name: "Training", targets: ["Training"]),
         .library(name: "AdapterMath", targets: ["AdapterMath"]),
         .library(name: "AdapterFormat", targets: ["AdapterFormat"]),
         .library(name: "Tensors", targets: ["Tensors"]),
@@ -39,10 +41,11 @@ let package = Package(
         .target(name: "AdapterFormat", dependencies: ["Tensors", "CZstd", "CSystem"]),
         .target(name: "AdapterMath", dependencies: ["Tensors", "AdapterFormat"]),
         .target(name: "Transformer", dependencies: ["Tensors", "AdapterFormat", "AdapterMath", "CKernels"]),
+        .target(name: "Training", dependencies: ["Transformer", "AdapterFormat", "Tensors"]),
         .executableTarget(
             name: "adaptermerge",
             dependencies: [
-                "Transformer", "AdapterMath", "AdapterFormat", "Tensors",
+                "Training", "Transformer", "AdapterMath", "AdapterFormat", "Tensors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,6 +66,7 @@ let package = Package(
         .testTarget(name: "AdapterFormatTests", dependencies: ["AdapterFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "AdapterMathTests", dependencies: ["AdapterMath", "AdapterFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "AdapterFormat", "Tensors", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Transformer", "AdapterFormat", "Tensors", "TestSupport"]),
         // End-to-end tests run the built binary; depending on it makes SwiftPM build it first.
         .testTarget(name: "adaptermergeTests", dependencies: ["adaptermerge", "AdapterFormat", "TestSupport"]),
     ]

@@ -73,3 +73,16 @@ extension Double: BLASScalar {
         dgesdd_(jobz, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, iwork, info)
     }
 }
+
+extension BLASScalar {
+    /// Row-major `C = alpha · op(A) · op(B) + beta · C` on raw pointers, with
+    /// leading dimensions in elements; does nothing when C is empty.
+    @inline(__always)
+    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+                            a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+                            beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        gemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+             Int32(m), Int32(n), Int32(k), alpha, a, Int32(max(lda, 1)), b, Int32(max(ldb, 1)), beta, c, Int32(max(ldc, 1)))
+    }
+}

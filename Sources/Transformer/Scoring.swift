@@ -9,6 +9,11 @@ public enum Scoring {
         public let ids: [Int]
         /// Tokens at positions `promptLength...` are scored.
         public let promptLength: Int
+
+        public init(ids: [Int], promptLength: Int) {
+            self.ids = ids
+            self.promptLength = promptLength
+        }
     }
 
     /// `[BOS…] + prefix + text`, each part tokenized without specials, so the

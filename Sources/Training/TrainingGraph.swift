@@ -1,0 +1,192 @@
+import Foundation
+import Tensors
+import Transformer
+
+/// The forward pass of a Llama-family decoder with trainable LoRA, keeping what
+/// the backward pass needs, and that backward pass for the LoRA factors.
+///
+/// The base weights are frozen: the backward pass computes gradients with
+/// respect to activations (to flow through every block) and to the LoRA
+/// factors, never to a base weight. Generic over the scalar so the same code
+/// runs in `Float` for training and in `Double` for the finite-difference
+/// tests.
+///
+/// Per block it keeps: the block input and RMSNorm reciprocals, the normed
+/// inputs, q‖k‖v after RoPE, the attention probabilities, the attention
+/// output, the mid-block residual, gate‖up before the activation, SwiGLU's
+/// output, and per LoRA module `t = dropout(x) · Aᵀ` (with the dropped-out
+/// input when dropout is on). That is about `(6h + 4I + 3·qkv + H·T) · rows`
+/// scalars a block; ``Options/recompute`` keeps only block inputs and
+/// recomputes the rest block by block during the backward pass.
+public struct TrainingGraph<Scalar: BLASScalar> {
+    public struct Options: Sendable {
+        /// LoRA dropout on the input of every `A` (PEFT's `lora_dropout`).
+        public var dropout: Double = 0
+        /// Activation checkpointing: keep only each block's input and
+        /// recompute its activations when its gradients are needed.
+        public var recompute = false
+        public init(dropout: Double = 0, recompute: Bool = false) {
+            self.dropout = dropout
+            self.recompute = recompute
+        }
+    }
+
+    public let weights: FrozenWeights<Scalar>
+    public let options: Options
+    var config: ModelConfig { weights.config }
+
+    public init(weights: FrozenWeights<Scalar>, options: Options = Options()) {
+        self.weights = weights
+        self.options = options
+    }
+
+    // MARK: - Batches
+
+    /// A right-padded batch of sequences.
+    struct Batch {
+        let count: Int
+        let length: Int
+        let ids: [Int]
+        let lengths: [Int]
+        var rows: Int { count * length }
+
+        init(_ sequences: [[Int]]) {
+            count = sequences.count
+            length = sequences.map(\.count).max() ?? 0
+            var ids = [Int](repeating: 0, count: count * length)
+            for (b, s) in sequences.enumerated() { for (t, id) in s.enumerated() { ids[b * length + t] = id } }
+            self.ids = ids
+            lengths = sequences.map(\.count)
+        }
+    }
+
+    // MARK: - Objectives
+
+    /// Task loss (DESIGN.md §6): the mean token cross-entropy over every
+    /// scored token of the batch (each example's tokens from `promptLength`
+    /// on; BOS and the prompt are masked), and its gradient, added to `gradients`
+    /// times `weight`.
+    public func taskLoss(_ examples: [Scoring.Example], lora: LoRAParameters<Scalar>, gradients: LoRAParameters<Scalar>?,
+                         weight: Scalar = 1, random: inout TrainingRandom) -> Double {
+        let batch = Batch(examples.map(\.ids))
+        let c = config, h = c.hiddenSize, vocab = c.vocabSize
+        // (row whose logits predict, target id) for every scored token.
+        var scored: [(row: Int, target: Int)] = []
+        for (b, ex) in examples.enumerated() where ex.ids.count > 1 {
+            for p in max(ex.promptLength, 1)..<ex.ids.count { scored.append((b * batch.length + p - 1, ex.ids[p])) }
+        }
+        guard !scored.isEmpty, batch.rows > 0 else { return .nan }
+        var tapes: [BlockTape] = []
+        let x = forward(batch, blocks: c.layerCount, lora: lora, random: &random, tapes: &tapes)
+
+        // Final norm and head, on the scored rows only: the others do not reach the loss.
+        let n = scored.count
+        let gathered = Storage<Scalar>(n * h)
+        for (i, s) in scored.enumerated() { (gathered.p + i * h).update(from: x.p + s.row * h, count: h) }
+        let normed = Storage<Scalar>(n * h), inverse = Storage<Scalar>(n)
+        rmsNorm(gathered, weights.finalNorm, into: normed, inverse: inverse, rows: n)
+        let logits = Storage<Scalar>(n * vocab)
+        Scalar.gemm(transposeA: false, transposeB: true, m: n, n: vocab, k: h, alpha: 1, a: normed.p, lda: h,
+                    b: weights.head.p, ldb: h, beta: 0, c: logits.p, ldc: vocab)
+        var loss = 0.0
+        let scale = Scalar(1) / Scalar(n)
+        for i in 0..<n {
+            let row = logits.p + i * vocab
+            var peak = -Scalar.infinity
+            for j in 0..<vocab { peak = Swift.max(peak, row[j]) }
+            var sum = 0.0
+            for j in 0..<vocab { sum += Foundation.exp(Double(row[j] - peak)) }
+            let logSum = Double(peak) + Foundation.log(sum)
+            loss += logSum - Double(row[scored[i].target])
+            // d loss / d logits = (softmax − one-hot) / n, in place.
+            for j in 0..<vocab { row[j] = Scalar(Foundation.exp(Double(row[j]) - logSum)) * scale }
+            row[scored[i].target] -= scale
+        }
+        loss /= Double(n)
+        guard let gradients else { return loss }
+
+        let dNormed = Storage<Scalar>(n * h)
+        Scalar.gemm(transposeA: false, transposeB: false, m: n, n: h, k: vocab, alpha: weight, a: logits.p, lda: vocab,
+                    b: weights.head.p, ldb: h, beta: 0, c: dNormed.p, ldc: h)
+        let dGathered = Storage<Scalar>(n * h)
+        rmsNormBackward(gathered, weights.finalNorm, inverse: inverse, dOut: dNormed, into: dGathered, rows: n)
+        let dx = Storage<Scalar>(batch.rows * h)
+        for (i, s) in scored.enumerated() {
+            let src = dGathered.p + i * h, dst = dx.p + s.row * h
+            for k in 0..<h { dst[k] += src[k] }
+        }
+        backward(batch, dx: dx, tapes: tapes, lora: lora, gradients: gradients, random: &random)
+        return loss
+    }
+
+    /// Alignment loss (DESIGN.md §6): anchors `side0[i]` and candidates
+    /// `side1[j]` are mean-pooled at `hidden_states[layer]` (BOS included,
+    /// padding excluded, before any final norm); `S = cos / τ`; the loss is the
+    /// mean cross-entropy of each anchor's row against its own candidate.
+    /// Gradients flow through both sides.
+    public func alignmentLoss(side0: [[Int]], side1: [[Int]], layer: Int, temperature: Double,
+                              lora: LoRAParameters<Scalar>, gradients: LoRAParameters<Scalar>?, weight: Scalar = 1,
+                              random: inout TrainingRandom) -> Double {
+        precondition(side0.count == side1.count && !side0.isEmpty, "alignment needs pairs")
+        let pairs = side0.count, h = config.hiddenSize
+        let batch = Batch(side0 + side1)
+        var tapes: [BlockTape] = []
+        let x = forward(batch, blocks: layer, lora: lora, random: &random, tapes: &tapes)
+
+        // Mean-pooled, then normalised: u (anchors) and v (candidates), in Double.
+        var pooled = [[Double]](repeating: [Double](repeating: 0, count: h), count: 2 * pairs)
+        var norms = [Double](repeating: 0, count: 2 * pairs)
+        for s in 0..<(2 * pairs) {
+            let count = batch.lengths[s]
+            for t in 0..<count {
+                let row = x.p + (s * batch.length + t) * h
+                for k in 0..<h { pooled[s][k] += Double(row[k]) }
+            }
+            if count > 0 { for k in 0..<h { pooled[s][k] /= Double(count) } }
+            norms[s] = Swift.max(pooled[s].reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-8)
+        }
+        let unit = (0..<(2 * pairs)).map { s in pooled[s].map { $0 / norms[s] } }
+        var scores = [[Double]](repeating: [Double](repeating: 0, count: pairs), count: pairs)
+        for i in 0..<pairs {
+            for j in 0..<pairs {
+                var dot = 0.0
+                for k in 0..<h { dot += unit[i][k] * unit[pairs + j][k] }
+                scores[i][j] = dot / temperature
+            }
+        }
+        var loss = 0.0
+        var dScores = scores
+        for i in 0..<pairs {
+            let peak = scores[i].max() ?? 0
+            let sum = scores[i].reduce(0) { $0 + Foundation.exp($1 - peak) }
+            let logSum = peak + Foundation.log(sum)
+            loss += logSum - scores[i][i]
+            for j in 0..<pairs { dScores[i][j] = (Foundation.exp(scores[i][j] - logSum) - (i == j ? 1 : 0)) / Double(pairs) }
+        }
+        loss /= Double(pairs)
+        guard let gradients else { return loss }
+
+        // dS → d unit vectors → d pooled (through the normalisation) → each real token's row.
+        let dx = Storage<Scalar>(batch.rows * h)
+        for s in 0..<(2 * pairs) {
+            var dUnit = [Double](repeating: 0, count: h)
+            for other in 0..<pairs {
+                let g = s < pairs ? dScores[s][other] : dScores[other][s - pairs]
+                guard g != 0 else { continue }
+                let partner = s < pairs ? unit[pairs + other] : unit[other]
+                for k in 0..<h { dUnit[k] += g * partner[k] / temperature }
+            }
+            var along = 0.0
+            for k in 0..<h { along += dUnit[k] * unit[s][k] }
+            let count = batch.lengths[s]
+            guard count > 0 else { continue }
+            for k in 0..<h { dUnit[k] = (dUnit[k] - along * unit[s][k]) / norms[s] / Double(count) * Double(weight) }
+            for t in 0..<count {
+                let row = dx.p + (s * batch.length + t) * h
+                for k in 0..<h { row[k] = Scalar(dUnit[k]) }
+            }
+        }
+        backward(batch, dx: dx, tapes: tapes, lora: lora, gradients: gradients, random: &random)
+        return loss
+    }
+}
