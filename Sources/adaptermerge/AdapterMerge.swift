@@ -2,6 +2,7 @@ import ArgumentParser
 import AdapterFormat
 import Tensors
 import AdapterMath
+import Training
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,7 +25,7 @@ struct AdapterMerge: ParsableCommand {
           adaptermerge verify task.lora
         """,
         version: version,
-        subcommands: [Combine.self, Diff.self, Convert.self, Inspect.self, Verify.self, Tokenize.self, Score.self, Analyze.self, Apply.self]
+        subcommands: [Combine.self, Diff.self, Convert.self, Inspect.self, Verify.self, Tokenize.self, Score.self, Analyze.self, Apply.self, Train.self]
     )
 
     /// Runs the command and turns every error into one line on stderr and
@@ -44,6 +45,9 @@ struct AdapterMerge: ParsableCommand {
             Terminal.error(error.description)
             Glibc.exit(2)
         } catch let error as TensorError {
+            Terminal.error(error.description)
+            Glibc.exit(2)
+        } catch let error as TrainingError {
             Terminal.error(error.description)
             Glibc.exit(2)
         } catch {

@@ -1,0 +1,76 @@
+import AdapterFormat
+import Transformer
+
+/// Training rows read from JSON-lines files (DESIGN.md §6): task rows
+/// (`prefix`, `text`, optional `lang`) and parallel rows (`text_parallel_0`,
+/// the non-English side, `text_parallel_1`, English, optional `lang`). A row
+/// with all four fields serves both objectives.
+public struct TrainingData: Sendable {
+    public struct TaskRow: Sendable {
+        public let example: Scoring.Example
+        public let lang: String?
+    }
+
+    public struct PairRow: Sendable {
+        public let side0: [Int]
+        public let side1: [Int]
+        public let lang: String?
+    }
+
+    public var task: [TaskRow] = []
+    public var pairs: [PairRow] = []
+    /// Rows skipped under `skipBadRows`, as "file:line: reason".
+    public var skipped: [String] = []
+    /// XXH64 of each file's bytes, for the recipe.
+    public var fileHashes: [(path: String, xxh64: String)] = []
+
+    public var languages: [String] {
+        var seen: [String] = []
+        for l in task.compactMap(\.lang) + pairs.compactMap(\.lang) where !seen.contains(l) { seen.append(l) }
+        return seen
+    }
+
+    /// Reads and tokenizes `paths`. A row that serves neither objective, has a
+    /// field of the wrong type, or is longer than `maxLength` tokens stops the
+    /// read with its file and line, unless `skipBadRows`.
+    public init(paths: [String], tokenizer: Tokenizer, maxLength: Int, skipBadRows: Bool) throws {
+        for path in paths {
+            fileHashes.append((path, XXH64.hex(XXH64.hash(try FileSystem.readFile(path, limit: 4 << 30)))))
+            for row in try JSONLines.read(path) {
+                do {
+                    try add(row, tokenizer: tokenizer, maxLength: maxLength)
+                } catch let error as FormatError where skipBadRows {
+                    skipped.append(error.description)
+                }
+            }
+        }
+    }
+
+    private mutating func add(_ row: DataRow, tokenizer: Tokenizer, maxLength: Int) throws {
+        let lang = row.optionalString("lang")
+        let isTask = row.fields["prefix"] != nil || row.fields["text"] != nil
+        let isPair = row.fields["text_parallel_0"] != nil || row.fields["text_parallel_1"] != nil
+        guard isTask || isPair else {
+            throw FormatError(.malformed, "row has neither prefix/text nor text_parallel_0/text_parallel_1 (use --skip-bad-rows to skip such rows)",
+                              path: row.file, location: "line \(row.line)")
+        }
+        func checked(_ ids: [Int], _ what: String) throws -> [Int] {
+            guard ids.count <= maxLength else {
+                throw FormatError(.malformed, "\(what) is \(ids.count) tokens, longer than the model's \(maxLength) (use --skip-bad-rows to skip such rows)",
+                                  path: row.file, location: "line \(row.line)")
+            }
+            return ids
+        }
+        if isTask {
+            let example = try Scoring.example(prefix: row.string("prefix"), text: row.string("text"), tokenizer: tokenizer)
+            task.append(TaskRow(example: Scoring.Example(ids: try checked(example.ids, "prefix + text"), promptLength: example.promptLength),
+                                lang: lang))
+        }
+        if isPair {
+            // Raw text with the tokenizer's own specials (BOS), as `tokenizer(text)` gives it.
+            let side0 = try tokenizer.encode(try row.string("text_parallel_0"))
+            let side1 = try tokenizer.encode(try row.string("text_parallel_1"))
+            pairs.append(PairRow(side0: try checked(side0, "text_parallel_0"), side1: try checked(side1, "text_parallel_1"), lang: lang))
+        }
+    }
+}

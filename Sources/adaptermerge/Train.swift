@@ -1,0 +1,213 @@
+import ArgumentParser
+import AdapterFormat
+import Foundation
+import Training
+import Transformer
+
+extension TrainingObjective: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a task, alignment or joint LoRA adapter on a frozen base model.",
+        discussion: """
+        task   response-only causal-LM loss on rows with "prefix" and "text"
+               (BOS and the prefix are masked)
+        align  InfoNCE at layer ℓ (default: the middle, L/2) on rows with
+               "text_parallel_0" (non-English) and "text_parallel_1" (English):
+               mean-pooled states, cosine / --temperature, in-batch negatives
+        joint  both, alternating every micro-batch, task first; one optimizer
+               step accumulates both
+
+        Defaults follow DESIGN.md §6: r 8, alpha 16, dropout 0.1 on all seven
+        projections; AdamW (0.9, 0.999, 1e-8), lr 5e-4, clipping at 1.0, the
+        inverse-square-root schedule with 3% warm-up. The same seed gives the
+        same adapter bit for bit on the same machine.
+
+        Examples:
+          adaptermerge train task --model model/ --data task.jsonl -o task.lora
+          adaptermerge train align --model model/ --data parallel.jsonl --layer middle -o align.lora
+          adaptermerge train joint --model model/ --data task.jsonl,parallel.jsonl --dev dev.jsonl -o joint.lora --log curve.jsonl
+        """
+    )
+
+    @Argument(help: "task, align or joint.")
+    var objective: TrainingObjective
+
+    @Option(help: "A Hugging Face model directory (config.json, safetensors weights, tokenizer.json).")
+    var model: String
+
+    @Option(help: "Comma-separated JSON-lines training files.")
+    var data: String
+
+    @Option(name: .shortAndLong, help: "Output: a .lora file, or a PEFT directory (any other name).")
+    var output: String
+
+    @Option(help: "LoRA rank.") var rank = 8
+    @Option(help: "LoRA alpha (scaling alpha / rank).") var alpha = 16.0
+    @Option(help: "LoRA dropout on the input of each A.") var dropout = 0.1
+    @Option(help: "Comma-separated projections: q,k,v,o,gate,up,down (or the full names).")
+    var targets = "q,k,v,o,gate,up,down"
+
+    @Option(help: "Passes over the training data (ignored with --steps).") var epochs = 1.0
+    @Option(help: "Optimizer steps (overrides --epochs).") var steps: Int?
+    @Option(help: "Peak learning rate.") var lr = 5e-4
+    @Option(help: "Sequences (or parallel pairs) per micro-batch.") var batchSize = 8
+    @Option(help: "Micro-batches per optimizer step (per objective for joint).") var gradAccum = 1
+    @Option(help: "adamw or sgd.") var optimizer: OptimizerKind = .adamw
+    @Option(help: "AdamW weight decay.") var weightDecay = 0.0
+    @Option(help: "Clip the global gradient norm to this (0: off).") var clip = 1.0
+    @Option(help: "Warm-up as a fraction of the steps.") var warmup = 0.03
+    @Option(help: "Seed for initialisation, shuffling and dropout.") var seed: UInt64 = 0
+
+    @Option(help: "Alignment layer: a hidden_states index, or middle (L/2).") var layer = "middle"
+    @Option(help: "InfoNCE temperature τ.") var temperature = 0.1
+
+    @Option(help: "Comma-separated JSON-lines dev files: evaluated every --eval-every steps; the best checkpoint is kept.")
+    var dev: String?
+    @Option(help: "Steps between dev evaluations.") var evalEvery = 50
+    @Option(help: "Continue from this adapter instead of a fresh one.") var initial: String?
+    @Option(help: "Write one JSON line per step (losses, lr, gradient norm, tokens/s) to this file.") var log: String?
+    @Flag(help: "Skip rows that are malformed or too long (they are counted), instead of stopping.") var skipBadRows = false
+    @Flag(help: "Recompute activations in the backward pass (less memory, about a third more time).") var recompute = false
+    @Flag(help: "Overwrite an existing output.") var force = false
+
+    static let projectionAliases = ["q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "o_proj",
+                                    "gate": "gate_proj", "up": "up_proj", "down": "down_proj"]
+
+    var targetNames: [String] {
+        get throws {
+            try targets.split(separator: ",").map { raw in
+                let name = raw.trimmingCharacters(in: .whitespaces)
+                let full = Train.projectionAliases[name] ?? name
+                guard LoRAParameters<Float>.allProjections.contains(full) else {
+                    throw ValidationError("--targets: \"\(name)\" is not one of q, k, v, o, gate, up, down")
+                }
+                return full
+            }
+        }
+    }
+
+    func validate() throws {
+        guard rank > 0 else { throw ValidationError("--rank must be positive") }
+        guard alpha > 0, alpha.isFinite else { throw ValidationError("--alpha must be positive") }
+        guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
+        guard epochs > 0, epochs.isFinite else { throw ValidationError("--epochs must be positive") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard gradAccum > 0 else { throw ValidationError("--grad-accum must be positive") }
+        guard clip >= 0 else { throw ValidationError("--clip must not be negative") }
+        guard warmup >= 0, warmup <= 1 else { throw ValidationError("--warmup must be in [0, 1]") }
+        guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature must be positive") }
+        guard evalEvery > 0 else { throw ValidationError("--eval-every must be positive") }
+        if layer != "middle" && Int(layer) == nil { throw ValidationError("--layer must be a layer index or middle") }
+        _ = try targetNames
+    }
+
+    func run() throws {
+        if FileSystem.exists(output) && !force {
+            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: output)
+        }
+        if let log, FileSystem.exists(log) && !force {
+            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: log)
+        }
+        let transformer = try TransformerModel(directory: model)
+        let tokenizer = try Tokenizer(directory: model)
+        let maxLength = transformer.config.maxPositionEmbeddings
+        let paths = data.split(separator: ",").map(String.init)
+        let trainingData = try TrainingData(paths: paths, tokenizer: tokenizer, maxLength: maxLength, skipBadRows: skipBadRows)
+        for line in trainingData.skipped.prefix(5) { Terminal.warning("skipped \(line)") }
+        if trainingData.skipped.count > 5 { Terminal.warning("skipped \(trainingData.skipped.count - 5) more rows") }
+        let devData = try dev.map {
+            try TrainingData(paths: $0.split(separator: ",").map(String.init), tokenizer: tokenizer, maxLength: maxLength,
+                             skipBadRows: skipBadRows)
+        }
+
+        var recipe = TrainingRecipe(objective: objective)
+        recipe.rank = rank
+        recipe.alpha = alpha
+        recipe.dropout = dropout
+        recipe.targets = try targetNames
+        recipe.steps = steps
+        recipe.epochs = epochs
+        recipe.learningRate = lr
+        recipe.batchSize = batchSize
+        recipe.gradientAccumulation = gradAccum
+        recipe.optimizer = .init(kind: optimizer, weightDecay: weightDecay)
+        recipe.clipNorm = clip == 0 ? .infinity : clip
+        recipe.warmupFraction = warmup
+        recipe.seed = seed
+        recipe.layer = Int(layer)
+        recipe.temperature = temperature
+        recipe.evaluateEvery = evalEvery
+        recipe.recompute = recompute
+
+        let initialParameters = try initial.map {
+            try LoRAParameters<Float>.loaded(from: try AdapterReader.open($0), config: transformer.config)
+        }
+        let trainer = Trainer(model: transformer, recipe: recipe, initial: initialParameters)
+        let total = trainer.totalSteps(trainingData)
+        let logFile = try log.map { try AtomicFileWriter(destination: $0, overwrite: force) }
+        let display = TrainingDisplay(total: total)
+        let result = try trainer.run(trainingData, dev: devData) { step in
+            display.show(step)
+            if let logFile { try? logFile.write(Array((TrainingDisplay.json(step).compactText + "\n").utf8)) }
+        }
+        display.finish()
+        let metadata = trainer.metadata(baseModel: FileSystem.split(model).name, data: trainingData, dataPaths: paths,
+                                        steps: total, last: result.last, bestDevLoss: result.bestDevLoss)
+        try result.best.write(to: output, metadata: metadata, overwrite: force)
+        try logFile?.commit()
+        print(TrainingDisplay.summary(result.last, bestDevLoss: result.bestDevLoss, output: output,
+                                      parameters: result.best.parameterCount, data: trainingData))
+    }
+}
+
+/// The progress line while training (on a terminal) and the closing summary.
+final class TrainingDisplay {
+    let total: Int
+    private let enabled = isatty(STDERR_FILENO) != 0
+    private var tokens = 0
+
+    init(total: Int) { self.total = total }
+
+    func show(_ s: StepReport) {
+        tokens += s.tokens
+        guard enabled else { return }
+        let rate = Double(tokens) / max(s.seconds, 1e-9)
+        let eta = s.seconds / Double(s.step) * Double(total - s.step)
+        var line = "\rstep \(s.step)/\(total) " + Format.pad(Format.bar(Double(s.step) / Double(total), width: 24), 24)
+        if let t = s.taskLoss { line += " task \(Format.fixed(t, 4))" }
+        if let a = s.alignLoss { line += " align \(Format.fixed(a, 4))" }
+        if let d = s.devLoss { line += " dev \(Format.fixed(d, 4))" }
+        line += "  \(Format.fixed(rate, 0)) tok/s  ETA \(Format.fixed(eta, 0)) s"
+        Terminal.write(line, toStandardError: true)
+    }
+
+    func finish() {
+        if enabled { Terminal.write("\r\u{1B}[2K", toStandardError: true) }
+    }
+
+    static func json(_ s: StepReport) -> JSONValue {
+        [
+            "step": .int(s.step), "lr": .number(s.learningRate),
+            "task_loss": s.taskLoss.map(JSONValue.number) ?? .null,
+            "align_loss": s.alignLoss.map(JSONValue.number) ?? .null,
+            "dev_loss": s.devLoss.map(JSONValue.number) ?? .null,
+            "grad_norm": .number(s.gradientNorm), "tokens": .int(s.tokens), "seconds": .number(s.seconds),
+        ]
+    }
+
+    static func summary(_ last: StepReport, bestDevLoss: Double?, output: String, parameters: Int, data: TrainingData) -> String {
+        var lines = ["trained \(last.step) steps in \(Format.fixed(last.seconds, 1)) s on \(data.task.count) task rows and \(data.pairs.count) parallel rows"
+                     + (data.skipped.isEmpty ? "" : " (\(data.skipped.count) skipped)")]
+        var losses: [String] = []
+        if let t = last.taskLoss { losses.append("task \(Format.fixed(t, 4))") }
+        if let a = last.alignLoss { losses.append("align \(Format.fixed(a, 4))") }
+        lines.append("final loss: " + losses.joined(separator: ", "))
+        if let bestDevLoss { lines.append("best dev loss: \(Format.fixed(bestDevLoss, 4)) (that checkpoint is written)") }
+        lines.append("wrote \(output): \(Format.grouped(parameters)) parameters")
+        return lines.joined(separator: "\n")
+    }
+}
