@@ -60,6 +60,11 @@ let package = Package(
             dependencies: ["Transformer", "AdapterFormat", "Tensors"],
             path: "Benchmarks/RuntimeBench"
         ),
+        .executableTarget(
+            name: "adaptermerge-training-bench",
+            dependencies: ["Training", "Transformer", "AdapterFormat", "Tensors"],
+            path: "Benchmarks/TrainingBench"
+        ),
         // Fixture lookup and small helpers shared by the test targets.
         .target(name: "TestSupport", dependencies: ["AdapterFormat", "Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport", "AdapterFormat"]),

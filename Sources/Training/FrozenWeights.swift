@@ -7,7 +7,7 @@ import Transformer
 ///
 /// `Float` training converts them once from ``ModelWeights``; `Double` is for
 /// the finite-difference tests on tiny models.
-public final class FrozenWeights<Scalar: BLASScalar>: @unchecked Sendable {
+public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
     public struct Group {
         /// rows × columns (the members' output rows stacked), row-major.
         public let weight: Storage<Scalar>

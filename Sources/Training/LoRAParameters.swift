@@ -6,7 +6,7 @@ import Transformer
 /// The trainable LoRA factors of a model, one module per targeted projection
 /// of every layer, as PEFT lays them out: `A` (r × in), `B` (out × r), and
 /// the update `scaling · B · A`.
-public final class LoRAParameters<Scalar: BLASScalar>: @unchecked Sendable {
+public final class LoRAParameters<Scalar: TrainingScalar>: @unchecked Sendable {
     public struct Module {
         public let info: LoraModuleInfo
         public let layer: Int

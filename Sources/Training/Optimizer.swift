@@ -9,7 +9,7 @@ public enum OptimizerKind: String, Sendable, CaseIterable {
 
 /// AdamW (decoupled weight decay, as `torch.optim.AdamW`) or plain SGD over
 /// the LoRA factors, with the learning rate set per step by the schedule.
-public final class Optimizer<Scalar: BLASScalar> {
+public final class Optimizer<Scalar: TrainingScalar> {
     public struct Settings: Sendable, Equatable {
         public var kind: OptimizerKind = .adamw
         public var beta1 = 0.9

@@ -4,7 +4,7 @@ import Tensors
 ///
 /// The training graph keeps its activations and gradients in these: raw
 /// pointers for BLAS and the hot loops, and an owner that cannot leak.
-public final class Storage<Scalar: BLASScalar>: @unchecked Sendable {
+public final class Storage<Scalar: TrainingScalar>: @unchecked Sendable {
     public let count: Int
     public let p: UnsafeMutablePointer<Scalar>
 
@@ -12,6 +12,12 @@ public final class Storage<Scalar: BLASScalar>: @unchecked Sendable {
         self.count = count
         p = .allocate(capacity: Swift.max(count, 1))
         p.initialize(repeating: 0, count: Swift.max(count, 1))
+    }
+
+    /// Storage whose every element the caller writes before reading: no zero fill.
+    public init(uninitialized count: Int) {
+        self.count = count
+        p = .allocate(capacity: Swift.max(count, 1))
     }
 
     public convenience init(_ values: [Scalar]) {
@@ -33,7 +39,7 @@ public final class Storage<Scalar: BLASScalar>: @unchecked Sendable {
 
     /// A copy with its own buffer.
     public func copy() -> Storage {
-        let out = Storage(count)
+        let out = Storage(uninitialized: count)
         out.p.update(from: p, count: count)
         return out
     }

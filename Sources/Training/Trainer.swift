@@ -136,9 +136,7 @@ public final class Trainer {
                 } else {
                     let rows = pairStream.next().map { data.pairs[$0] }
                     tokens += rows.reduce(0) { $0 + $1.side0.count + $1.side1.count }
-                    alignLosses.append(graph.alignmentLoss(side0: rows.map(\.side0), side1: rows.map(\.side1), layer: layer,
-                                                           temperature: recipe.temperature, lora: parameters,
-                                                           gradients: gradients, weight: weight, random: &dropout))
+                    alignLosses.append(alignment(rows, layer: layer, gradients: gradients, weight: weight, random: &dropout))
                 }
             }
             let norm = gradients.clip(to: recipe.clipNorm)
@@ -155,6 +153,39 @@ public final class Trainer {
             last = stepReport
         }
         return (best?.parameters ?? parameters, last!, best?.loss)
+    }
+
+    private var stepState: (optimizer: Optimizer<Float>, gradients: LoRAParameters<Float>, random: TrainingRandom)?
+
+    /// One optimizer step on the given micro-batches (task first, then pairs),
+    /// outside any schedule: for benchmarks and custom loops. The optimizer
+    /// state carries over between calls. Returns the mean loss.
+    public func step(task examples: [Scoring.Example]?, pairs: [TrainingData.PairRow]?, learningRate: Double) throws -> Double {
+        if stepState == nil {
+            stepState = (Optimizer<Float>(recipe.optimizer), parameters.zerosLike(), TrainingRandom(seed: recipe.seed, stream: "dropout"))
+        }
+        let gradients = stepState!.gradients
+        gradients.zero()
+        let parts = (examples == nil ? 0 : 1) + (pairs == nil ? 0 : 1)
+        guard parts > 0 else { throw TrainingError("a step needs task examples or parallel pairs") }
+        let weight = Float(1) / Float(parts)
+        var losses: [Double] = []
+        if let examples {
+            losses.append(graph.taskLoss(examples, lora: parameters, gradients: gradients, weight: weight, random: &stepState!.random))
+        }
+        if let pairs {
+            losses.append(alignment(pairs, layer: recipe.alignmentLayer(config), gradients: gradients, weight: weight,
+                                    random: &stepState!.random))
+        }
+        gradients.clip(to: recipe.clipNorm)
+        stepState!.optimizer.step(parameters, gradients, lr: learningRate)
+        return losses.reduce(0, +) / Double(losses.count)
+    }
+
+    private func alignment(_ rows: [TrainingData.PairRow], layer: Int, gradients: LoRAParameters<Float>, weight: Float,
+                           random: inout TrainingRandom) -> Double {
+        graph.alignmentLoss(side0: rows.map(\.side0), side1: rows.map(\.side1), layer: layer, temperature: recipe.temperature,
+                            lora: parameters, gradients: gradients, weight: weight, random: &random)
     }
 
     /// The objective's loss on `data` with dropout off, in batches (joint: the mean of both).

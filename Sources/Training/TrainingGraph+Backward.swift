@@ -33,12 +33,12 @@ extension TrainingGraph {
         projectBackward(.down, lora: lora, gradients: gradients, layer: l, input: tape.activation, dOutput: dOut,
                         rows: rows, dInput: dActivation, tape: tape)
         // SwiGLU: a = silu(g) · u.
-        let dGateUp = Storage<Scalar>(rows * 2 * inter)
+        let dGateUp = Storage<Scalar>(uninitialized: rows * 2 * inter)
         for r in 0..<rows {
             let g = tape.gateUp.p + r * 2 * inter, u = g + inter, da = dActivation.p + r * inter
             let dg = dGateUp.p + r * 2 * inter, du = dg + inter
             for i in 0..<inter {
-                let sigmoid = 1 / (1 + Scalar(Foundation.exp(Double(-g[i]))))
+                let sigmoid = 1 / (1 + Scalar.exponential(-g[i]))
                 let silu = g[i] * sigmoid
                 du[i] = da[i] * silu
                 dg[i] = da[i] * u[i] * sigmoid * (1 + g[i] * (1 - sigmoid))
@@ -80,15 +80,15 @@ extension TrainingGraph {
             let dY = dOutput.p + m.column
             Scalar.gemm(transposeA: true, transposeB: false, m: m.outFeatures, n: m.rank, k: rows, alpha: m.scaling,
                         a: dY, lda: width, b: t.p, ldb: m.rank, beta: 1, c: g.b.p, ldc: m.rank)
-            let dT = Storage<Scalar>(rows * m.rank)
+            let dT = Storage<Scalar>(uninitialized: rows * m.rank)
             Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: m.rank, k: m.outFeatures, alpha: m.scaling,
                         a: dY, lda: width, b: m.b.p, ldb: m.rank, beta: 0, c: dT.p, ldc: m.rank)
             if let keep = tape.loraKeep[index] {
-                let dropped = Storage<Scalar>(rows * inWidth)
+                let dropped = Storage<Scalar>(uninitialized: rows * inWidth)
                 for i in 0..<(rows * inWidth) { dropped.p[i] = input.p[i] * keep.p[i] }
                 Scalar.gemm(transposeA: true, transposeB: false, m: m.rank, n: inWidth, k: rows, alpha: 1,
                             a: dT.p, lda: m.rank, b: dropped.p, ldb: inWidth, beta: 1, c: g.a.p, ldc: inWidth)
-                let dDropped = Storage<Scalar>(rows * inWidth)
+                let dDropped = Storage<Scalar>(uninitialized: rows * inWidth)
                 Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: inWidth, k: m.rank, alpha: 1,
                             a: dT.p, lda: m.rank, b: m.a.p, ldb: inWidth, beta: 0, c: dDropped.p, ldc: inWidth)
                 for i in 0..<(rows * inWidth) { dInput.p[i] += dDropped.p[i] * keep.p[i] }

@@ -40,7 +40,7 @@ extension TrainingGraph {
                  tapes: inout [BlockTape]) -> Storage<Scalar> {
         let h = config.hiddenSize
         weights.ensureRope(batch.length)
-        var x = Storage<Scalar>(batch.rows * h)
+        var x = Storage<Scalar>(uninitialized: batch.rows * h)
         for r in 0..<batch.rows { (x.p + r * h).update(from: weights.embedding.p + batch.ids[r] * h, count: h) }
         for l in 0..<blocks {
             let tape = BlockTape(input: x, random: random)
@@ -57,33 +57,33 @@ extension TrainingGraph {
         let c = config, w = weights.layers[l], rows = batch.rows, h = c.hiddenSize, d = c.headDimension
         let qWidth = c.headCount * d, kvWidth = c.keyValueHeadCount * d, qkvWidth = qWidth + 2 * kvWidth
         let inter = c.intermediateSize
-        tape.inverse1 = Storage(rows)
-        tape.normed1 = Storage(rows * h)
+        tape.inverse1 = Storage(uninitialized: rows)
+        tape.normed1 = Storage(uninitialized: rows * h)
         rmsNorm(tape.input, w.inputNorm, into: tape.normed1, inverse: tape.inverse1, rows: rows)
 
-        tape.qkv = Storage(rows * qkvWidth)
+        tape.qkv = Storage(uninitialized: rows * qkvWidth)
         project(.qkv, lora: lora, layer: l, input: tape.normed1, rows: rows, output: tape.qkv, accumulate: false,
                 tape: tape, random: &random)
         rope(tape.qkv, rows: rows, length: batch.length, inverse: false)
 
-        tape.probabilities = Storage(batch.count * c.headCount * batch.length * batch.length)
-        tape.attended = Storage(rows * qWidth)
+        tape.probabilities = Storage(uninitialized: batch.count * c.headCount * batch.length * batch.length)
+        tape.attended = Storage(uninitialized: rows * qWidth)
         attention(batch, qkv: tape.qkv, probabilities: tape.probabilities, into: tape.attended)
 
         tape.middle = tape.input.copy()
         project(.o, lora: lora, layer: l, input: tape.attended, rows: rows, output: tape.middle, accumulate: true,
                 tape: tape, random: &random)
 
-        tape.inverse2 = Storage(rows)
-        tape.normed2 = Storage(rows * h)
+        tape.inverse2 = Storage(uninitialized: rows)
+        tape.normed2 = Storage(uninitialized: rows * h)
         rmsNorm(tape.middle, w.postAttentionNorm, into: tape.normed2, inverse: tape.inverse2, rows: rows)
-        tape.gateUp = Storage(rows * 2 * inter)
+        tape.gateUp = Storage(uninitialized: rows * 2 * inter)
         project(.gateUp, lora: lora, layer: l, input: tape.normed2, rows: rows, output: tape.gateUp, accumulate: false,
                 tape: tape, random: &random)
-        tape.activation = Storage(rows * inter)
+        tape.activation = Storage(uninitialized: rows * inter)
         for r in 0..<rows {
             let g = tape.gateUp.p + r * 2 * inter, u = g + inter, a = tape.activation.p + r * inter
-            for i in 0..<inter { a[i] = g[i] / (1 + Scalar(Foundation.exp(Double(-g[i])))) * u[i] }
+            for i in 0..<inter { a[i] = g[i] / (1 + Scalar.exponential(-g[i])) * u[i] }
         }
         let output = tape.middle.copy()
         project(.down, lora: lora, layer: l, input: tape.activation, rows: rows, output: output, accumulate: true,
@@ -108,16 +108,23 @@ extension TrainingGraph {
             let m = lora.modules[index]
             var source = input
             if options.dropout > 0 {
-                let keep = Storage<Scalar>(rows * inWidth), dropped = Storage<Scalar>(rows * inWidth)
-                let p = options.dropout, scale = Scalar(1 / (1 - p))
-                for i in 0..<(rows * inWidth) {
-                    keep.p[i] = random.uniform() < p ? 0 : scale
-                    dropped.p[i] = input.p[i] * keep.p[i]
+                let count = rows * inWidth
+                let keep = Storage<Scalar>(uninitialized: count), dropped = Storage<Scalar>(uninitialized: count)
+                // Each 64-bit draw gives two 32-bit uniforms; an element is dropped with probability p.
+                let threshold = UInt32(Swift.min(options.dropout * 4_294_967_296, 4_294_967_295))
+                let scale = Scalar(1 / (1 - options.dropout))
+                var i = 0
+                while i < count {
+                    let bits = random.next()
+                    keep.p[i] = UInt32(truncatingIfNeeded: bits) < threshold ? 0 : scale
+                    if i + 1 < count { keep.p[i + 1] = UInt32(truncatingIfNeeded: bits >> 32) < threshold ? 0 : scale }
+                    i += 2
                 }
+                for i in 0..<count { dropped.p[i] = input.p[i] * keep.p[i] }
                 tape.loraKeep[index] = keep
                 source = dropped
             }
-            let t = Storage<Scalar>(rows * m.rank)
+            let t = Storage<Scalar>(uninitialized: rows * m.rank)
             Scalar.gemm(transposeA: false, transposeB: true, m: rows, n: m.rank, k: inWidth, alpha: 1, a: source.p, lda: inWidth,
                         b: m.a.p, ldb: inWidth, beta: 0, c: t.p, ldc: m.rank)
             Scalar.gemm(transposeA: false, transposeB: true, m: rows, n: m.outFeatures, k: m.rank, alpha: m.scaling,
@@ -147,7 +154,7 @@ extension TrainingGraph {
                     var peak = -Scalar.infinity
                     for j in lo...hi { peak = Swift.max(peak, row[j]) }
                     var sum: Scalar = 0
-                    for j in lo...hi { row[j] = Scalar(Foundation.exp(Double(row[j] - peak))); sum += row[j] }
+                    for j in lo...hi { row[j] = Scalar.exponential(row[j] - peak); sum += row[j] }
                     for j in 0..<t { row[j] = (j >= lo && j <= hi) ? row[j] / sum : 0 }
                 }
                 Scalar.gemm(transposeA: false, transposeB: false, m: t, n: d, k: t, alpha: 1, a: p, lda: t,

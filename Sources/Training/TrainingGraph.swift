@@ -18,7 +18,7 @@ import Transformer
 /// input when dropout is on). That is about `(6h + 4I + 3·qkv + H·T) · rows`
 /// scalars a block; ``Options/recompute`` keeps only block inputs and
 /// recomputes the rest block by block during the backward pass.
-public struct TrainingGraph<Scalar: BLASScalar> {
+public struct TrainingGraph<Scalar: TrainingScalar> {
     public struct Options: Sendable {
         /// LoRA dropout on the input of every `A` (PEFT's `lora_dropout`).
         public var dropout: Double = 0
@@ -81,11 +81,11 @@ public struct TrainingGraph<Scalar: BLASScalar> {
 
         // Final norm and head, on the scored rows only: the others do not reach the loss.
         let n = scored.count
-        let gathered = Storage<Scalar>(n * h)
+        let gathered = Storage<Scalar>(uninitialized: n * h)
         for (i, s) in scored.enumerated() { (gathered.p + i * h).update(from: x.p + s.row * h, count: h) }
-        let normed = Storage<Scalar>(n * h), inverse = Storage<Scalar>(n)
+        let normed = Storage<Scalar>(uninitialized: n * h), inverse = Storage<Scalar>(uninitialized: n)
         rmsNorm(gathered, weights.finalNorm, into: normed, inverse: inverse, rows: n)
-        let logits = Storage<Scalar>(n * vocab)
+        let logits = Storage<Scalar>(uninitialized: n * vocab)
         Scalar.gemm(transposeA: false, transposeB: true, m: n, n: vocab, k: h, alpha: 1, a: normed.p, lda: h,
                     b: weights.head.p, ldb: h, beta: 0, c: logits.p, ldc: vocab)
         var loss = 0.0
@@ -105,7 +105,7 @@ public struct TrainingGraph<Scalar: BLASScalar> {
         loss /= Double(n)
         guard let gradients else { return loss }
 
-        let dNormed = Storage<Scalar>(n * h)
+        let dNormed = Storage<Scalar>(uninitialized: n * h)
         Scalar.gemm(transposeA: false, transposeB: false, m: n, n: h, k: vocab, alpha: weight, a: logits.p, lda: vocab,
                     b: weights.head.p, ldb: h, beta: 0, c: dNormed.p, ldc: h)
         let dGathered = Storage<Scalar>(n * h)

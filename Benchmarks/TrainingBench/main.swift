@@ -1,0 +1,74 @@
+// adaptermerge-training-bench: release-mode throughput of one training step
+// (task loss, LoRA r=8 on all seven projections, AdamW, dropout 0.1) on the
+// benchmark model and batch written by Benchmarks/runtime_vs_torch.py, for
+// the side-by-side table of Benchmarks/run_training.sh. See
+// docs/BENCHMARKS.md, "Training".
+//
+//   adaptermerge-training-bench DIR [--threads N] [--steps N] [--warmup N] [--json-file PATH]
+
+import AdapterFormat
+import Foundation
+import Tensors
+import Training
+import Transformer
+
+ProcessTuning.apply()
+
+var directory = ""
+var threads = 2, steps = 10, warmup = 2
+var jsonFile: String?
+var arguments = Array(CommandLine.arguments.dropFirst()).makeIterator()
+while let arg = arguments.next() {
+    switch arg {
+    case "--threads": threads = Int(arguments.next() ?? "") ?? threads
+    case "--steps": steps = Int(arguments.next() ?? "") ?? steps
+    case "--warmup": warmup = Int(arguments.next() ?? "") ?? warmup
+    case "--json-file": jsonFile = arguments.next()
+    default: directory = arg
+    }
+}
+guard !directory.isEmpty else {
+    FileHandle.standardError.write(Data("usage: adaptermerge-training-bench DIR [--threads N] [--steps N] [--warmup N] [--json-file PATH]\n".utf8))
+    exit(2)
+}
+BLAS.setThreadCount(threads)
+
+do {
+    let modelDirectory = FileSystem.join(directory, "model")
+    let model = try TransformerModel(directory: modelDirectory)
+    model.threadCount = threads
+    let inputs = try FileSystem.readJSON(FileSystem.join(directory, "inputs.json"))
+    let ids = (inputs["ids"]?.arrayValue ?? []).map { $0.arrayValue?.compactMap(\.intValue) ?? [] }
+    // Every token after the first is scored, as the PyTorch side's labels say.
+    let examples = ids.map { Scoring.Example(ids: $0, promptLength: 1) }
+    let tokens = ids.reduce(0) { $0 + $1.count }
+
+    var recipe = TrainingRecipe(objective: .task)
+    recipe.dropout = 0.1
+    let trainer = Trainer(model: model, recipe: recipe)
+    let clock = ContinuousClock()
+    var samples: [Double] = []
+    var losses: [Double] = []
+    for i in 0..<(warmup + steps) {
+        let elapsed = try clock.measure {
+            losses.append(try trainer.step(task: examples, pairs: nil, learningRate: 5e-4))
+        }
+        if i >= warmup { samples.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18) }
+    }
+    let sorted = samples.sorted()
+    let median = sorted[sorted.count / 2], best = sorted[0]
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let peakMiB = Double(usage.ru_maxrss) / 1024
+    print("adaptermerge  threads=\(threads), BLAS core \(BLAS.coreName): training step (task, LoRA r=8 × 7, AdamW, dropout 0.1)")
+    print("  \(Int(Double(tokens) / median)) tok/s median (best \(Int(Double(tokens) / best))), \(String(format: "%.1f", median * 1000)) ms per step of \(tokens) tokens; loss \(String(format: "%.4f", losses.first ?? .nan)) → \(String(format: "%.4f", losses.last ?? .nan)); peak RSS \(Int(peakMiB)) MiB")
+    if let jsonFile {
+        let doc: JSONValue = ["threads": .int(threads), "tokens": .int(tokens), "median_s": .double(median), "best_s": .double(best),
+                              "samples": .array(samples.map(JSONValue.double)), "peak_rss_mib": .double(peakMiB),
+                              "losses": .array(losses.map(JSONValue.double)), "blas_core": .string(BLAS.coreName)]
+        try Data((doc.prettyText() + "\n").utf8).write(to: URL(fileURLWithPath: jsonFile))
+    }
+} catch {
+    FileHandle.standardError.write(Data("adaptermerge-training-bench: \(error)\n".utf8))
+    exit(1)
+}
