@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "AdapterFormat", dependencies: ["Tensors", "CZstd", "CSystem"]),
         .target(name: "AdapterMath", dependencies: ["Tensors", "AdapterFormat"]),
         .target(name: "Transformer", dependencies: ["Tensors", "AdapterFormat", "AdapterMath", "CKernels"]),
-        .target(name: "Training", dependencies: ["Transformer", "AdapterFormat", "Tensors"]),
+        .target(name: "Training", dependencies: ["Transformer", "AdapterFormat", "Tensors", "CKernels"]),
         .executableTarget(
             name: "adaptermerge",
             dependencies: [

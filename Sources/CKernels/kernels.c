@@ -135,3 +135,34 @@ AM_CLONES void am_masked_softmax(float *row, ptrdiff_t count, ptrdiff_t lo, ptrd
     for (j = 0; j < lo; j++) row[j] = 0.0f;
     for (j = hi + 1; j < count; j++) row[j] = 0.0f;
 }
+
+AM_CLONES void am_swiglu_forward(const float *gate_up, float *act, ptrdiff_t rows, ptrdiff_t intermediate) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *g = gate_up + r * 2 * intermediate, *u = g + intermediate;
+        float *a = act + r * intermediate;
+        for (ptrdiff_t i = 0; i < intermediate; i++) a[i] = g[i] / (1.0f + exp_inline(-g[i])) * u[i];
+    }
+}
+
+AM_CLONES void am_swiglu_backward(const float *gate_up, const float *d_act, float *d_gate_up, ptrdiff_t rows,
+                                  ptrdiff_t intermediate) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *g = gate_up + r * 2 * intermediate, *u = g + intermediate, *da = d_act + r * intermediate;
+        float *dg = d_gate_up + r * 2 * intermediate, *du = dg + intermediate;
+        for (ptrdiff_t i = 0; i < intermediate; i++) {
+            float s = 1.0f / (1.0f + exp_inline(-g[i]));
+            du[i] = da[i] * (g[i] * s);
+            dg[i] = da[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
+        }
+    }
+}
+
+AM_CLONES void am_dropout_mask(float *keep, ptrdiff_t count, unsigned long long seed, unsigned int threshold, float scale) {
+    for (ptrdiff_t i = 0; i < count; i++) {
+        uint64_t z = (uint64_t)seed + (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        keep[i] = (uint32_t)z < threshold ? 0.0f : scale;
+    }
+}

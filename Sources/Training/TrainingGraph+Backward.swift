@@ -34,16 +34,7 @@ extension TrainingGraph {
                         rows: rows, dInput: dActivation, tape: tape)
         // SwiGLU: a = silu(g) · u.
         let dGateUp = Storage<Scalar>(uninitialized: rows * 2 * inter)
-        for r in 0..<rows {
-            let g = tape.gateUp.p + r * 2 * inter, u = g + inter, da = dActivation.p + r * inter
-            let dg = dGateUp.p + r * 2 * inter, du = dg + inter
-            for i in 0..<inter {
-                let sigmoid = 1 / (1 + Scalar.exponential(-g[i]))
-                let silu = g[i] * sigmoid
-                du[i] = da[i] * silu
-                dg[i] = da[i] * u[i] * sigmoid * (1 + g[i] * (1 - sigmoid))
-            }
-        }
+        Scalar.swigluBackward(tape.gateUp.p, dAct: dActivation.p, into: dGateUp.p, rows: rows, intermediate: inter)
         let dNormed2 = Storage<Scalar>(rows * h)
         projectBackward(.gateUp, lora: lora, gradients: gradients, layer: l, input: tape.normed2, dOutput: dGateUp,
                         rows: rows, dInput: dNormed2, tape: tape)

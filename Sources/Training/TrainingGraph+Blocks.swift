@@ -81,10 +81,7 @@ extension TrainingGraph {
         project(.gateUp, lora: lora, layer: l, input: tape.normed2, rows: rows, output: tape.gateUp, accumulate: false,
                 tape: tape, random: &random)
         tape.activation = Storage(uninitialized: rows * inter)
-        for r in 0..<rows {
-            let g = tape.gateUp.p + r * 2 * inter, u = g + inter, a = tape.activation.p + r * inter
-            for i in 0..<inter { a[i] = g[i] / (1 + Scalar.exponential(-g[i])) * u[i] }
-        }
+        Scalar.swigluForward(tape.gateUp.p, into: tape.activation.p, rows: rows, intermediate: inter)
         let output = tape.middle.copy()
         project(.down, lora: lora, layer: l, input: tape.activation, rows: rows, output: output, accumulate: true,
                 tape: tape, random: &random)
@@ -110,16 +107,11 @@ extension TrainingGraph {
             if options.dropout > 0 {
                 let count = rows * inWidth
                 let keep = Storage<Scalar>(uninitialized: count), dropped = Storage<Scalar>(uninitialized: count)
-                // Each 64-bit draw gives two 32-bit uniforms; an element is dropped with probability p.
-                let threshold = UInt32(Swift.min(options.dropout * 4_294_967_296, 4_294_967_295))
-                let scale = Scalar(1 / (1 - options.dropout))
-                var i = 0
-                while i < count {
-                    let bits = random.next()
-                    keep.p[i] = UInt32(truncatingIfNeeded: bits) < threshold ? 0 : scale
-                    if i + 1 < count { keep.p[i + 1] = UInt32(truncatingIfNeeded: bits >> 32) < threshold ? 0 : scale }
-                    i += 2
-                }
+                // One draw from the run's stream seeds a counter-based stream for this mask,
+                // which the kernels fill in parallel lanes; an element is dropped with probability p.
+                Scalar.dropoutMask(keep.p, count: count, seed: random.next(),
+                                   threshold: UInt32(Swift.min(options.dropout * 4_294_967_296, 4_294_967_295)),
+                                   scale: Scalar(1 / (1 - options.dropout)))
                 for i in 0..<count { dropped.p[i] = input.p[i] * keep.p[i] }
                 tape.loraKeep[index] = keep
                 source = dropped

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Tensors
 
@@ -6,6 +7,49 @@ import Tensors
 public protocol TrainingScalar: BLASScalar {
     /// `e^x` for the element-wise loops (sigmoid, softmax).
     static func exponential(_ x: Self) -> Self
+
+    /// `act = silu(gate) · up` for `rows` rows of a gate‖up buffer.
+    static func swigluForward(_ gateUp: UnsafePointer<Self>, into act: UnsafeMutablePointer<Self>, rows: Int, intermediate: Int)
+
+    /// The gradients of gate and up (into rows of `dGateUp`, gate‖up) from `dAct`.
+    static func swigluBackward(_ gateUp: UnsafePointer<Self>, dAct: UnsafePointer<Self>, into dGateUp: UnsafeMutablePointer<Self>,
+                               rows: Int, intermediate: Int)
+
+    /// An inverted-dropout mask: `keep[i]` is 0 when the low 32 bits of draw i
+    /// of the counter-based SplitMix64 stream `seed` are below `threshold`, else `scale`.
+    static func dropoutMask(_ keep: UnsafeMutablePointer<Self>, count: Int, seed: UInt64, threshold: UInt32, scale: Self)
+}
+
+extension TrainingScalar {
+    public static func swigluForward(_ gateUp: UnsafePointer<Self>, into act: UnsafeMutablePointer<Self>, rows: Int, intermediate: Int) {
+        for r in 0..<rows {
+            let g = gateUp + r * 2 * intermediate, u = g + intermediate, a = act + r * intermediate
+            for i in 0..<intermediate { a[i] = g[i] / (1 + exponential(-g[i])) * u[i] }
+        }
+    }
+
+    public static func swigluBackward(_ gateUp: UnsafePointer<Self>, dAct: UnsafePointer<Self>, into dGateUp: UnsafeMutablePointer<Self>,
+                                      rows: Int, intermediate: Int) {
+        for r in 0..<rows {
+            let g = gateUp + r * 2 * intermediate, u = g + intermediate, da = dAct + r * intermediate
+            let dg = dGateUp + r * 2 * intermediate, du = dg + intermediate
+            for i in 0..<intermediate {
+                let s = 1 / (1 + exponential(-g[i]))
+                du[i] = da[i] * (g[i] * s)
+                dg[i] = da[i] * u[i] * s * (1 + g[i] * (1 - s))
+            }
+        }
+    }
+
+    public static func dropoutMask(_ keep: UnsafeMutablePointer<Self>, count: Int, seed: UInt64, threshold: UInt32, scale: Self) {
+        for i in 0..<count {
+            var z = seed &+ UInt64(i + 1) &* 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            keep[i] = UInt32(truncatingIfNeeded: z) < threshold ? 0 : scale
+        }
+    }
 }
 
 extension Double: TrainingScalar {
@@ -31,5 +75,19 @@ extension Float: TrainingScalar {
         p = p * r + 1.666_666_55e-1
         p = p * r + 5.000_000_12e-1
         return (p * r * r + r + 1) * Float(bitPattern: (t.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
+    }
+
+    // The hot element-wise loops run in the CKernels clones (AVX-512, AVX2, baseline).
+    public static func swigluForward(_ gateUp: UnsafePointer<Float>, into act: UnsafeMutablePointer<Float>, rows: Int, intermediate: Int) {
+        am_swiglu_forward(gateUp, act, rows, intermediate)
+    }
+
+    public static func swigluBackward(_ gateUp: UnsafePointer<Float>, dAct: UnsafePointer<Float>, into dGateUp: UnsafeMutablePointer<Float>,
+                                      rows: Int, intermediate: Int) {
+        am_swiglu_backward(gateUp, dAct, dGateUp, rows, intermediate)
+    }
+
+    public static func dropoutMask(_ keep: UnsafeMutablePointer<Float>, count: Int, seed: UInt64, threshold: UInt32, scale: Float) {
+        am_dropout_mask(keep, count, seed, threshold, scale)
     }
 }
