@@ -80,8 +80,9 @@ public final class Trainer {
         self.recipe = recipe
         config = model.config
         let frozen = FrozenWeights<Float>(model.weights, config: model.config)
-        graph = TrainingGraph(weights: frozen, options: .init(dropout: recipe.dropout, recompute: recipe.recompute))
-        evaluation = TrainingGraph(weights: frozen, options: .init(dropout: 0, recompute: false))
+        graph = TrainingGraph(weights: frozen, options: .init(dropout: recipe.dropout, recompute: recipe.recompute,
+                                                              threads: model.threadCount))
+        evaluation = TrainingGraph(weights: frozen, options: .init(dropout: 0, recompute: false, threads: model.threadCount))
         parameters = initial ?? LoRAParameters.initialized(config: model.config, rank: recipe.rank, alpha: recipe.alpha,
                                                            targets: recipe.targets, seed: recipe.seed)
     }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Tensors
 import Transformer
@@ -18,16 +19,19 @@ import Transformer
 /// input when dropout is on). That is about `(6h + 4I + 3·qkv + H·T) · rows`
 /// scalars a block; ``Options/recompute`` keeps only block inputs and
 /// recomputes the rest block by block during the backward pass.
-public struct TrainingGraph<Scalar: TrainingScalar> {
+public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
     public struct Options: Sendable {
         /// LoRA dropout on the input of every `A` (PEFT's `lora_dropout`).
         public var dropout: Double = 0
         /// Activation checkpointing: keep only each block's input and
         /// recompute its activations when its gradients are needed.
         public var recompute = false
-        public init(dropout: Double = 0, recompute: Bool = false) {
+        /// Batch parts run in parallel by the task loss, each with one BLAS thread.
+        public var threads = 1
+        public init(dropout: Double = 0, recompute: Bool = false, threads: Int = 1) {
             self.dropout = dropout
             self.recompute = recompute
+            self.threads = threads
         }
     }
 
@@ -66,8 +70,48 @@ public struct TrainingGraph<Scalar: TrainingScalar> {
     /// scored token of the batch (each example's tokens from `promptLength`
     /// on; BOS and the prompt are masked), and its gradient, added to `gradients`
     /// times `weight`.
+    ///
+    /// With ``Options/threads`` above 1, the examples are split into one part
+    /// per thread, each run forward and backward with single-threaded BLAS into
+    /// its own gradients, which are then summed: the loss is normalised by the
+    /// whole batch's token count either way.
     public func taskLoss(_ examples: [Scoring.Example], lora: LoRAParameters<Scalar>, gradients: LoRAParameters<Scalar>?,
                          weight: Scalar = 1, random: inout TrainingRandom) -> Double {
+        let total = examples.reduce(0) { $0 + max(0, $1.ids.count - max($1.promptLength, 1)) }
+        guard total > 0 else { return .nan }
+        let parts = max(1, min(options.threads, examples.count))
+        if parts == 1 {
+            return taskPart(examples, normalizer: total, lora: lora, gradients: gradients, weight: weight, random: &random)
+                / Double(total)
+        }
+        weights.ensureRope(examples.map(\.ids.count).max() ?? 0)
+        let seeds = (0..<parts).map { _ in random.next() }
+        let partials = (0..<parts).map { _ in gradients?.zerosLike() }
+        let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: parts)
+        defer { sums.deallocate() }
+        let results = SharedBuffer(sums)
+        let savedThreads = BLAS.threadCount
+        BLAS.setThreadCount(1)
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            let slice = Array(examples[(p * examples.count / parts)..<((p + 1) * examples.count / parts)])
+            var stream = TrainingRandom(state: seeds[p])
+            results.p[p] = taskPart(slice, normalizer: total, lora: lora, gradients: partials[p], weight: weight, random: &stream)
+        }
+        BLAS.setThreadCount(savedThreads)
+        if let gradients {
+            for partial in partials.compactMap({ $0 }) {
+                for (sum, part) in zip(gradients.tensors, partial.tensors) {
+                    for i in 0..<sum.count { sum.p[i] += part.p[i] }
+                }
+            }
+        }
+        return sums.reduce(0, +) / Double(total)
+    }
+
+    /// The summed cross-entropy of `examples`' scored tokens; their gradients,
+    /// divided by `normalizer`, go into `gradients`.
+    func taskPart(_ examples: [Scoring.Example], normalizer: Int, lora: LoRAParameters<Scalar>,
+                  gradients: LoRAParameters<Scalar>?, weight: Scalar, random: inout TrainingRandom) -> Double {
         let batch = Batch(examples.map(\.ids))
         let c = config, h = c.hiddenSize, vocab = c.vocabSize
         // (row whose logits predict, target id) for every scored token.
@@ -75,7 +119,7 @@ public struct TrainingGraph<Scalar: TrainingScalar> {
         for (b, ex) in examples.enumerated() where ex.ids.count > 1 {
             for p in max(ex.promptLength, 1)..<ex.ids.count { scored.append((b * batch.length + p - 1, ex.ids[p])) }
         }
-        guard !scored.isEmpty, batch.rows > 0 else { return .nan }
+        guard !scored.isEmpty, batch.rows > 0 else { return 0 }
         var tapes: [BlockTape] = []
         let x = forward(batch, blocks: c.layerCount, lora: lora, random: &random, tapes: &tapes)
 
@@ -89,7 +133,7 @@ public struct TrainingGraph<Scalar: TrainingScalar> {
         Scalar.gemm(transposeA: false, transposeB: true, m: n, n: vocab, k: h, alpha: 1, a: normed.p, lda: h,
                     b: weights.head.p, ldb: h, beta: 0, c: logits.p, ldc: vocab)
         var loss = 0.0
-        let scale = Scalar(1) / Scalar(n)
+        let scale = Scalar(1) / Scalar(normalizer)
         for i in 0..<n {
             let row = logits.p + i * vocab
             var peak = -Scalar.infinity
@@ -102,7 +146,6 @@ public struct TrainingGraph<Scalar: TrainingScalar> {
             for j in 0..<vocab { row[j] = Scalar(Foundation.exp(Double(row[j]) - logSum)) * scale }
             row[scored[i].target] -= scale
         }
-        loss /= Double(n)
         guard let gradients else { return loss }
 
         let dNormed = Storage<Scalar>(uninitialized: n * h)
@@ -189,4 +232,10 @@ public struct TrainingGraph<Scalar: TrainingScalar> {
         backward(batch, dx: dx, tapes: tapes, lora: lora, gradients: gradients, random: &random)
         return loss
     }
+}
+
+/// A buffer that parallel parts write at disjoint indices.
+struct SharedBuffer<T>: @unchecked Sendable {
+    let p: UnsafeMutablePointer<T>
+    init(_ buffer: UnsafeMutableBufferPointer<T>) { p = buffer.baseAddress! }
 }

@@ -11,6 +11,9 @@ public struct TrainingRandom: Sendable {
         state = seed ^ h
     }
 
+    /// A generator continuing from a raw state (a draw of another generator).
+    public init(state: UInt64) { self.state = state }
+
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -16,14 +16,14 @@ final class GradientTests: XCTestCase {
         let config: ModelConfig
     }
 
-    func setup(_ model: String, dropout: Double = 0, recompute: Bool = false) throws -> Setup {
+    func setup(_ model: String, dropout: Double = 0, recompute: Bool = false, threads: Int = 1) throws -> Setup {
         let dir = Fixtures.path("runtime/\(model)")
         let config = try ModelConfig(directory: dir)
         let weights = try ModelWeights(directory: dir, config: config)
         let frozen = FrozenWeights<Double>(weights, config: config)
         let lora = try LoRAParameters<Double>.loaded(from: try AdapterReader.open(Fixtures.path("runtime/\(model)-adapters/a")),
                                                      config: config)
-        return Setup(graph: TrainingGraph(weights: frozen, options: .init(dropout: dropout, recompute: recompute)),
+        return Setup(graph: TrainingGraph(weights: frozen, options: .init(dropout: dropout, recompute: recompute, threads: threads)),
                      lora: lora, config: config)
     }
 
@@ -101,6 +101,20 @@ final class GradientTests: XCTestCase {
                 var random = TrainingRandom(seed: 3, stream: "dropout")
                 return s.graph.taskLoss(examples, lora: lora, gradients: gradients, random: &random)
             }
+        }
+    }
+
+    func testBatchPartsOnSeveralThreadsGiveTheSameLossAndGradients() throws {
+        let serial = try setup("llama"), parallel = try setup("llama", threads: 3)
+        let sequences = randomSequences(5, vocab: serial.config.vocabSize, seed: 21)
+        let examples = sequences.enumerated().map { Scoring.Example(ids: $1, promptLength: 1 + $0 % 3) }
+        var r1 = TrainingRandom(seed: 1, stream: "dropout"), r2 = r1
+        let g1 = serial.lora.zerosLike(), g2 = parallel.lora.zerosLike()
+        let l1 = serial.graph.taskLoss(examples, lora: serial.lora, gradients: g1, random: &r1)
+        let l2 = parallel.graph.taskLoss(examples, lora: parallel.lora, gradients: g2, random: &r2)
+        XCTAssertEqual(l1, l2, accuracy: 1e-12 * l1)
+        for (a, b) in zip(g1.tensors, g2.tensors) {
+            for i in 0..<a.count { XCTAssertEqual(a.p[i], b.p[i], accuracy: 1e-12 * max(1, abs(a.p[i]))) }
         }
     }
 }
