@@ -66,7 +66,8 @@ struct Train: ParsableCommand {
     @Option(help: "Comma-separated JSON-lines dev files: evaluated every --eval-every steps; the best checkpoint is kept.")
     var dev: String?
     @Option(help: "Steps between dev evaluations.") var evalEvery = 50
-    @Option(help: "Continue from this adapter instead of a fresh one.") var initial: String?
+    @Option(name: .customLong("init"), help: "Continue from this adapter (.lora or PEFT) instead of a fresh one.")
+    var initial: String?
     @Option(help: "Write one JSON line per step (losses, lr, gradient norm, tokens/s) to this file.") var log: String?
     @Flag(help: "Skip rows that are malformed or too long (they are counted), instead of stopping.") var skipBadRows = false
     @Flag(help: "Recompute activations in the backward pass (less memory, about a third more time).") var recompute = false

@@ -39,6 +39,22 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("already exists"), again.stderr)
     }
 
+    func testInitContinuesFromAnExistingAdapter() throws {
+        let dir = try Fixtures.scratchDirectory()
+        let data = dir + "/data.jsonl"
+        try Fixtures.write(Array("{\"prefix\": \"a\", \"text\": \" b c\"}\n{\"prefix\": \"d\", \"text\": \" e f\"}\n".utf8), to: data)
+        let start = Fixtures.path("runtime/llama-adapters/a")
+        let r = try CLI.run(["train", "task", "--model", llama, "--data", data, "-o", dir + "/more.lora", "--steps", "2",
+                             "--init", start, "--optimizer", "sgd", "--lr", "1e-3", "--dropout", "0"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let before = try AdapterReader.open(start), after = try AdapterReader.open(dir + "/more.lora")
+        XCTAssertEqual(after.modules.map(\.path), before.modules.map(\.path))
+        XCTAssertEqual(Set(after.modules.map(\.rank)), [4], "the initial adapter's rank")
+        XCTAssertEqual(Set(after.modules.map(\.alpha)), [8])
+        let m = before.modules[0]
+        XCTAssertNotEqual(try after.factors(of: m).b.floats(), try before.factors(of: m).b.floats(), "it trained")
+    }
+
     func testBadDataIsOneLineWithFileAndLine() throws {
         let dir = try Fixtures.scratchDirectory()
         let data = dir + "/bad.jsonl"
