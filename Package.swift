@@ -4,6 +4,7 @@ import PackageDescription
 // Layering (DESIGN.md §2): each module depends only on those below it.
 //
 //   adaptermerge (executable)
+//   Evaluation     held-out checks, retrieval analysis, weight search, reports
 //   Training       backward pass, optimizers, task / alignment / joint trainers
 //   Transformer    Llama-family runtime: tokenizer, config, weights, forward pass
 //   AdapterMath    merge methods, certificates, statistics
@@ -42,10 +43,11 @@ let package = Package(
         .target(name: "AdapterMath", dependencies: ["Tensors", "AdapterFormat"]),
         .target(name: "Transformer", dependencies: ["Tensors", "AdapterFormat", "AdapterMath", "CKernels"]),
         .target(name: "Training", dependencies: ["Transformer", "AdapterFormat", "Tensors", "CKernels"]),
+        .target(name: "Evaluation", dependencies: ["Transformer", "AdapterMath", "AdapterFormat", "Tensors"]),
         .executableTarget(
             name: "adaptermerge",
             dependencies: [
-                "Training", "Transformer", "AdapterMath", "AdapterFormat", "Tensors",
+                "Evaluation", "Training", "Transformer", "AdapterMath", "AdapterFormat", "Tensors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +73,7 @@ let package = Package(
         .testTarget(name: "AdapterFormatTests", dependencies: ["AdapterFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "AdapterMathTests", dependencies: ["AdapterMath", "AdapterFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "AdapterFormat", "Tensors", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Transformer", "AdapterFormat", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Transformer", "AdapterFormat", "Tensors", "TestSupport"]),
         // End-to-end tests run the built binary; depending on it makes SwiftPM build it first.
         .testTarget(name: "adaptermergeTests", dependencies: ["adaptermerge", "AdapterFormat", "TestSupport"]),

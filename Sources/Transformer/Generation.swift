@@ -22,12 +22,16 @@ extension TransformerModel {
     /// output) or after `maxNewTokens`.
     ///
     /// - Returns: the generated ids, without the prompt.
+    ///
+    /// - Parameter serial: decode on the calling thread only, for callers that
+    ///   decode several prompts at once (they should also run BLAS on one thread).
     public func generate(prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int>,
-                         adapters: AdapterStack = .empty) throws -> [Int] {
+                         adapters: AdapterStack = .empty, serial: Bool = false) throws -> [Int] {
         guard !prompt.isEmpty, maxNewTokens > 0 else { return [] }
         let c = config
         let cache = KVCache(layers: c.layerCount)
-        let prefill = try forward(TokenBatch([prompt]), adapters: adapters, hiddenStates: false, stopAfter: nil, cache: cache)
+        let prefill = try forward(TokenBatch([prompt]), adapters: adapters, hiddenStates: false, stopAfter: nil, cache: cache,
+                                  serial: serial)
         var next = argmax(prefill.logits, row: prompt.count - 1)
         var generated = [next]
         var position = prompt.count

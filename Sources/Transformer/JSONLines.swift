@@ -6,6 +6,12 @@ public struct DataRow: Sendable {
     public let line: Int
     public let fields: JSONValue
 
+    public init(file: String, line: Int, fields: JSONValue) {
+        self.file = file
+        self.line = line
+        self.fields = fields
+    }
+
     /// A string field, or an error naming the file and line.
     public func string(_ key: String) throws -> String {
         guard let v = fields[key] else {

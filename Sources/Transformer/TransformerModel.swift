@@ -70,8 +70,9 @@ public final class TransformerModel: @unchecked Sendable {
         try forward(batch, adapters: adapters, hiddenStates: hiddenStates, stopAfter: stopAfter, cache: nil)
     }
 
+    /// - Parameter serial: run on the calling thread only (the caller parallelises over sequences).
     func forward(_ batch: TokenBatch, adapters: AdapterStack, hiddenStates: Bool, stopAfter: Int?,
-                 cache: KVCache?) throws -> ForwardOutput {
+                 cache: KVCache?, serial: Bool = false) throws -> ForwardOutput {
         let c = config
         let n = batch.count * batch.length, h = c.hiddenSize
         guard n > 0 else { return ForwardOutput(batch: batch.count, length: batch.length, logits: [], hiddenStates: []) }
@@ -84,12 +85,12 @@ public final class TransformerModel: @unchecked Sendable {
         // Parts write disjoint rows of the outputs through raw pointers.
         let stateBuffers = hiddenStates ? (0...layers).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: n * h) } : []
         defer { for buffer in stateBuffers { buffer.deallocate() } }
-        let parts = cache == nil ? max(1, min(threadCount, batch.count)) : 1
+        let parts = cache == nil && !serial ? max(1, min(threadCount, batch.count)) : 1
         let run = { (logits: UnsafeMutablePointer<Float>?) in
             let output = ForwardPass.Output(logits: logits.map { Shared($0) }, states: stateBuffers.map { Shared($0) })
             if parts == 1 {
                 ForwardPass(model: self, batch: batch, sequences: 0..<batch.count, adapters: adapters, layers: layers,
-                            spreadAcrossCores: self.threadCount > 1, cache: cache).run(into: output)
+                            spreadAcrossCores: !serial && self.threadCount > 1, cache: cache).run(into: output)
                 return
             }
             let savedThreads = BLAS.threadCount

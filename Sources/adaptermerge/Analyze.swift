@@ -1,5 +1,6 @@
 import ArgumentParser
 import AdapterFormat
+import Evaluation
 import Transformer
 
 struct Analyze: ParsableCommand {
@@ -37,27 +38,10 @@ struct Analyze: ParsableCommand {
             throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: svg)
         }
         let (model, tokenizer, adapters) = try modelOptions.load()
-        let rows = try JSONLines.read(pairs)
-        var languages: [String] = []
-        var members: [String: [Int]] = [:]
-        for (i, row) in rows.enumerated() {
-            let lang = row.optionalString("lang") ?? "-"
-            if members[lang] == nil { languages.append(lang) }
-            members[lang, default: []].append(i)
-        }
-        let side0 = try rows.map { try tokenizer.encode($0.string("text_parallel_0")) }
-        let side1 = try rows.map { try tokenizer.encode($0.string("text_parallel_1")) }
-        let pad = tokenizer.padID ?? 0
-        let p0 = try Retrieval.pooledStates(side0, model: model, adapters: adapters, batchSize: modelOptions.batchSize, padID: pad)
-        let p1 = try Retrieval.pooledStates(side1, model: model, adapters: adapters, batchSize: modelOptions.batchSize, padID: pad)
-        let layers = Array(0..<p0.count)
-        var perLanguage: [String: [Double]] = [:]
-        for lang in languages {
-            let idx = members[lang]!
-            perLanguage[lang] = layers.map { l in Retrieval.accuracy(anchors: idx.map { p0[l][$0] }, candidates: idx.map { p1[l][$0] }) }
-        }
-        let mean = layers.map { l in languages.reduce(0) { $0 + perLanguage[$1]![l] } / Double(languages.count) }
-        let best = layers.max { mean[$0] < mean[$1] || (mean[$0] == mean[$1] && $0 > $1) } ?? 0
+        let analysis = try RetrievalAnalysis(rows: try JSONLines.read(pairs), model: model, tokenizer: tokenizer, adapters: adapters,
+                                             batchSize: modelOptions.batchSize)
+        let (languages, perLanguage, mean, layers, best) = (analysis.languages, analysis.perLanguage, analysis.mean,
+                                                           analysis.layers, analysis.bestLayer)
 
         if let svg {
             let chart = SVGChart.lineChart(title: "Cross-lingual retrieval by layer", xLabel: "layer", yLabel: "accuracy",

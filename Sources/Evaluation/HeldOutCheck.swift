@@ -1,0 +1,175 @@
+import AdapterFormat
+import Dispatch
+import Foundation
+import Tensors
+import Transformer
+
+/// One setting's metrics for one language.
+public struct LanguageMetrics: Sendable, Equatable {
+    public var examples = 0
+    /// Mean task loss of the reference `text` given `prefix`.
+    public var loss = Double.nan
+    /// Share of greedy outputs equal to the reference (trimmed, up to the first newline).
+    public var exactMatch = Double.nan
+    /// Slot micro-F1, when the references follow the `label: value; …` convention.
+    public var slotF1: Double?
+    /// Slot-label micro-F1 (labels only), with `slotF1`.
+    public var slotLabelF1: Double?
+    /// Retrieval accuracy at the alignment layer, with parallel rows.
+    public var retrieval: Double?
+
+    public init() {}
+}
+
+/// Everything the check measured for one adapter setting.
+public struct SettingResult: Sendable {
+    public let metrics: [String: LanguageMetrics]
+    /// The greedy output of every task row, in order.
+    public let outputs: [String]
+    /// The per-layer retrieval curve, with parallel rows.
+    public let retrieval: RetrievalAnalysis?
+}
+
+/// The held-out-language check (DESIGN.md §7): for one adapter setting, per
+/// language, the task loss of the references, greedy exact match, slot F1
+/// where outputs follow the MASSIVE convention, and retrieval accuracy of
+/// parallel sentences at the alignment layer.
+public struct HeldOutCheck {
+    public let model: TransformerModel
+    public let tokenizer: Tokenizer
+    /// Task rows: `prefix`, `text`, optional `lang` and `utterance` (the span
+    /// slot values are mapped onto; the prefix when absent).
+    public let rows: [DataRow]
+    /// Parallel rows, for retrieval.
+    public let pairs: [DataRow]
+    public let layer: Int
+    public var batchSize = 8
+    /// Decoding stops at EOS, at a newline, or after this many tokens beyond the reference's length.
+    public var extraTokens = 16
+
+    public init(model: TransformerModel, tokenizer: Tokenizer, rows: [DataRow], pairs: [DataRow], layer: Int) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.rows = rows
+        self.pairs = pairs
+        self.layer = layer
+    }
+
+    /// Languages in order of first appearance in the task rows, then the parallel rows.
+    public var languages: [String] {
+        LanguageGroups.unique(rows.map { $0.optionalString("lang") ?? "-" } + pairs.map { $0.optionalString("lang") ?? "-" })
+    }
+
+    /// Measures one setting. `progress` is told about each decoded row.
+    public func run(_ adapters: AdapterStack, progress: (@Sendable (Int) -> Void)? = nil) throws -> SettingResult {
+        var metrics: [String: LanguageMetrics] = [:]
+        var outputs: [String] = []
+        if !rows.isEmpty {
+            let examples = try rows.map { try Scoring.example(prefix: $0.string("prefix"), text: $0.string("text"), tokenizer: tokenizer) }
+            let losses = try Scoring.losses(examples, model: model, adapters: adapters, batchSize: batchSize,
+                                            padID: tokenizer.padID ?? 0)
+            outputs = try decode(examples, adapters: adapters, progress: progress)
+            var byLanguage: [String: (loss: [Double], exact: Int, slots: SlotFilling.Counts, labels: SlotFilling.Counts, slotRows: Int, count: Int)] = [:]
+            for (i, row) in rows.enumerated() {
+                let lang = row.optionalString("lang") ?? "-"
+                let reference = try row.string("text")
+                var entry = byLanguage[lang] ?? ([], 0, .init(), .init(), 0, 0)
+                entry.count += 1
+                if losses[i].loss.isFinite { entry.loss.append(losses[i].loss) }
+                if HeldOutCheck.normalized(outputs[i]) == HeldOutCheck.normalized(reference) { entry.exact += 1 }
+                if SlotFilling.looksLikeSlots(reference) {
+                    let utterance = try row.optionalString("utterance") ?? row.string("prefix")
+                    let characters = SlotFilling.isCharacterLevel(row.optionalString("lang"))
+                    entry.slots = entry.slots + SlotFilling.score(prediction: HeldOutCheck.firstLine(outputs[i]), reference: reference,
+                                                                  utterance: utterance, characterLevel: characters)
+                    entry.labels = entry.labels + SlotFilling.scoreLabels(prediction: HeldOutCheck.firstLine(outputs[i]), reference: reference)
+                    entry.slotRows += 1
+                }
+                byLanguage[lang] = entry
+            }
+            for (lang, e) in byLanguage {
+                var m = LanguageMetrics()
+                m.examples = e.count
+                m.loss = e.loss.isEmpty ? .nan : e.loss.reduce(0, +) / Double(e.loss.count)
+                m.exactMatch = Double(e.exact) / Double(e.count)
+                if e.slotRows > 0 {
+                    m.slotF1 = e.slots.f1
+                    m.slotLabelF1 = e.labels.f1
+                }
+                metrics[lang] = m
+            }
+        }
+        var curve: RetrievalAnalysis?
+        if !pairs.isEmpty {
+            curve = try RetrievalAnalysis(rows: pairs, model: model, tokenizer: tokenizer, adapters: adapters, batchSize: batchSize)
+            for lang in curve!.languages {
+                var m = metrics[lang] ?? LanguageMetrics()
+                m.retrieval = curve!.perLanguage[lang]?[min(layer, curve!.mean.count - 1)]
+                metrics[lang] = m
+            }
+        }
+        return SettingResult(metrics: metrics, outputs: outputs, retrieval: curve)
+    }
+
+    /// Greedy outputs, decoded on all cores at once (one sequence per core,
+    /// each with its own KV cache and single-threaded BLAS).
+    func decode(_ examples: [Scoring.Example], adapters: AdapterStack, progress: (@Sendable (Int) -> Void)?) throws -> [String] {
+        let stop = Set([tokenizer.eosID].compactMap { $0 } + newlineTokens)
+        let limit = model.config.maxPositionEmbeddings
+        let results = UnsafeMutableBufferPointer<Result<String, any Error>>.allocate(capacity: examples.count)
+        results.initialize(repeating: .success(""))
+        defer { results.deallocate() }
+        let shared = SharedResults(results)
+        let threads = max(1, min(model.threadCount, examples.count))
+        let savedThreads = BLAS.threadCount
+        if threads > 1 { BLAS.setThreadCount(1) }
+        defer { BLAS.setThreadCount(savedThreads) }
+        let model = self.model, tokenizer = self.tokenizer, extra = extraTokens
+        let done = ProgressCounter(progress)
+        DispatchQueue.concurrentPerform(iterations: threads) { worker in
+            for i in stride(from: worker, to: examples.count, by: threads) {
+                let prompt = Array(examples[i].ids.prefix(examples[i].promptLength))
+                let budget = min(examples[i].ids.count - examples[i].promptLength + extra, limit - prompt.count)
+                shared.p[i] = Result {
+                    guard budget > 0 else { return "" }
+                    let ids = try model.generate(prompt: prompt, maxNewTokens: budget, stopTokens: stop, adapters: adapters,
+                                                 serial: threads > 1)
+                    return tokenizer.decode(ids, skipSpecialTokens: true)
+                }
+                done.add(1)
+            }
+        }
+        return try results.map { try $0.get() }
+    }
+
+    /// Ids whose text contains a newline: decoding stops there, since a task output is one line.
+    var newlineTokens: [Int] {
+        (0..<tokenizer.vocabularySize).filter { tokenizer.decode([$0]).contains("\n") }
+    }
+
+    static func firstLine(_ s: String) -> String {
+        String(s.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+    }
+
+    static func normalized(_ s: String) -> String {
+        firstLine(s.trimmingCharacters(in: .whitespacesAndNewlines)).trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// Result slots written by the decoding workers at disjoint indices.
+struct SharedResults: @unchecked Sendable {
+    let p: UnsafeMutablePointer<Result<String, any Error>>
+    init(_ buffer: UnsafeMutableBufferPointer<Result<String, any Error>>) { p = buffer.baseAddress! }
+}
+
+/// Reports finished items from several workers, one at a time.
+final class ProgressCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let report: (@Sendable (Int) -> Void)?
+    init(_ report: (@Sendable (Int) -> Void)?) { self.report = report }
+    func add(_ n: Int) {
+        lock.lock()
+        report?(n)
+        lock.unlock()
+    }
+}

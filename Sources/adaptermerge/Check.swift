@@ -1,0 +1,159 @@
+import ArgumentParser
+import AdapterFormat
+import Evaluation
+import Foundation
+import Transformer
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a candidate adapter on held-out languages against a baseline, with gates for CI.",
+        discussion: """
+        Per language (the "lang" field), for the candidate and the baseline: the
+        task loss of the reference "text" given "prefix", greedy exact match,
+        slot micro-F1 and slot-label F1 when the references follow the
+        "label: value; label: value" convention ("None" for no slots; the
+        values are mapped onto the row's "utterance", or its prefix), and with
+        --pairs the retrieval accuracy of parallel sentences at the alignment
+        layer. Languages are grouped as seen in task data, seen in alignment
+        data, and held out, from the adapters' metadata (or the flags).
+
+        Exit status: 0 when every gate passes, 1 naming the failed gate, 2 for
+        usage or input errors.
+
+        Examples:
+          adaptermerge check --model model/ --adapter merged.lora --baseline task.lora --data test.jsonl --pairs pairs.jsonl
+          adaptermerge check --model model/ --adapter task.lora --adapter align.lora:0.5 --baseline task.lora \\
+              --data test.jsonl --min-gain 0.01 --markdown "$GITHUB_STEP_SUMMARY" --force
+          adaptermerge check --model model/ --adapter merged.lora --data test.jsonl --html report.html --json
+        """
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(parsing: .singleValue, help: "A baseline adapter as file[:weight] (repeatable); without one, the base model is the baseline.")
+    var baseline: [String] = []
+
+    @Flag(help: "Compare with no baseline at all (no deltas, no gates).")
+    var noBaseline = false
+
+    @Option(help: "Comma-separated JSON-lines task files: prefix, text, optional lang and utterance.")
+    var data: String
+
+    @Option(help: "A JSON-lines file of parallel rows (text_parallel_0, text_parallel_1, lang) for retrieval.")
+    var pairs: String?
+
+    @Option(help: "Only these languages (comma-separated).")
+    var languages: String?
+
+    @Option(help: "Languages seen in task data (overrides the adapters' metadata).")
+    var taskLanguages: String?
+
+    @Option(help: "Languages seen in alignment data (overrides the adapters' metadata).")
+    var alignLanguages: String?
+
+    @Option(help: "The alignment layer for retrieval (default: the candidate's recipe, else L/2).")
+    var layer: Int?
+
+    @Option(help: "Fail (exit 1) unless the held-out slot F1 (or exact match) gains at least this over the baseline.")
+    var minGain: Double?
+
+    @Option(help: "Fail (exit 1) if the held-out loss rises more than this over the baseline.")
+    var maxLossIncrease: Double?
+
+    @Flag(help: "Print JSON: languages (lang → candidate/baseline metrics), groups and gates.")
+    var json = false
+
+    @Option(help: "Also write a Markdown summary (for CI step summaries).")
+    var markdown: String?
+
+    @Option(help: "Also write a self-contained HTML report with SVG plots.")
+    var html: String?
+
+    @Flag(help: "Overwrite existing --markdown/--html files.")
+    var force = false
+
+    func validate() throws {
+        if noBaseline && !baseline.isEmpty { throw ValidationError("give --baseline or --no-baseline, not both") }
+        if noBaseline && (minGain != nil || maxLossIncrease != nil) { throw ValidationError("gates need a baseline") }
+        for spec in baseline { _ = try ModelOptions.parse(spec) }
+        if let layer, layer < 0 { throw ValidationError("--layer must not be negative") }
+    }
+
+    func run() throws {
+        for path in [markdown, html].compactMap({ $0 }) where FileSystem.exists(path) && !force && path != "/dev/stdout" {
+            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: path)
+        }
+        let (model, tokenizer, candidateStack) = try modelOptions.load()
+        let candidateSources = try modelOptions.adapters.map { try AdapterReader.open(ModelOptions.parse($0).path) }
+        let baselineSources = try baseline.map { spec -> (source: any AdapterSource, weight: Double) in
+            let (path, weight) = try ModelOptions.parse(spec)
+            return (try AdapterReader.open(path), weight)
+        }
+        let keep = languages.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+        func filtered(_ rows: [DataRow]) -> [DataRow] {
+            guard let keep else { return rows }
+            return rows.filter { keep.contains($0.optionalString("lang") ?? "-") }
+        }
+        let rows = filtered(try data.split(separator: ",").flatMap { try JSONLines.read(String($0)) })
+        let pairRows = filtered(try pairs.map { try JSONLines.read($0) } ?? [])
+        guard !rows.isEmpty || !pairRows.isEmpty else {
+            throw ValidationError("no rows left to check" + (languages.map { " for --languages \($0)" } ?? ""))
+        }
+
+        var groups = candidateSources.reduce(LanguageGroups(task: [], alignment: [])) {
+            $0.merged(with: LanguageGroups(metadata: $1.metadata))
+        }
+        if let taskLanguages { groups.task = taskLanguages.split(separator: ",").map(String.init) }
+        if let alignLanguages { groups.alignment = alignLanguages.split(separator: ",").map(String.init) }
+        let recipeLayer = candidateSources.compactMap { $0.metadata.recipe?["layer"]?.intValue }.first
+        let alignmentLayer = min(layer ?? recipeLayer ?? model.config.layerCount / 2, model.config.layerCount)
+
+        var check = HeldOutCheck(model: model, tokenizer: tokenizer, rows: rows, pairs: pairRows, layer: alignmentLayer)
+        check.batchSize = modelOptions.batchSize
+        let progress = SendableProgress("checking", total: rows.count * (noBaseline ? 1 : 2))
+        let candidate = try check.run(candidateStack, progress: progress.advance)
+        var baselineResult: SettingResult?
+        if !noBaseline {
+            let stack = try AdapterStack(adapters: baselineSources, config: model.config)
+            baselineResult = try check.run(stack, progress: progress.advance)
+        }
+        progress.finish()
+
+        var report = CheckReport(languages: check.languages, candidate: candidate, baseline: baselineResult, groups: groups,
+                                 layer: alignmentLayer, candidateName: modelOptions.adapters.joined(separator: " + "),
+                                 baselineName: noBaseline ? nil : (baseline.isEmpty ? "base model" : baseline.joined(separator: " + ")))
+        report.applyGates(minimumGain: minGain, maximumLossIncrease: maxLossIncrease)
+
+        if let markdown { try write(report.markdown, to: markdown) }
+        if let html { try write(report.html, to: html) }
+        print(json ? report.json.prettyText() : report.text, terminator: json ? "\n" : "")
+        let failed = report.failedGates
+        if !failed.isEmpty {
+            throw CheckFailure(message: failed.map { "gate \($0.name) failed: \($0.detail)" }.joined(separator: "; "))
+        }
+    }
+
+    private func write(_ text: String, to path: String) throws {
+        let out = try AtomicFileWriter(destination: path, overwrite: force)
+        try out.write(Array(text.utf8))
+        try out.commit()
+    }
+}
+
+/// The progress bar, advanced from decoding workers.
+final class SendableProgress: @unchecked Sendable {
+    private let bar: Progress
+    private let lock = NSLock()
+
+    init(_ label: String, total: Int) { bar = Progress(label, total: total) }
+
+    var advance: @Sendable (Int) -> Void {
+        { [self] n in
+            lock.lock()
+            bar.advance(n)
+            lock.unlock()
+        }
+    }
+
+    func finish() { bar.finish() }
+}
