@@ -49,3 +49,7 @@ echo "== train a task adapter and an alignment adapter on the shipped data, then
 $am train task --model $ex/model --data $ex/data/dev.jsonl -o "$out/task-trained.lora" --steps 40 --lr 5e-3 --batch-size 4
 $am train align --model $ex/model --data $ex/data/pairs.jsonl -o "$out/align-trained.lora" --steps 40 --lr 5e-3 --batch-size 6
 $am combine "$out/task-trained.lora" "$out/align-trained.lora" --weights 1,0.5 -o "$out/merged-trained.lora" | tail -n 4
+echo
+echo "== check the merge against the task adapter, per language (report in $out/report.html)"
+$am check --model $ex/model --adapter $ex/task.lora --adapter $ex/align.lora:0.5 --baseline $ex/task.lora \
+    --data $ex/data/dev.jsonl --pairs $ex/data/pairs.jsonl --html "$out/report.html"

@@ -1,0 +1,48 @@
+import AdapterFormat
+import Foundation
+import TestSupport
+import XCTest
+
+/// `check` end to end: gates as exit codes, the report files, one-line errors.
+final class CheckCommandTests: XCTestCase {
+    let llama = Fixtures.path("runtime/llama")
+    let data = Fixtures.path("runtime/score.jsonl")
+    let pairs = Fixtures.path("runtime/pairs.jsonl")
+    let adapterA = Fixtures.path("runtime/llama-adapters/a")
+
+    func testGatesBecomeExitCodes() throws {
+        let base = ["check", "--model", llama, "--adapter", adapterA, "--data", data, "--task-languages", "en"]
+        let passing = try CLI.run(base + ["--max-loss-increase", "1000"])
+        XCTAssertEqual(passing.status, 0, passing.stderr)
+        XCTAssertTrue(passing.stdout.contains("gate max-loss-increase: passed"), passing.stdout)
+
+        let failing = try CLI.run(base + ["--min-gain", "2"])
+        XCTAssertEqual(failing.status, 1, failing.stdout + failing.stderr)
+        XCTAssertTrue(failing.stderr.contains("gate min-gain failed"), failing.stderr)
+        XCTAssertEqual(failing.stderr.split(separator: "\n").count, 1)
+
+        let usage = try CLI.run(base + ["--no-baseline", "--min-gain", "0"])
+        XCTAssertEqual(usage.status, 2)
+        let missing = try CLI.run(["check", "--model", llama, "--adapter", adapterA, "--data", "/nonexistent.jsonl"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.stderr.contains("/nonexistent.jsonl"), missing.stderr)
+    }
+
+    func testReportsAndJSON() throws {
+        let dir = try Fixtures.scratchDirectory()
+        let html = dir + "/report.html", markdown = dir + "/summary.md"
+        let r = try CLI.run(["check", "--model", llama, "--adapter", adapterA, "--baseline", adapterA + ":0.5", "--data", data,
+                             "--pairs", pairs, "--json", "--html", html, "--markdown", markdown])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let doc = try JSONValue(parsing: Array(r.stdout.utf8))
+        XCTAssertNotNil(doc["languages"]?["de"]?["candidate"]?["loss"]?.doubleValue)
+        XCTAssertNotNil(doc["languages"]?["de"]?["baseline"]?["retrieval"]?.doubleValue)
+        XCTAssertNotNil(doc["groups"]?["held-out"])
+        XCTAssertTrue(try String(contentsOfFile: html, encoding: .utf8).contains("<svg"))
+        XCTAssertTrue(try String(contentsOfFile: markdown, encoding: .utf8).hasPrefix("### adaptermerge check"))
+        // Reports are never overwritten without --force.
+        let again = try CLI.run(["check", "--model", llama, "--adapter", adapterA, "--data", data, "--html", html])
+        XCTAssertEqual(again.status, 2)
+        XCTAssertTrue(again.stderr.contains("already exists"), again.stderr)
+    }
+}
