@@ -53,3 +53,6 @@ echo
 echo "== check the merge against the task adapter, per language (report in $out/report.html)"
 $am check --model $ex/model --adapter $ex/task.lora --adapter $ex/align.lora:0.5 --baseline $ex/task.lora \
     --data $ex/data/dev.jsonl --pairs $ex/data/pairs.jsonl --html "$out/report.html"
+echo
+echo "== choose the alignment weight on dev data (leave one language out)"
+$am tune --model $ex/model --task $ex/task.lora --align $ex/align.lora --dev $ex/data/dev.jsonl --grid 0,0.5,1 --refine 2 | tail -n 9

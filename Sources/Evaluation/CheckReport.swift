@@ -20,10 +20,10 @@ public struct CheckReport: Sendable {
             }
         }
 
-        func value(_ m: LanguageMetrics) -> Double? {
+        public func value(_ m: LanguageMetrics) -> Double? {
             switch self {
             case .loss: m.loss.isFinite ? m.loss : nil
-            case .exactMatch: m.examples > 0 ? m.exactMatch : nil
+            case .exactMatch: m.examples > 0 && m.exactMatch.isFinite ? m.exactMatch : nil
             case .slotF1: m.slotF1
             case .slotLabelF1: m.slotLabelF1
             case .retrieval: m.retrieval

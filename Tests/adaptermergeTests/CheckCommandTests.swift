@@ -46,3 +46,23 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("already exists"), again.stderr)
     }
 }
+
+/// `tune` end to end on the fixture model: the curve, the merged output and its tuning record.
+final class TuneCommandTests: XCTestCase {
+    func testTuneWritesTheMergeWithItsTuningRecord() throws {
+        let dir = try Fixtures.scratchDirectory()
+        let r = try CLI.run(["tune", "--model", Fixtures.path("runtime/llama"), "--task", Fixtures.path("runtime/llama-adapters/a"),
+                             "--align", Fixtures.path("runtime/llama-adapters/b"), "--dev", Fixtures.path("runtime/score.jsonl"),
+                             "--grid", "0,0.5,1", "--refine", "2", "--svg", dir + "/tune.svg", "-o", dir + "/tuned.lora", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let record = try JSONValue(parsing: Array(r.stdout.utf8))
+        let chosen = try XCTUnwrap(record["chosen_weight"]?.doubleValue)
+        XCTAssertEqual(record["metric"]?.stringValue, "loss")
+        XCTAssertEqual(record["leave_one_language_out"]?.arrayValue?.count, record["languages"]?.arrayValue?.count)
+        let merged = try AdapterReader.open(dir + "/tuned.lora")
+        XCTAssertEqual(merged.metadata.kind, .merged)
+        XCTAssertEqual(merged.metadata.lineage?["tuning"]?["chosen_weight"]?.doubleValue, chosen)
+        XCTAssertEqual(merged.metadata.lineage?["weights"]?.arrayValue?.compactMap(\.doubleValue), [1, chosen])
+        XCTAssertTrue(try String(contentsOfFile: dir + "/tune.svg", encoding: .utf8).contains("<polyline"))
+    }
+}

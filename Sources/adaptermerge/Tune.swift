@@ -1,0 +1,154 @@
+import ArgumentParser
+import AdapterFormat
+import AdapterMath
+import Evaluation
+import Foundation
+import Transformer
+
+struct Tune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Search the alignment adapter's merge weight on dev data, leaving one language out.",
+        discussion: """
+        The candidate is task + w · align (unmerged, as check runs it). Each
+        weight of --grid is scored on the dev rows per language with --metric,
+        then golden-section steps refine around the best grid point. The
+        weight is chosen on all dev languages; leave-one-language-out reports,
+        for each language, the weight chosen on the others and that language's
+        score there, so no language judges a weight fitted to it. Test data is
+        never read.
+
+        Examples:
+          adaptermerge tune --model model/ --task task.lora --align align.lora --dev dev.jsonl
+          adaptermerge tune --model model/ --task task.lora --align align.lora --dev dev.jsonl --metric loss \\
+              --grid 0,0.25,0.5,1 --svg tune.svg -o merged.lora
+        """
+    )
+
+    enum Metric: String, ExpressibleByArgument, CaseIterable {
+        case slotF1 = "slot_f1", exact, loss
+    }
+
+    @Option(help: "A Hugging Face model directory.") var model: String
+    @Option(help: "The task adapter (weight 1).") var task: String
+    @Option(help: "The alignment adapter whose weight is searched.") var align: String
+    @Option(help: "Comma-separated JSON-lines dev files (prefix, text, lang).") var dev: String
+    @Option(help: "slot_f1, exact or loss (default: slot_f1 when the references are slots, else loss).") var metric: Metric?
+    @Option(help: "Comma-separated grid of alignment weights.") var grid = "0,0.25,0.5,0.75,1"
+    @Option(help: "Golden-section steps after the grid.") var refine = 4
+    @Option(help: "Sequences per forward pass.") var batchSize = 8
+    @Option(help: "Write the curve (score against weight) as an SVG file.") var svg: String?
+    @Option(name: .shortAndLong, help: "Write task + w·align merged (concat) with the chosen w and the tuning record.")
+    var output: String?
+    @Flag(help: "Print JSON: curve, leave_one_language_out, chosen.") var json = false
+    @Flag(help: "Overwrite existing outputs.") var force = false
+
+    var weights: [Double] {
+        get throws {
+            try grid.split(separator: ",").map {
+                guard let w = Double($0.trimmingCharacters(in: .whitespaces)), w.isFinite else {
+                    throw ValidationError("--grid: \"\($0)\" is not a number")
+                }
+                return w
+            }
+        }
+    }
+
+    func validate() throws {
+        guard try !weights.isEmpty else { throw ValidationError("--grid needs at least one weight") }
+        guard refine >= 0 else { throw ValidationError("--refine must not be negative") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+    }
+
+    func run() throws {
+        for path in [svg, output].compactMap({ $0 }) where FileSystem.exists(path) && !force {
+            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: path)
+        }
+        let transformer = try TransformerModel(directory: model)
+        let tokenizer = try Tokenizer(directory: model)
+        let taskSource = try AdapterReader.open(task), alignSource = try AdapterReader.open(align)
+        let rows = try dev.split(separator: ",").flatMap { try JSONLines.read(String($0)) }
+        let hasSlots = try rows.contains { SlotFilling.looksLikeSlots(try $0.string("text")) }
+        let chosenMetric = metric ?? (hasSlots ? .slotF1 : .loss)
+        var check = HeldOutCheck(model: transformer, tokenizer: tokenizer, rows: rows, pairs: [], layer: 0)
+        check.batchSize = batchSize
+        check.decodes = chosenMetric != .loss
+        let reportMetric: CheckReport.Metric = chosenMetric == .slotF1 ? .slotF1 : chosenMetric == .exact ? .exactMatch : .loss
+        let languages = check.languages
+
+        let progress = Progress("tuning", total: try weights.count + refine * (languages.count + 1))
+        let search = WeightSearch(grid: try weights, refinements: refine) { w in
+            let stack = try AdapterStack(adapters: [(taskSource, 1), (alignSource, w)], config: transformer.config)
+            let result = try check.run(stack)
+            progress.advance(1)
+            var scores: [String: Double] = [:]
+            for (lang, m) in result.metrics {
+                guard let v = reportMetric.value(m) else { continue }
+                scores[lang] = reportMetric.higherIsBetter ? v : -v
+            }
+            return scores
+        }
+        let chosen = try search.best(over: languages)
+        let lolo = try search.leaveOneLanguageOut(languages)
+        progress.finish()
+
+        // Scores in the metric's own sign, for people.
+        func shown(_ oriented: Double) -> Double { reportMetric.higherIsBetter ? oriented : -oriented }
+        let curveWeights = search.evaluated.keys.sorted()
+        let curve = try curveWeights.map { w in (w, shown(try search.score(w, over: languages))) }
+        let perLanguage = try languages.map { lang in (lang, try curveWeights.map { shown(try search.score($0, over: [lang])) }) }
+        let baselineScore = shown(try search.score(0, over: languages))
+
+        if let svg {
+            let chart = SVGChart.lineChart(title: "Dev \(reportMetric.title) against the alignment weight", xLabel: "alignment weight",
+                                           yLabel: reportMetric.title, x: curveWeights,
+                                           series: [("mean", curve.map(\.1))] + perLanguage, highlightX: chosen.weight)
+            let out = try AtomicFileWriter(destination: svg, overwrite: force)
+            try out.write(Array(chart.utf8))
+            try out.commit()
+        }
+        let record: JSONValue = [
+            "metric": .string(chosenMetric.rawValue),
+            "grid": .array(try weights.map(JSONValue.number)),
+            "refinements": .int(refine),
+            "dev": .array(try dev.split(separator: ",").map { ["path": .string(String($0)), "xxh64": .string(XXH64.hex(XXH64.hash(try FileSystem.readFile(String($0), limit: 4 << 30))))] }),
+            "languages": .array(languages.map(JSONValue.string)),
+            "chosen_weight": .number(chosen.weight),
+            "chosen_score": .number(shown(chosen.score)),
+            "curve": .array(curve.map { ["weight": .number($0.0), "score": .number($0.1)] }),
+            "leave_one_language_out": .array(lolo.map { ["language": .string($0.language), "weight": .number($0.weight),
+                                                        "score": .number(shown($0.score))] }),
+        ]
+        if let output {
+            let merger = try AdapterMerger(inputs: [taskSource, alignSource], options: MergeOptions(method: .concat, weights: [1, chosen.weight]))
+            var metadata = merger.outputMetadata(inputHashes: try [taskSource, alignSource].map { try $0.contentHash() })
+            if case .object(var fields) = metadata.lineage ?? .object([]) {
+                fields.append((key: "tuning", value: record))
+                metadata.lineage = .object(fields)
+            }
+            try AdapterWriter.write(modules: merger.outputModules, metadata: metadata, to: output, overwrite: force) { module in
+                let merged = try merger.merge(module)
+                return (merged.a, merged.b)
+            }
+        }
+        if json {
+            print(record.prettyText())
+            return
+        }
+        print("metric: dev \(reportMetric.title) (\(reportMetric.higherIsBetter ? "higher" : "lower") is better) on \(languages.joined(separator: ", "))")
+        print(Format.pad("weight", 9) + Format.padLeft("mean", 9) + languages.map { Format.padLeft($0, 9) }.joined())
+        for (i, w) in curveWeights.enumerated() {
+            print(Format.pad(Format.fixed(w, 3), 9) + Format.padLeft(Format.fixed(curve[i].1, 4), 9)
+                  + perLanguage.map { Format.padLeft(Format.fixed($0.1[i], 4), 9) }.joined()
+                  + (w == chosen.weight ? "  ← chosen" : ""))
+        }
+        if !lolo.isEmpty {
+            print("\nleave one language out: the weight chosen on the other languages, and the left-out language's score there")
+            for entry in lolo {
+                print(Format.pad(entry.language, 9) + "w = " + Format.fixed(entry.weight, 3) + "   \(reportMetric.title) "
+                      + Format.fixed(shown(entry.score), 4))
+            }
+        }
+        print("\nchosen alignment weight: \(Format.fixed(chosen.weight, 3)) (dev \(reportMetric.title) \(Format.fixed(shown(chosen.score), 4)); task adapter alone \(Format.fixed(baselineScore, 4)))")
+        if let output { print("wrote \(output): task + \(Format.fixed(chosen.weight, 3)) · align, with the tuning record in its lineage") }
+    }
+}
