@@ -166,11 +166,12 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
     /// `side1[j]` are mean-pooled at `hidden_states[layer]` (BOS included,
     /// padding excluded, before any final norm); `S = cos / τ`; the loss is the
     /// mean cross-entropy of each anchor's row against its own candidate.
-    /// Gradients flow through both sides.
+    /// Gradients flow through both sides. NaN (and no gradient) unless both
+    /// sides have the same, nonzero number of sequences.
     public func alignmentLoss(side0: [[Int]], side1: [[Int]], layer: Int, temperature: Double,
                               lora: LoRAParameters<Scalar>, gradients: LoRAParameters<Scalar>?, weight: Scalar = 1,
                               random: inout TrainingRandom) -> Double {
-        precondition(side0.count == side1.count && !side0.isEmpty, "alignment needs pairs")
+        guard side0.count == side1.count, !side0.isEmpty else { return .nan }
         let pairs = side0.count, h = config.hiddenSize
         let batch = Batch(side0 + side1)
         var tapes: [BlockTape] = []
