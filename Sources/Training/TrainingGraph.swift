@@ -173,21 +173,33 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
                               random: inout TrainingRandom) -> Double {
         guard side0.count == side1.count, !side0.isEmpty else { return .nan }
         let pairs = side0.count, h = config.hiddenSize
-        let batch = Batch(side0 + side1)
-        var tapes: [BlockTape] = []
-        let x = forward(batch, blocks: layer, lora: lora, random: &random, tapes: &tapes)
+        let sequences = side0 + side1
+        // Each part runs its sequences to layer ℓ and back on its own thread;
+        // only the pooled vectors meet, in the loss in between.
+        let partCount = max(1, min(options.threads, sequences.count))
+        let parts: [AlignmentPart] = (0..<partCount).map { p in
+            let range = (p * sequences.count / partCount)..<((p + 1) * sequences.count / partCount)
+            return AlignmentPart(range: range, batch: Batch(Array(sequences[range])),
+                                 random: partCount == 1 ? random : TrainingRandom(state: random.next()))
+        }
+        weights.ensureRope(sequences.map(\.count).max() ?? 0)
+        inParallel(parts) { _, part in
+            part.x = forward(part.batch, blocks: layer, lora: lora, random: &part.random, tapes: &part.tapes)
+        }
 
         // Mean-pooled, then normalised: u (anchors) and v (candidates), in Double.
         var pooled = [[Double]](repeating: [Double](repeating: 0, count: h), count: 2 * pairs)
         var norms = [Double](repeating: 0, count: 2 * pairs)
-        for s in 0..<(2 * pairs) {
-            let count = batch.lengths[s]
-            for t in 0..<count {
-                let row = x.p + (s * batch.length + t) * h
-                for k in 0..<h { pooled[s][k] += Double(row[k]) }
+        for part in parts {
+            for (local, s) in part.range.enumerated() {
+                let count = part.batch.lengths[local]
+                for t in 0..<count {
+                    let row = part.x.p + (local * part.batch.length + t) * h
+                    for k in 0..<h { pooled[s][k] += Double(row[k]) }
+                }
+                if count > 0 { for k in 0..<h { pooled[s][k] /= Double(count) } }
+                norms[s] = Swift.max(pooled[s].reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-8)
             }
-            if count > 0 { for k in 0..<h { pooled[s][k] /= Double(count) } }
-            norms[s] = Swift.max(pooled[s].reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-8)
         }
         let unit = (0..<(2 * pairs)).map { s in pooled[s].map { $0 / norms[s] } }
         var scores = [[Double]](repeating: [Double](repeating: 0, count: pairs), count: pairs)
@@ -208,10 +220,11 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
             for j in 0..<pairs { dScores[i][j] = (Foundation.exp(scores[i][j] - logSum) - (i == j ? 1 : 0)) / Double(pairs) }
         }
         loss /= Double(pairs)
+        if partCount == 1 { random = parts[0].random }
         guard let gradients else { return loss }
 
-        // dS → d unit vectors → d pooled (through the normalisation) → each real token's row.
-        let dx = Storage<Scalar>(batch.rows * h)
+        // dS → d unit vectors → d pooled (through the normalisation), per sequence.
+        var dPooled = [[Double]](repeating: [], count: 2 * pairs)
         for s in 0..<(2 * pairs) {
             var dUnit = [Double](repeating: 0, count: h)
             for other in 0..<pairs {
@@ -222,17 +235,64 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
             }
             var along = 0.0
             for k in 0..<h { along += dUnit[k] * unit[s][k] }
-            let count = batch.lengths[s]
-            guard count > 0 else { continue }
-            for k in 0..<h { dUnit[k] = (dUnit[k] - along * unit[s][k]) / norms[s] / Double(count) * Double(weight) }
-            for t in 0..<count {
-                let row = dx.p + (s * batch.length + t) * h
-                for k in 0..<h { row[k] = Scalar(dUnit[k]) }
+            dPooled[s] = (0..<h).map { k in (dUnit[k] - along * unit[s][k]) / norms[s] * Double(weight) }
+        }
+        // Each part spreads its sequences' gradients over their real tokens and runs back into its own gradients.
+        let partials = parts.map { _ in partCount == 1 ? gradients : gradients.zerosLike() }
+        let targets = SharedArray(partials), dPooledBySequence = dPooled
+        inParallel(parts) { index, part in
+            let dx = Storage<Scalar>(part.batch.rows * h)
+            for (local, s) in part.range.enumerated() {
+                let count = part.batch.lengths[local]
+                guard count > 0 else { continue }
+                for t in 0..<count {
+                    let row = dx.p + (local * part.batch.length + t) * h
+                    for k in 0..<h { row[k] = Scalar(dPooledBySequence[s][k] / Double(count)) }
+                }
+            }
+            backward(part.batch, dx: dx, tapes: part.tapes, lora: lora, gradients: targets.values[index], random: &part.random)
+            part.tapes = []
+        }
+        if partCount > 1 {
+            for partial in partials {
+                for (sum, piece) in zip(gradients.tensors, partial.tensors) {
+                    for i in 0..<sum.count { sum.p[i] += piece.p[i] }
+                }
             }
         }
-        backward(batch, dx: dx, tapes: tapes, lora: lora, gradients: gradients, random: &random)
         return loss
     }
+
+    /// One thread's share of an alignment batch and what its passes keep.
+    final class AlignmentPart: @unchecked Sendable {
+        let range: Range<Int>
+        let batch: Batch
+        var random: TrainingRandom
+        var tapes: [BlockTape] = []
+        var x = Storage<Scalar>(0)
+
+        init(range: Range<Int>, batch: Batch, random: TrainingRandom) {
+            self.range = range
+            self.batch = batch
+            self.random = random
+        }
+    }
+
+    /// Runs `body` for every part (with its index): inline for one, else one
+    /// thread each with single-threaded BLAS.
+    func inParallel(_ parts: [AlignmentPart], _ body: @Sendable (Int, AlignmentPart) -> Void) {
+        guard parts.count > 1 else { body(0, parts[0]); return }
+        let saved = BLAS.threadCount
+        BLAS.setThreadCount(1)
+        defer { BLAS.setThreadCount(saved) }
+        DispatchQueue.concurrentPerform(iterations: parts.count) { body($0, parts[$0]) }
+    }
+}
+
+/// Values that parallel parts read at their own index.
+struct SharedArray<T>: @unchecked Sendable {
+    let values: [T]
+    init(_ values: [T]) { self.values = values }
 }
 
 /// A buffer that parallel parts write at disjoint indices.

@@ -117,4 +117,26 @@ final class GradientTests: XCTestCase {
             for i in 0..<a.count { XCTAssertEqual(a.p[i], b.p[i], accuracy: 1e-12 * max(1, abs(a.p[i]))) }
         }
     }
+
+    func testAlignmentPartsOnSeveralThreadsGiveTheSameLossAndGradients() throws {
+        let side0 = randomSequences(4, vocab: 1024, seed: 31)
+        let side1 = randomSequences(4, vocab: 1024, seed: 32)
+        // Without dropout the parts change nothing but the order of sums.
+        let a = try setup("qwen2"), b = try setup("qwen2", threads: 3)
+        var r1 = TrainingRandom(seed: 1, stream: "dropout"), r2 = r1
+        let g1 = a.lora.zerosLike(), g2 = b.lora.zerosLike()
+        let l1 = a.graph.alignmentLoss(side0: side0, side1: side1, layer: 2, temperature: 0.1, lora: a.lora, gradients: g1, random: &r1)
+        let l2 = b.graph.alignmentLoss(side0: side0, side1: side1, layer: 2, temperature: 0.1, lora: b.lora, gradients: g2, random: &r2)
+        XCTAssertEqual(l1, l2, accuracy: 1e-12 * l1)
+        for (x, y) in zip(g1.tensors, g2.tensors) {
+            for i in 0..<x.count { XCTAssertEqual(x.p[i], y.p[i], accuracy: 1e-12 * max(1, abs(x.p[i]))) }
+        }
+        // And with dropout, the parallel loss still has the right gradient.
+        let d = try setup("qwen2", dropout: 0.2, threads: 2)
+        check(d) { lora, gradients in
+            var random = TrainingRandom(seed: 5, stream: "dropout")
+            return d.graph.alignmentLoss(side0: side0, side1: side1, layer: 2, temperature: 0.1, lora: lora,
+                                         gradients: gradients, random: &random)
+        }
+    }
 }
