@@ -48,9 +48,15 @@ public final class AdapterMerger {
         }
 
         // Every module path across inputs, with one shape.
+        if let bad = options.layerBands.keys.first(where: { !inputs.indices.contains($0) }) {
+            throw MergeError(.invalidOption, "layer weights name input \(bad + 1), but there are \(inputs.count) inputs")
+        }
+        // An input whose weight is zero in a module's layer does not take part in that module.
         var byPath: [String: [(input: Int, module: LoraModuleInfo)]] = [:]
         for (i, input) in inputs.enumerated() {
-            for m in input.modules { byPath[m.path, default: []].append((i, m)) }
+            for m in input.modules where options.weight(of: i, layer: m.layer) != 0 || options.layerBands[i] == nil {
+                byPath[m.path, default: []].append((i, m))
+            }
         }
         var plan: [PlannedModule] = []
         let dtypes = Set(inputs.flatMap { $0.modules.map(\.dtype) })
@@ -111,7 +117,7 @@ public final class AdapterMerger {
             prefetched = (index + 1, BackgroundTask { try AdapterMerger.load(next, from: inputs, options: options) })
         }
         // Canonical form: each input's scaling folded into its factors, then weighted.
-        let coefficients = planned.contributors.map { options.weights[$0.input] * $0.module.scaling }
+        let coefficients = planned.contributors.map { options.weight(of: $0.input, layer: $0.module.layer) * $0.module.scaling }
         let target = LowRankDelta.concatenate(parts, scalingA: coefficients)
         var retained: Double?
         let merged: LowRankDelta
@@ -197,6 +203,9 @@ public final class AdapterMerger {
             "density": options.method == .ties || options.method == .dare ? .number(options.density) : .null,
             "seed": .int(Int(truncatingIfNeeded: options.seed)),
             "dtype": .string(outputDType.shortName),
+            "layer_weights": options.layerBands.isEmpty ? .null : .object(options.layerBands.keys.sorted().map {
+                (key: String($0 + 1), value: .string(options.layerBands[$0]!.description))
+            }),
             "inputs": .array(inputs.indices.map { i in
                 [
                     "path": .string(inputs[i].location),

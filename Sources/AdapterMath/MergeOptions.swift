@@ -37,6 +37,13 @@ public struct MergeOptions: Sendable {
     public var allowNonFinite: Bool
     /// Output dtype; `nil` keeps the inputs' dtype when they all share one, else f32.
     public var dtype: DType?
+    /// Per input (by index), factors on its weight per band of layers.
+    public var layerBands: [Int: LayerBands] = [:]
+
+    /// Input `input`'s weight in `layer`: its weight times its band factor there.
+    public func weight(of input: Int, layer: Int?) -> Double {
+        weights[input] * (layerBands[input]?.factor(layer: layer) ?? 1)
+    }
 
     public init(method: MergeMethod = .concat, weights: [Double], rank: Int? = nil, density: Double = 0.5, seed: UInt64 = 0,
                 allowBaseMismatch: Bool = false, allowNonFinite: Bool = false, dtype: DType? = nil) {

@@ -1,4 +1,5 @@
 import AdapterFormat
+import AdapterMath
 import Tensors
 
 /// LoRA adapters applied unmerged, each with its own weight, as llama.cpp's
@@ -34,9 +35,13 @@ public struct AdapterStack: Sendable {
     }
 
     /// Maps every module of every adapter onto the model's projections, checking shapes.
-    public init(adapters: [(source: any AdapterSource, weight: Double)], config: ModelConfig) throws {
+    ///
+    /// - Parameter layerBands: per adapter (by index), factors on its weight per
+    ///   band of layers, as `combine --layer-weights` applies them.
+    public init(adapters: [(source: any AdapterSource, weight: Double)], config: ModelConfig,
+                layerBands: [Int: LayerBands] = [:]) throws {
         self.init(layers: config.layerCount)
-        for (source, weight) in adapters {
+        for (index, (source, baseWeight)) in adapters.enumerated() {
             for module in source.modules {
                 let parts = module.path.split(separator: ".")
                 guard parts.count == 5, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]),
@@ -51,6 +56,8 @@ public struct AdapterStack: Sendable {
                                       "module \(module.path) is \(module.outFeatures)×\(module.inFeatures), the model's is \(shape.out)×\(shape.in): the adapter is for another base model",
                                       path: source.location)
                 }
+                let weight = baseWeight * (layerBands[index]?.factor(layer: layer) ?? 1)
+                if weight == 0 && layerBands[index] != nil { continue }
                 let (a, b) = try source.factors(of: module)
                 terms[layer][String(parts[4]), default: []].append(
                     Term(rank: module.rank, a: try a.floats(), b: try b.floats(), scale: Float(module.scaling * weight)))

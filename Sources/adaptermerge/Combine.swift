@@ -28,6 +28,7 @@ struct Combine: ParsableCommand {
           adaptermerge combine task.lora align.lora --weights 1,0.5 -o merged.lora
           adaptermerge combine task.lora align.lora --method svd --rank 16 --json
           adaptermerge combine task.lora old.lora --weights 1,-1 -o difference.lora
+          adaptermerge combine task.lora align.lora --layer-weights 2:16-=0 -o merged.lora
           adaptermerge combine --recipe merge.json
         """
     )
@@ -46,6 +47,10 @@ struct Combine: ParsableCommand {
 
     @Option(help: "Fraction of entries ties/dare keep (default 0.5).")
     var density: Double?
+
+    @Option(name: .customLong("layer-weights"), parsing: .singleValue,
+            help: "Per-layer factors on one input's weight, as input:bands (repeatable; input is 1-based): 2:16-=0 keeps adapter 2 only below layer 16; 2:0-7=1,8-15=0.5,16-=0 fades it out.")
+    var layerWeights: [String] = []
 
     @Option(help: "Seed for dare and for the randomized refactoring of ties/dare.")
     var seed: UInt64 = 0
@@ -77,10 +82,11 @@ struct Combine: ParsableCommand {
         BLAS.setThreadCount(1)
         let job = try resolvedJob()
         let inputs = try job.inputs.map { try AdapterReader.open($0) }
-        let options = MergeOptions(method: job.method, weights: job.weights ?? Array(repeating: 1, count: inputs.count),
+        var options = MergeOptions(method: job.method, weights: job.weights ?? Array(repeating: 1, count: inputs.count),
                                    rank: job.rank, density: job.density ?? 0.5, seed: job.seed,
                                    allowBaseMismatch: allowBaseMismatch, allowNonFinite: allowNonfinite,
                                    dtype: job.dtype ?? outputOptions.dtype.dtype)
+        options.layerBands = try job.layerBands ?? Combine.parseLayerWeights(layerWeights)
         if options.weights.count != inputs.count {
             throw ValidationError("\(options.weights.count) weights for \(inputs.count) adapters")
         }
@@ -114,12 +120,27 @@ struct Combine: ParsableCommand {
         var seed: UInt64
         var output: String
         var dtype: DType?
+        /// From a recipe; nil means the command line's `--layer-weights`.
+        var layerBands: [Int: LayerBands]? = nil
     }
 
     func resolvedJob() throws -> Job {
         if let recipe { return try CombineRecipe.load(recipe, defaults: self) }
         return Job(inputs: adapters, weights: try weights.map(Combine.parseWeights), method: method, rank: rank,
                    density: density, seed: seed, output: output ?? "merged.lora", dtype: nil)
+    }
+
+    /// `input:bands` specs → bands by 0-based input index.
+    static func parseLayerWeights(_ specs: [String]) throws -> [Int: LayerBands] {
+        var result: [Int: LayerBands] = [:]
+        for spec in specs {
+            guard let colon = spec.firstIndex(of: ":"), let input = Int(spec[..<colon]), input >= 1 else {
+                throw ValidationError("--layer-weights \"\(spec)\": expected input:bands, e.g. 2:16-=0")
+            }
+            guard result[input - 1] == nil else { throw ValidationError("--layer-weights names input \(input) twice") }
+            result[input - 1] = try LayerBands(parsing: String(spec[spec.index(after: colon)...]))
+        }
+        return result
     }
 
     static func parseWeights(_ text: String) throws -> [Double] {

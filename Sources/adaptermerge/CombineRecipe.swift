@@ -7,7 +7,7 @@ import Tensors
 ///
 /// ```json
 /// {
-///   "inputs": [{"path": "task.lora", "weight": 1.0}, {"path": "align.lora", "weight": 0.5}],
+///   "inputs": [{"path": "task.lora", "weight": 1.0}, {"path": "align.lora", "weight": 0.5, "layers": "16-=0"}],
 ///   "method": "svd", "rank": 16, "density": 0.5, "seed": 0,
 ///   "dtype": "bf16", "output": "merged.lora"
 /// }
@@ -33,6 +33,7 @@ enum CombineRecipe {
         guard let list = json["inputs"]?.arrayValue, !list.isEmpty else { throw bad("needs a non-empty list of inputs", "inputs") }
         var inputs: [String] = []
         var weights: [Double] = []
+        var bands: [Int: LayerBands] = [:]
         for (i, item) in list.enumerated() {
             if let p = item.stringValue {
                 inputs.append(resolve(p))
@@ -41,6 +42,14 @@ enum CombineRecipe {
                 inputs.append(resolve(p))
                 guard let w = (item["weight"] ?? .int(1)).doubleValue, w.isFinite else { throw bad("weight is not a number", "inputs[\(i)]") }
                 weights.append(w)
+                if let layers = item["layers"] {
+                    guard let text = layers.stringValue else { throw bad("layers is a band list like \"16-=0\"", "inputs[\(i)].layers") }
+                    do {
+                        bands[i] = try LayerBands(parsing: text)
+                    } catch let error as MergeError {
+                        throw bad(error.message, "inputs[\(i)].layers")
+                    }
+                }
             } else {
                 throw bad("each input is a path or {\"path\": ..., \"weight\": ...}", "inputs[\(i)]")
             }
@@ -71,6 +80,6 @@ enum CombineRecipe {
         } ?? 0
         let output = defaults.output ?? json["output"]?.stringValue.map(resolve) ?? "merged.lora"
         return Combine.Job(inputs: inputs, weights: weights, method: method, rank: rank, density: density,
-                           seed: seed, output: output, dtype: dtype)
+                           seed: seed, output: output, dtype: dtype, layerBands: bands)
     }
 }

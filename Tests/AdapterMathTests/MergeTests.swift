@@ -212,6 +212,37 @@ final class MergeTests: XCTestCase {
         XCTAssertThrowsError(try merger.merge(try XCTUnwrap(merger.outputModules.first { $0.path == poisoned })))
     }
 
+    func testLayerWeightsScaleEachInputPerLayerBand() throws {
+        let task = try adapter("task"), align = try adapter("align8")
+        var options = MergeOptions(method: .concat, weights: [1, 0.5])
+        options.layerBands = [1: try LayerBands(parsing: "0=2,1-=0")]
+        let merged = try merge(["task", "align8"], options)
+        for path in Set(task.modules.map(\.path) + align.modules.map(\.path)) {
+            let layer = (task.module(path) ?? align.module(path))?.layer ?? 0
+            // The dense target: task·1 + align·0.5·(2 in layer 0, 0 above).
+            var expected: [Double]?
+            for (source, w) in [(task, 1.0), (align, 0.5 * (layer == 0 ? 2 : 0))] {
+                guard let m = source.module(path) else { continue }
+                let d = try LowRankDelta(module: m, factors: try source.factors(of: m))
+                let dense = d.b.multiplied(by: d.a).elements.map { $0 * w }
+                expected = expected.map { zip($0, dense).map(+) } ?? dense
+            }
+            let r = try XCTUnwrap(merged[path], path)
+            XCTAssertLessThan(relativeDifference(try dense(r.a, r.b), try XCTUnwrap(expected)), 1e-6, path)
+            // Above layer 0 the alignment adapter takes no rank at all.
+            if layer > 0, let t = task.module(path) { XCTAssertEqual(r.report.outputRank, t.rank, path) }
+        }
+        XCTAssertThrowsError(try LayerBands(parsing: "3-1=1"))
+        XCTAssertThrowsError(try LayerBands(parsing: "0-4=1,4=0"))
+        XCTAssertThrowsError(try LayerBands(parsing: "x=1"))
+        XCTAssertEqual(try LayerBands(parsing: "16-=0,-3=1.5,5=2").description, "0-3=1.5,5=2,16-=0")
+        XCTAssertEqual(try LayerBands(parsing: "16-=0").factor(layer: 20), 0)
+        XCTAssertEqual(try LayerBands(parsing: "16-=0").factor(layer: 15), 1)
+        var bad = MergeOptions(weights: [1, 1])
+        bad.layerBands = [2: try LayerBands(parsing: "0=1")]
+        XCTAssertThrowsError(try AdapterMerger(inputs: [task, align], options: bad))
+    }
+
     func testTiesOfOneAdapterAtFullDensityIsThatAdapter() throws {
         let merged = try merge(["task"], MergeOptions(method: .ties, weights: [1], density: 1))
         for (_, r) in merged { XCTAssertLessThan(r.report.relativeError, 1e-5) }

@@ -65,4 +65,20 @@ final class TuneCommandTests: XCTestCase {
         XCTAssertEqual(merged.metadata.lineage?["weights"]?.arrayValue?.compactMap(\.doubleValue), [1, chosen])
         XCTAssertTrue(try String(contentsOfFile: dir + "/tune.svg", encoding: .utf8).contains("<polyline"))
     }
+
+    func testTuneSearchesLayerBandsToo() throws {
+        let dir = try Fixtures.scratchDirectory()
+        let r = try CLI.run(["tune", "--model", Fixtures.path("runtime/llama"), "--task", Fixtures.path("runtime/llama-adapters/a"),
+                             "--align", Fixtures.path("runtime/llama-adapters/b"), "--dev", Fixtures.path("runtime/score.jsonl"),
+                             "--grid", "0,1", "--refine", "1", "--cuts", "1,2", "-o", dir + "/tuned.lora", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let record = try JSONValue(parsing: Array(r.stdout.utf8))
+        XCTAssertEqual(record["cuts_tried"]?.arrayValue?.count, 3)
+        let lineage = try AdapterReader.open(dir + "/tuned.lora").metadata.lineage
+        if let cut = record["chosen_cut"]?.intValue {
+            XCTAssertEqual(lineage?["layer_weights"]?["2"]?.stringValue, "\(cut)-=0")
+        } else {
+            XCTAssertEqual(lineage?["layer_weights"], .null)
+        }
+    }
 }

@@ -127,3 +127,30 @@ final class CombineCommandTests: XCTestCase {
         }
     }
 }
+
+/// `combine --layer-weights`, and the same from a recipe.
+final class LayerWeightsCommandTests: XCTestCase {
+    func testLayerWeightsFromTheCommandLineAndARecipeGiveTheSameBytes() throws {
+        let dir = try Fixtures.scratchDirectory()
+        let task = Fixtures.path("peft/task"), align = Fixtures.path("peft/align")
+        let r = try CLI.run(["combine", task, align, "--weights", "1,0.5", "--layer-weights", "2:1-=0", "-o", dir + "/cli.lora", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lineage = try AdapterReader.open(dir + "/cli.lora").metadata.lineage
+        XCTAssertEqual(lineage?["layer_weights"]?["2"]?.stringValue, "1-=0")
+        try Fixtures.write(Array("""
+        {"inputs": [{"path": "\(task)"}, {"path": "\(align)", "weight": 0.5, "layers": "1-=0"}], "output": "recipe.lora"}
+        """.utf8), to: dir + "/merge.json")
+        let recipe = try CLI.run(["combine", "--recipe", dir + "/merge.json"])
+        XCTAssertEqual(recipe.status, 0, recipe.stderr)
+        // The lineage names the inputs' paths as given, which are the same here.
+        XCTAssertEqual(try Fixtures.bytes(dir + "/recipe.lora"), try Fixtures.bytes(dir + "/cli.lora"))
+
+        let bad = try CLI.run(["combine", task, align, "--layer-weights", "2:1-0=0", "-o", dir + "/x.lora"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("layer band"), bad.stderr)
+        try Fixtures.write(Array("{\"inputs\": [{\"path\": \"\(task)\", \"layers\": 3}]}".utf8), to: dir + "/bad.json")
+        let badRecipe = try CLI.run(["combine", "--recipe", dir + "/bad.json", "-o", dir + "/y.lora"])
+        XCTAssertEqual(badRecipe.status, 2)
+        XCTAssertTrue(badRecipe.stderr.contains("inputs[0].layers"), badRecipe.stderr)
+    }
+}
