@@ -44,10 +44,12 @@ let package = Package(
         .target(name: "Transformer", dependencies: ["Tensors", "AdapterFormat", "AdapterMath", "CKernels"]),
         .target(name: "Training", dependencies: ["Transformer", "AdapterFormat", "Tensors", "CKernels"]),
         .target(name: "Evaluation", dependencies: ["Transformer", "AdapterMath", "AdapterFormat", "Tensors"]),
+        // The example world generator (examples and the study).
+        .target(name: "ExampleWorld", dependencies: ["Training", "AdapterFormat"]),
         .executableTarget(
             name: "adaptermerge",
             dependencies: [
-                "Evaluation", "Training", "Transformer", "AdapterMath", "AdapterFormat", "Tensors",
+                "ExampleWorld", "Evaluation", "Training", "Transformer", "AdapterMath", "AdapterFormat", "Tensors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,6 +75,7 @@ let package = Package(
         .testTarget(name: "AdapterFormatTests", dependencies: ["AdapterFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "AdapterMathTests", dependencies: ["AdapterMath", "AdapterFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "AdapterFormat", "Tensors", "TestSupport"]),
+        .testTarget(name: "ExampleWorldTests", dependencies: ["ExampleWorld", "Evaluation", "Training", "AdapterFormat"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Transformer", "AdapterFormat", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Transformer", "AdapterFormat", "Tensors", "TestSupport"]),
         // End-to-end tests run the built binary; depending on it makes SwiftPM build it first.

@@ -82,3 +82,29 @@ final class TuneCommandTests: XCTestCase {
         }
     }
 }
+
+/// `example world` end to end.
+final class ExampleWorldCommandTests: XCTestCase {
+    func testWritesTheWorldAndItsFilesFeedTheOtherCommands() throws {
+        let dir = try Fixtures.scratchDirectory() + "/world"
+        let arguments = ["example", "world", "-o", dir, "--seed", "5", "--pretrain", "20", "--train", "30", "--dev", "4",
+                         "--test", "6", "--parallel", "10", "--parallel-test", "5"]
+        let r = try CLI.run(arguments)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for name in ["pretrain.jsonl", "task_train.jsonl", "task_dev.jsonl", "task_test.jsonl", "parallel_train.jsonl",
+                     "parallel_test.jsonl", "world.json"] {
+            XCTAssertTrue(FileSystem.isRegularFile(dir + "/" + name), name)
+        }
+        let again = try CLI.run(arguments)
+        XCTAssertEqual(again.status, 2)
+        let first = try Fixtures.bytes(dir + "/task_test.jsonl")
+        XCTAssertEqual(try CLI.run(arguments + ["--force"]).status, 0)
+        XCTAssertEqual(try Fixtures.bytes(dir + "/task_test.jsonl"), first, "deterministic")
+        // The task rows are what train and check read.
+        let check = try CLI.run(["check", "--model", Fixtures.path("runtime/llama"), "--adapter", Fixtures.path("runtime/llama-adapters/a"),
+                                 "--data", dir + "/task_dev.jsonl", "--pairs", dir + "/parallel_test.jsonl", "--no-baseline", "--json"])
+        XCTAssertEqual(check.status, 0, check.stderr)
+        let doc = try JSONValue(parsing: Array(check.stdout.utf8))
+        XCTAssertNotNil(doc["languages"]?["xe"]?["candidate"]?["slot_f1"]?.doubleValue)
+    }
+}
