@@ -1,3 +1,5 @@
+import Tensors
+
 /// xoshiro256** seeded through SplitMix64: fast, reproducible everywhere.
 ///
 /// Merges that draw random numbers (DARE's drop mask, the randomized SVD's
@@ -7,15 +9,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
-        var x = seed
-        func splitmix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s = (splitmix(), splitmix(), splitmix(), splitmix())
+        var splitmix = SplitMix64(state: seed)
+        s = (splitmix.next(), splitmix.next(), splitmix.next(), splitmix.next())
     }
 
     /// A generator for one purpose: the seed mixed with a name and an index.

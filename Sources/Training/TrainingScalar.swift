@@ -43,10 +43,7 @@ extension TrainingScalar {
 
     public static func dropoutMask(_ keep: UnsafeMutablePointer<Self>, count: Int, seed: UInt64, threshold: UInt32, scale: Self) {
         for i in 0..<count {
-            var z = seed &+ UInt64(i + 1) &* 0x9E37_79B9_7F4A_7C15
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
+            let z = SplitMix64.mix(seed &+ UInt64(i + 1) &* SplitMix64.gamma)
             keep[i] = UInt32(truncatingIfNeeded: z) < threshold ? 0 : scale
         }
     }
