@@ -76,6 +76,13 @@ public enum FileSystem {
         return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Creates a directory (its parent must exist).
+    public static func createDirectory(_ path: String) throws {
+        guard mkdir(path, 0o755) == 0 || (errno == EEXIST && isDirectory(path)) else {
+            throw FormatError(.io, "cannot create the directory: \(MappedFile.errnoText())", path: path)
+        }
+    }
+
     /// Removes a directory and the plain files directly inside it.
     public static func removeShallowDirectory(_ path: String) {
         guard let dir = opendir(path) else { return }

@@ -1,11 +1,12 @@
 import ArgumentParser
 import AdapterFormat
 import ExampleWorld
+import Transformer
 
 struct Example: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate example data.",
-        subcommands: [World.self]
+        subcommands: [World.self, TokenizerCommand.self]
     )
 
     struct World: ParsableCommand {
@@ -75,6 +76,51 @@ struct Example: ParsableCommand {
             committed = true
             for (name, rows) in files where name != "world.json" { print("\(name): \(rows.count) rows") }
             print("wrote \(output) (seed \(seed))")
+        }
+    }
+
+    struct TokenizerCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "tokenizer",
+            abstract: "Train a ByteLevel BPE tokenizer (Llama 3 style) on JSON-lines text.",
+            discussion: """
+            Writes tokenizer.json and tokenizer_config.json, which transformers,
+            the tokenizers library and adaptermerge read alike: the Llama 3
+            split pattern, the 256 byte symbols, the merges in the order they
+            were learned, and <|begin_of_text|> (BOS, added by the
+            post-processor), <|end_of_text|> and <|pad|>.
+
+            Examples:
+              adaptermerge example tokenizer --data world/pretrain.jsonl --vocab-size 2048 -o model/
+            """
+        )
+
+        @Option(help: "Comma-separated JSON-lines files.") var data: String
+        @Option(help: "The string field of each row to train on.") var field = "text"
+        @Option(help: "Ids in all: 256 bytes, the merges and 3 special tokens.") var vocabSize = 2048
+        @Option(help: "Pairs seen fewer times are not merged.") var minFrequency = 2
+        @Option(name: .shortAndLong, help: "The directory to write the two files into (created if missing).") var output: String
+        @Flag(help: "Replace existing tokenizer files.") var force = false
+
+        func validate() throws {
+            guard vocabSize >= 259 else { throw ValidationError("--vocab-size must be at least 259 (256 bytes and 3 special tokens)") }
+            guard minFrequency >= 1 else { throw ValidationError("--min-frequency must be at least 1") }
+        }
+
+        func run() throws {
+            let files = ["tokenizer.json", "tokenizer_config.json"].map { FileSystem.join(output, $0) }
+            if !force, let existing = files.first(where: FileSystem.exists) {
+                throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: existing)
+            }
+            let texts = try data.split(separator: ",").flatMap { try JSONLines.read(String($0)) }.map { try $0.string(field) }
+            let result = try BPETrainer.train(texts, vocabularySize: vocabSize, minimumFrequency: minFrequency)
+            if !FileSystem.exists(output) { try FileSystem.createDirectory(output) }
+            for (path, json) in zip(files, [result.tokenizer, result.config]) {
+                let out = try AtomicFileWriter(destination: path, overwrite: force)
+                try out.write(Array((json.prettyText(indent: 2) + "\n").utf8))
+                try out.commit()
+            }
+            print("trained \(result.merges) merges on \(texts.count) rows; wrote \(files.joined(separator: ", "))")
         }
     }
 }

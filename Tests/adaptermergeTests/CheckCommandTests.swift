@@ -107,4 +107,18 @@ final class ExampleWorldCommandTests: XCTestCase {
         let doc = try JSONValue(parsing: Array(check.stdout.utf8))
         XCTAssertNotNil(doc["languages"]?["xe"]?["candidate"]?["slot_f1"]?.doubleValue)
     }
+
+    func testTokenizerTrainsOnTheWorld() throws {
+        let dir = try Fixtures.scratchDirectory()
+        let world = dir + "/world"
+        XCTAssertEqual(try CLI.run(["example", "world", "-o", world, "--pretrain", "30", "--train", "5", "--dev", "1", "--test", "1",
+                                    "--parallel", "1", "--parallel-test", "1"]).status, 0)
+        let r = try CLI.run(["example", "tokenizer", "--data", world + "/pretrain.jsonl", "--vocab-size", "400", "-o", dir + "/tok"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let tokens = try CLI.run(["tokenize", "--model", dir + "/tok", "Anna visits Paris", "--json"])
+        XCTAssertEqual(tokens.status, 0, tokens.stderr)
+        XCTAssertEqual(try JSONValue(parsing: Array(tokens.stdout.utf8))["ids"]?.arrayValue?.first?.intValue, 397, "BOS")
+        XCTAssertEqual(try CLI.run(["example", "tokenizer", "--data", world + "/pretrain.jsonl", "-o", dir + "/tok"]).status, 2,
+                       "never overwritten without --force")
+    }
 }
