@@ -6,8 +6,10 @@ extension TrainingGraph {
     /// Backpropagates `dx` (the gradient of the loss with respect to the last
     /// block's output) through every recorded block, adding the LoRA factors'
     /// gradients to `gradients`.
+    /// - Returns: the gradient with respect to the first block's input (the embeddings).
+    @discardableResult
     func backward(_ batch: Batch, dx: Storage<Scalar>, tapes: [BlockTape], lora: LoRAParameters<Scalar>,
-                  gradients: LoRAParameters<Scalar>, random: inout TrainingRandom) {
+                  gradients: LoRAParameters<Scalar>, random: inout TrainingRandom) -> Storage<Scalar> {
         var d = dx
         for l in stride(from: tapes.count - 1, through: 0, by: -1) {
             let tape = tapes[l]
@@ -18,6 +20,7 @@ extension TrainingGraph {
             d = blockBackward(l, batch, tape: tape, dOut: d, lora: lora, gradients: gradients)
             tape.release()
         }
+        return d
     }
 
     /// One block backward: the gradient with respect to its input.
@@ -38,7 +41,8 @@ extension TrainingGraph {
         let dNormed2 = Storage<Scalar>(rows * h)
         projectBackward(.gateUp, lora: lora, gradients: gradients, layer: l, input: tape.normed2, dOutput: dGateUp,
                         rows: rows, dInput: dNormed2, tape: tape)
-        rmsNormBackward(tape.middle, w.postAttentionNorm, inverse: tape.inverse2, dOut: dNormed2, into: dMiddle, rows: rows)
+        rmsNormBackward(tape.middle, w.postAttentionNorm, inverse: tape.inverse2, dOut: dNormed2, into: dMiddle, rows: rows,
+                        dWeight: baseGradients?.layers[l].postAttentionNorm)
 
         // o projection: middle = input + attended · Wᵀ (+ LoRA).
         let dInput = dMiddle.copy()
@@ -51,7 +55,8 @@ extension TrainingGraph {
         let dNormed1 = Storage<Scalar>(rows * h)
         projectBackward(.qkv, lora: lora, gradients: gradients, layer: l, input: tape.normed1, dOutput: dQKV,
                         rows: rows, dInput: dNormed1, tape: tape)
-        rmsNormBackward(tape.input, w.inputNorm, inverse: tape.inverse1, dOut: dNormed1, into: dInput, rows: rows)
+        rmsNormBackward(tape.input, w.inputNorm, inverse: tape.inverse1, dOut: dNormed1, into: dInput, rows: rows,
+                        dWeight: baseGradients?.layers[l].inputNorm)
         return dInput
     }
 
@@ -65,6 +70,11 @@ extension TrainingGraph {
         let width = group.rows, inWidth = group.columns
         Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: inWidth, k: width, alpha: 1, a: dOutput.p, lda: width,
                     b: group.weight.p, ldb: inWidth, beta: 1, c: dInput.p, ldc: inWidth)
+        if let base = baseGradients {
+            // dW += dYᵀ · x (the undropped input: dropout belongs to the LoRA path only).
+            Scalar.gemm(transposeA: true, transposeB: false, m: width, n: inWidth, k: rows, alpha: 1, a: dOutput.p, lda: width,
+                        b: input.p, ldb: inWidth, beta: 1, c: base.layers[layer].groups[kind.rawValue].p, ldc: inWidth)
+        }
         for index in lora.modules(layer: layer, group: kind) {
             let m = lora.modules[index], g = gradients.modules[index]
             guard let t = tape.loraT[index] else { continue }

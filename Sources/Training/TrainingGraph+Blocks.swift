@@ -198,12 +198,14 @@ extension TrainingGraph {
 
     /// `dx += ∂RMSNorm/∂x · dOut`: with g = w ∘ dOut and r = 1/rms,
     /// `dx = r·g − x·r³·⟨g, x⟩/h`.
+    /// With `dWeight`, also `dw[i] += Σ_rows dOut[i] · x[i] · r`.
     func rmsNormBackward(_ x: Storage<Scalar>, _ weight: Storage<Scalar>, inverse: Storage<Scalar>, dOut: Storage<Scalar>,
-                         into dx: Storage<Scalar>, rows: Int) {
+                         into dx: Storage<Scalar>, rows: Int, dWeight: Storage<Scalar>? = nil) {
         let h = config.hiddenSize
         for r in 0..<rows {
             let row = x.p + r * h, dy = dOut.p + r * h, dst = dx.p + r * h
             let inv = inverse.p[r]
+            if let dWeight { for i in 0..<h { dWeight.p[i] += dy[i] * row[i] * inv } }
             var dot: Scalar = 0
             for i in 0..<h { dot += weight.p[i] * dy[i] * row[i] }
             let k = inv * inv * inv * dot / Scalar(h)

@@ -37,11 +37,28 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
 
     public let weights: FrozenWeights<Scalar>
     public let options: Options
+    /// With gradients here, the losses also accumulate every base weight's
+    /// gradient (full-parameter training) and run as one part.
+    public let baseGradients: BaseGradients<Scalar>?
     var config: ModelConfig { weights.config }
 
-    public init(weights: FrozenWeights<Scalar>, options: Options = Options()) {
+    public init(weights: FrozenWeights<Scalar>, options: Options = Options(), baseGradients: BaseGradients<Scalar>? = nil) {
         self.weights = weights
         self.options = options
+        self.baseGradients = baseGradients
+    }
+
+    /// Parts a batch may be split into: one when base gradients are kept (they are model-sized).
+    var partLimit: Int { baseGradients == nil ? options.threads : 1 }
+
+    /// Adds the gradient of the token embeddings' rows (`dx` of the first block's input).
+    func accumulateEmbedding(_ batch: Batch, dx: Storage<Scalar>) {
+        guard let base = baseGradients else { return }
+        let h = config.hiddenSize
+        for r in 0..<batch.rows where batch.lengths[r / max(batch.length, 1)] > r % max(batch.length, 1) {
+            let src = dx.p + r * h, dst = base.embedding.p + batch.ids[r] * h
+            for k in 0..<h { dst[k] += src[k] }
+        }
     }
 
     // MARK: - Batches
@@ -79,7 +96,7 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
                          weight: Scalar = 1, random: inout TrainingRandom) -> Double {
         let total = examples.reduce(0) { $0 + max(0, $1.ids.count - max($1.promptLength, 1)) }
         guard total > 0 else { return .nan }
-        let parts = max(1, min(options.threads, examples.count))
+        let parts = max(1, min(partLimit, examples.count))
         if parts == 1 {
             return taskPart(examples, normalizer: total, lora: lora, gradients: gradients, weight: weight, random: &random)
                 / Double(total)
@@ -151,14 +168,20 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         let dNormed = Storage<Scalar>(uninitialized: n * h)
         Scalar.gemm(transposeA: false, transposeB: false, m: n, n: h, k: vocab, alpha: weight, a: logits.p, lda: vocab,
                     b: weights.head.p, ldb: h, beta: 0, c: dNormed.p, ldc: h)
+        if let base = baseGradients {
+            Scalar.gemm(transposeA: true, transposeB: false, m: vocab, n: h, k: n, alpha: weight, a: logits.p, lda: vocab,
+                        b: normed.p, ldb: h, beta: 1, c: base.headTarget.p, ldc: h)
+        }
         let dGathered = Storage<Scalar>(n * h)
-        rmsNormBackward(gathered, weights.finalNorm, inverse: inverse, dOut: dNormed, into: dGathered, rows: n)
+        rmsNormBackward(gathered, weights.finalNorm, inverse: inverse, dOut: dNormed, into: dGathered, rows: n,
+                        dWeight: baseGradients?.finalNorm)
         let dx = Storage<Scalar>(batch.rows * h)
         for (i, s) in scored.enumerated() {
             let src = dGathered.p + i * h, dst = dx.p + s.row * h
             for k in 0..<h { dst[k] += src[k] }
         }
-        backward(batch, dx: dx, tapes: tapes, lora: lora, gradients: gradients, random: &random)
+        let dEmbedded = backward(batch, dx: dx, tapes: tapes, lora: lora, gradients: gradients, random: &random)
+        accumulateEmbedding(batch, dx: dEmbedded)
         return loss
     }
 
@@ -176,7 +199,7 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         let sequences = side0 + side1
         // Each part runs its sequences to layer ℓ and back on its own thread;
         // only the pooled vectors meet, in the loss in between.
-        let partCount = max(1, min(options.threads, sequences.count))
+        let partCount = max(1, min(partLimit, sequences.count))
         let parts: [AlignmentPart] = (0..<partCount).map { p in
             let range = (p * sequences.count / partCount)..<((p + 1) * sequences.count / partCount)
             return AlignmentPart(range: range, batch: Batch(Array(sequences[range])),
@@ -250,7 +273,9 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
                     for k in 0..<h { row[k] = Scalar(dPooledBySequence[s][k] / Double(count)) }
                 }
             }
-            backward(part.batch, dx: dx, tapes: part.tapes, lora: lora, gradients: targets.values[index], random: &part.random)
+            let dEmbedded = backward(part.batch, dx: dx, tapes: part.tapes, lora: lora, gradients: targets.values[index],
+                                     random: &part.random)
+            accumulateEmbedding(part.batch, dx: dEmbedded)
             part.tapes = []
         }
         if partCount > 1 {
