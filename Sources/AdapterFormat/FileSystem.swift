@@ -73,7 +73,10 @@ public enum FileSystem {
         var template = Array("\(dir)/.\(name).tmp-XXXXXX".utf8CString)
         let ok = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
         guard ok else { throw FormatError(.io, "cannot create a temporary directory: \(MappedFile.errnoText())", path: path) }
-        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let created = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // mkdtemp makes it private; the directory it becomes is an ordinary one.
+        _ = chmod(created, 0o755)
+        return created
     }
 
     /// Creates a directory (its parent must exist).

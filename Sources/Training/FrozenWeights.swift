@@ -1,3 +1,4 @@
+import AdapterFormat
 import Foundation
 import Tensors
 import Transformer
@@ -49,6 +50,72 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
         }
         finalNorm = Storage(converting: weights.finalNorm)
         head = config.tieWordEmbeddings ? embedding : Storage(converting: weights.head.values)
+    }
+
+    /// Fresh weights as transformers initialises a Llama-family model: every
+    /// matrix normal(0, `initializerRange`), every norm weight 1, no biases.
+    public init(randomFor config: ModelConfig, initializerRange: Double = 0.02, seed: UInt64) {
+        self.config = config
+        var random = TrainingRandom(seed: seed, stream: "base-init")
+        func normal(_ count: Int) -> Storage<Scalar> {
+            let s = Storage<Scalar>(uninitialized: count)
+            var i = 0
+            while i < count {
+                // Box–Muller: two normals per pair of uniforms.
+                let u = Swift.max(random.uniform(), 1e-300), v = random.uniform()
+                let r = (-2 * Foundation.log(u)).squareRoot() * initializerRange
+                s.p[i] = Scalar(Float(r * Foundation.cos(2 * .pi * v)))
+                if i + 1 < count { s.p[i + 1] = Scalar(Float(r * Foundation.sin(2 * .pi * v))) }
+                i += 2
+            }
+            return s
+        }
+        func ones(_ count: Int) -> Storage<Scalar> {
+            let s = Storage<Scalar>(uninitialized: count)
+            s.p.update(repeating: 1, count: count)
+            return s
+        }
+        let h = config.hiddenSize
+        embedding = normal(config.vocabSize * h)
+        layers = (0..<config.layerCount).map { _ in
+            Layer(inputNorm: ones(h), postAttentionNorm: ones(h), groups: ProjectionGroup.allCases.map { g in
+                let rows = g.members.reduce(0) { $0 + config.projectionShape($1)!.out }
+                let columns = config.projectionShape(g.members[0])!.in
+                return Group(weight: normal(rows * columns), rows: rows, columns: columns, bias: nil)
+            })
+        }
+        finalNorm = ones(h)
+        head = config.tieWordEmbeddings ? embedding : normal(config.vocabSize * h)
+    }
+
+    /// The tensors of a transformers checkpoint (`model.safetensors` names),
+    /// q‖k‖v and gate‖up split back into their projections, in `dtype`.
+    public func checkpointTensors(dtype: DType) throws -> [(name: String, tensor: Tensor)] {
+        let c = config, h = c.hiddenSize
+        func tensor(_ s: Storage<Scalar>, from start: Int = 0, count: Int? = nil, shape: [Int]) throws -> Tensor {
+            let n = count ?? s.count
+            return try Tensor(floats: (0..<n).map { Float(s.p[start + $0]) }, shape: shape, dtype: dtype)
+        }
+        var out: [(name: String, tensor: Tensor)] = [("model.embed_tokens.weight", try tensor(embedding, shape: [c.vocabSize, h]))]
+        for (l, layer) in layers.enumerated() {
+            let prefix = "model.layers.\(l)."
+            out.append((prefix + "input_layernorm.weight", try tensor(layer.inputNorm, shape: [h])))
+            out.append((prefix + "post_attention_layernorm.weight", try tensor(layer.postAttentionNorm, shape: [h])))
+            for group in ProjectionGroup.allCases {
+                let g = layer[group]
+                var row = 0
+                for member in group.members {
+                    let (rows, columns) = c.projectionShape(member)!
+                    let section = group == .gateUp || group == .down ? "mlp." : "self_attn."
+                    out.append((prefix + section + member + ".weight",
+                                try tensor(g.weight, from: row * columns, count: rows * columns, shape: [rows, columns])))
+                    row += rows
+                }
+            }
+        }
+        out.append(("model.norm.weight", try tensor(finalNorm, shape: [h])))
+        if head !== embedding { out.append(("lm_head.weight", try tensor(head, shape: [c.vocabSize, h]))) }
+        return out
     }
 
     /// Makes the RoPE tables cover `length` positions.

@@ -35,6 +35,9 @@ public final class LoRAParameters<Scalar: TrainingScalar>: @unchecked Sendable {
         self.index = index
     }
 
+    /// No modules: the base model alone (full-parameter training).
+    public static func none(layers: Int) -> LoRAParameters { LoRAParameters(modules: [], layers: layers) }
+
     /// Modules of `layer` in `group`, in the group's member order.
     func modules(layer: Int, group: ProjectionGroup) -> [Int] {
         guard index.indices.contains(layer) else { return [] }

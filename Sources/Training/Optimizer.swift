@@ -35,8 +35,12 @@ public final class Optimizer<Scalar: TrainingScalar> {
 
     /// One update of `parameters` from `gradients` at learning rate `lr`.
     public func step(_ parameters: LoRAParameters<Scalar>, _ gradients: LoRAParameters<Scalar>, lr: Double) {
+        step(parameters.tensors, gradients.tensors, lr: lr)
+    }
+
+    /// One update of any list of tensors (the same list, in the same order, every step).
+    public func step(_ ps: [Storage<Scalar>], _ gs: [Storage<Scalar>], lr: Double) {
         steps += 1
-        let ps = parameters.tensors, gs = gradients.tensors
         switch settings.kind {
         case .sgd:
             let rate = Scalar(lr)
@@ -64,19 +68,19 @@ public final class Optimizer<Scalar: TrainingScalar> {
     }
 }
 
-extension LoRAParameters {
-    /// The global L2 norm of every factor's gradient (these are gradients).
-    public var norm: Double {
+/// Global-norm clipping over a list of gradients, as `torch.nn.utils.clip_grad_norm_` does.
+public enum GradientClipping {
+    /// The global L2 norm of all `tensors`.
+    public static func norm<Scalar: TrainingScalar>(_ tensors: [Storage<Scalar>]) -> Double {
         var sum = 0.0
         for t in tensors { for i in 0..<t.count { sum += Double(t.p[i]) * Double(t.p[i]) } }
         return sum.squareRoot()
     }
 
-    /// Scales every gradient so their global norm is at most `maximum`, as
-    /// `torch.nn.utils.clip_grad_norm_` does; returns the norm before clipping.
+    /// Scales every gradient so their global norm is at most `maximum`; returns the norm before.
     @discardableResult
-    public func clip(to maximum: Double) -> Double {
-        let total = norm
+    public static func clip<Scalar: TrainingScalar>(_ tensors: [Storage<Scalar>], to maximum: Double) -> Double {
+        let total = norm(tensors)
         let coefficient = maximum / (total + 1e-6)
         if coefficient < 1 {
             let c = Scalar(coefficient)
@@ -84,6 +88,16 @@ extension LoRAParameters {
         }
         return total
     }
+}
+
+extension LoRAParameters {
+    /// The global L2 norm of every factor's gradient (these are gradients).
+    public var norm: Double { GradientClipping.norm(tensors) }
+
+    /// Scales every gradient so their global norm is at most `maximum`, as
+    /// `torch.nn.utils.clip_grad_norm_` does; returns the norm before clipping.
+    @discardableResult
+    public func clip(to maximum: Double) -> Double { GradientClipping.clip(tensors, to: maximum) }
 
     /// Sets every factor to zero (between optimizer steps, for gradients).
     public func zero() { for t in tensors { t.zero() } }

@@ -62,6 +62,19 @@ public struct StepReport: Sendable {
     public let seconds: Double
     /// Dev loss, on steps that evaluated.
     public var devLoss: Double?
+
+    public init(step: Int, totalSteps: Int, learningRate: Double, taskLoss: Double?, alignLoss: Double?, gradientNorm: Double,
+                tokens: Int, seconds: Double, devLoss: Double? = nil) {
+        self.step = step
+        self.totalSteps = totalSteps
+        self.learningRate = learningRate
+        self.taskLoss = taskLoss
+        self.alignLoss = alignLoss
+        self.gradientNorm = gradientNorm
+        self.tokens = tokens
+        self.seconds = seconds
+        self.devLoss = devLoss
+    }
 }
 
 /// Trains LoRA factors on a frozen base model with the task, alignment or

@@ -25,7 +25,7 @@ struct AdapterMerge: ParsableCommand {
           adaptermerge verify task.lora
         """,
         version: version,
-        subcommands: [Combine.self, Diff.self, Convert.self, Inspect.self, Verify.self, Tokenize.self, Score.self, Analyze.self, Apply.self, Train.self, Check.self, Tune.self, Example.self]
+        subcommands: [Combine.self, Diff.self, Convert.self, Inspect.self, Verify.self, Tokenize.self, Score.self, Analyze.self, Apply.self, Train.self, Check.self, Tune.self, Example.self, Pretrain.self]
     )
 
     /// Runs the command and turns every error into one line on stderr and

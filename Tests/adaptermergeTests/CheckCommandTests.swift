@@ -121,4 +121,33 @@ final class ExampleWorldCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["example", "tokenizer", "--data", world + "/pretrain.jsonl", "-o", dir + "/tok"]).status, 2,
                        "never overwritten without --force")
     }
+
+    func testPretrainWritesABaseModelTheRuntimeLoads() throws {
+        let dir = try Fixtures.scratchDirectory()
+        XCTAssertEqual(try CLI.run(["example", "world", "-o", dir + "/world", "--pretrain", "40", "--train", "5", "--dev", "2",
+                                    "--test", "1", "--parallel", "1", "--parallel-test", "1"]).status, 0)
+        XCTAssertEqual(try CLI.run(["example", "tokenizer", "--data", dir + "/world/pretrain.jsonl", "--vocab-size", "300",
+                                    "-o", dir + "/tok"]).status, 0)
+        try Fixtures.write(Array("""
+        {"model_type": "llama", "vocab_size": 300, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 64, "rms_norm_eps": 1e-5,
+         "rope_theta": 10000.0, "tie_word_embeddings": true, "hidden_act": "silu"}
+        """.utf8), to: dir + "/config.json")
+        let r = try CLI.run(["pretrain", "--config", dir + "/config.json", "--tokenizer", dir + "/tok", "--data",
+                             dir + "/world/pretrain.jsonl", "-o", dir + "/base", "--steps", "25", "--batch-size", "8", "--length", "32",
+                             "--lr", "1e-2", "--dtype", "bf16", "--log", dir + "/curve.jsonl"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let losses = try String(contentsOfFile: dir + "/curve.jsonl", encoding: .utf8).split(separator: "\n")
+            .compactMap { try? JSONValue(parsing: Array($0.utf8))["task_loss"]?.doubleValue }
+        XCTAssertEqual(losses.count, 25)
+        XCTAssertLessThan(losses.suffix(5).reduce(0, +) / 5, losses.prefix(5).reduce(0, +) / 5 - 0.3, "the loss falls")
+        let score = try CLI.run(["score", "--model", dir + "/base", "--data", dir + "/world/task_dev.jsonl", "--json"])
+        XCTAssertEqual(score.status, 0, score.stderr)
+        let config = try FileSystem.readJSON(dir + "/base/config.json")
+        XCTAssertEqual(config["dtype"]?.stringValue, "bfloat16")
+        XCTAssertEqual(config["architectures"]?.arrayValue?.first?.stringValue, "LlamaForCausalLM")
+        let biased = try CLI.run(["pretrain", "--config", Fixtures.path("runtime/qwen2/config.json"), "--tokenizer", dir + "/tok",
+                                  "--data", dir + "/world/pretrain.jsonl", "-o", dir + "/x", "--steps", "1"])
+        XCTAssertEqual(biased.status, 2)
+    }
 }
