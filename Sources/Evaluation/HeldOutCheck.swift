@@ -106,7 +106,7 @@ public struct HeldOutCheck {
             curve = try RetrievalAnalysis(rows: pairs, model: model, tokenizer: tokenizer, adapters: adapters, batchSize: batchSize)
             for lang in curve!.languages {
                 var m = metrics[lang] ?? LanguageMetrics()
-                m.retrieval = curve!.perLanguage[lang]?[min(layer, curve!.mean.count - 1)]
+                m.retrieval = curve!.perLanguage[lang]?[max(0, min(layer, curve!.mean.count - 1))]
                 metrics[lang] = m
             }
         }
@@ -120,7 +120,10 @@ public struct HeldOutCheck {
         let limit = model.config.maxPositionEmbeddings
         let results = UnsafeMutableBufferPointer<Result<String, any Error>>.allocate(capacity: examples.count)
         results.initialize(repeating: .success(""))
-        defer { results.deallocate() }
+        defer {
+            results.deinitialize()
+            results.deallocate()
+        }
         let shared = SharedResults(results)
         let threads = max(1, min(model.threadCount, examples.count))
         let savedThreads = BLAS.threadCount

@@ -15,7 +15,12 @@ public struct RetrievalAnalysis: Sendable {
     public var layers: [Int] { Array(mean.indices) }
 
     /// The layer with the highest mean accuracy (the deeper one on ties).
-    public var bestLayer: Int { layers.max { mean[$0] < mean[$1] || (mean[$0] == mean[$1] && $0 > $1) } ?? 0 }
+    public var bestLayer: Int { RetrievalAnalysis.bestLayer(of: mean) }
+
+    /// The index of the highest value, the last one on ties.
+    public static func bestLayer(of mean: [Double]) -> Int {
+        mean.indices.max { mean[$0] < mean[$1] || (mean[$0] == mean[$1] && $0 < $1) } ?? 0
+    }
 
     /// Runs the model over both sides of every row, up to `layer` when given.
     public init(rows: [DataRow], model: TransformerModel, tokenizer: Tokenizer, adapters: AdapterStack,

@@ -10,14 +10,18 @@ public enum SVGChart {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    /// A line chart with y in [0, 1]; the first series is drawn thick.
+    /// A line chart; the first series is drawn thick. The y axis is [0, 1]
+    /// when every value lies there (accuracies, F1), else the values' range.
     public static func lineChart(title: String, xLabel: String, yLabel: String, x: [Double], series: [(String, [Double])],
                                  highlightX: Double? = nil) -> String {
         let width = 640.0, height = 400.0, left = 60.0, right = 150.0, top = 40.0, bottom = 50.0
         let plotW = width - left - right, plotH = height - top - bottom
         let xMin = x.min() ?? 0, xMax = max(x.max() ?? 1, xMin + 1)
+        let values = series.flatMap(\.1).filter(\.isFinite)
+        let unit = values.allSatisfy { (0...1).contains($0) }
+        let yLow = unit ? 0 : (values.min() ?? 0), yHigh = unit ? 1 : max(values.max() ?? 1, yLow + 1e-9)
         func px(_ v: Double) -> Double { left + (v - xMin) / (xMax - xMin) * plotW }
-        func py(_ v: Double) -> Double { top + (1 - min(max(v, 0), 1)) * plotH }
+        func py(_ v: Double) -> Double { top + (1 - min(max((v - yLow) / (yHigh - yLow), 0), 1)) * plotH }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
         var svg = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="sans-serif" font-size="12">
@@ -26,13 +30,16 @@ public enum SVGChart {
 
         """
         for i in 0...5 {
-            let v = Double(i) / 5
+            let v = yLow + (yHigh - yLow) * Double(i) / 5
             svg += "<line x1=\"\(f(left))\" y1=\"\(f(py(v)))\" x2=\"\(f(left + plotW))\" y2=\"\(f(py(v)))\" stroke=\"#e5e5e5\"/>\n"
-            svg += "<text x=\"\(f(left - 8))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(String(format: "%.1f", v))</text>\n"
+            svg += "<text x=\"\(f(left - 8))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(String(format: unit ? "%.1f" : "%.3g", v))</text>\n"
         }
-        let step = max(1, Int((xMax - xMin) / 10))
-        for v in stride(from: Int(xMin), through: Int(xMax), by: step) {
-            svg += "<text x=\"\(f(px(Double(v))))\" y=\"\(f(top + plotH + 18))\" text-anchor=\"middle\">\(v)</text>\n"
+        // Ticks in Double: integer layers, or fractional weights alike.
+        let integral = x.allSatisfy { $0 == $0.rounded() }
+        let step = integral ? max(1, ((xMax - xMin) / 10).rounded(.up)) : (xMax - xMin) / 4
+        for v in stride(from: xMin, through: xMax + step * 1e-9, by: step) {
+            let label = integral ? String(format: "%.0f", v) : String(format: "%.2f", v)
+            svg += "<text x=\"\(f(px(v)))\" y=\"\(f(top + plotH + 18))\" text-anchor=\"middle\">\(label)</text>\n"
         }
         svg += "<line x1=\"\(f(left))\" y1=\"\(f(top + plotH))\" x2=\"\(f(left + plotW))\" y2=\"\(f(top + plotH))\" stroke=\"black\"/>\n"
         svg += "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + plotH))\" stroke=\"black\"/>\n"

@@ -47,7 +47,7 @@ public struct TrainingRecipe: Sendable {
 
     public init(objective: TrainingObjective) { self.objective = objective }
 
-    func alignmentLayer(_ config: ModelConfig) -> Int { layer ?? config.layerCount / 2 }
+    func alignmentLayer(_ config: ModelConfig) -> Int { layer ?? max(1, config.layerCount / 2) }
 }
 
 /// What one optimizer step did.
@@ -161,7 +161,7 @@ public final class Trainer {
             if let dev, (step + 1) % max(1, recipe.evaluateEvery) == 0 || step + 1 == total {
                 let loss = evaluate(dev, layer: layer)
                 stepReport.devLoss = loss
-                if best == nil || loss < best!.loss { best = (loss, parameters.copy()) }
+                if loss.isFinite && (best == nil || loss < best!.loss) { best = (loss, parameters.copy()) }
             }
             report(stepReport)
             last = stepReport
@@ -214,7 +214,7 @@ public final class Trainer {
                 let loss = evaluation.taskLoss(rows.map(\.example), lora: parameters, gradients: nil, random: &random)
                 if loss.isFinite { sum += loss * Double(rows.count); count += rows.count }
             }
-            losses.append(sum / Double(max(count, 1)))
+            losses.append(count > 0 ? sum / Double(count) : .nan)
         }
         if recipe.objective != .task, data.pairs.count >= 2 {
             var sum = 0.0, count = 0
@@ -226,24 +226,30 @@ public final class Trainer {
                                                 random: &random) * Double(rows.count)
                 count += rows.count
             }
-            losses.append(sum / Double(max(count, 1)))
+            losses.append(count > 0 ? sum / Double(count) : .nan)
         }
         return mean(losses) ?? .nan
     }
 
     func validate(_ data: TrainingData, name: String) throws {
+        let files = data.fileHashes.map(\.path).joined(separator: ", ")
         if recipe.objective != .align && data.task.isEmpty {
-            throw TrainingError("the \(name) data has no task rows (prefix, text) for the \(recipe.objective.rawValue) objective")
+            throw TrainingError("the \(name) data (\(files)) has no task rows (prefix, text) for the \(recipe.objective.rawValue) objective")
         }
         if recipe.objective != .task && data.pairs.count < 2 {
-            throw TrainingError("the \(name) data needs at least 2 parallel rows (text_parallel_0, text_parallel_1) for the \(recipe.objective.rawValue) objective: the other pairs of a batch are the negatives")
+            throw TrainingError("the \(name) data (\(files)) needs at least 2 parallel rows (text_parallel_0, text_parallel_1) for the \(recipe.objective.rawValue) objective: the other pairs of a batch are the negatives")
+        }
+        let ids = data.task.flatMap(\.example.ids) + data.pairs.flatMap { $0.side0 + $0.side1 }
+        if let bad = ids.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+            throw TrainingError("the \(name) data (\(files)) has token id \(bad), outside the model's vocabulary of \(config.vocabSize): the tokenizer does not belong to this model")
         }
         if recipe.objective != .task && recipe.batchSize < 2 {
             throw TrainingError("alignment needs --batch-size of at least 2: the other pairs of a batch are the negatives")
         }
         let layer = recipe.alignmentLayer(config)
-        if recipe.objective != .task && (layer < 1 || layer > config.layerCount) {
-            throw TrainingError("--layer \(layer) is outside 1…\(config.layerCount)")
+        // hidden_states[L] carries the final norm, which the alignment loss does not apply: stop below it.
+        if recipe.objective != .task && (layer < 1 || layer >= max(2, config.layerCount)) && !(config.layerCount == 1 && layer == 1) {
+            throw TrainingError("--layer \(layer) is outside 1…\(max(1, config.layerCount - 1)) (the states after a block, before the final norm)")
         }
     }
 

@@ -61,16 +61,20 @@ public struct TrainingData: Sendable {
             }
             return ids
         }
+        // Both halves are built before either is kept, so a skipped row is skipped whole.
+        var taskRow: TaskRow?, pairRow: PairRow?
         if isTask {
             let example = try Scoring.example(prefix: row.string("prefix"), text: row.string("text"), tokenizer: tokenizer)
-            task.append(TaskRow(example: Scoring.Example(ids: try checked(example.ids, "prefix + text"), promptLength: example.promptLength),
-                                lang: lang))
+            taskRow = TaskRow(example: Scoring.Example(ids: try checked(example.ids, "prefix + text"), promptLength: example.promptLength),
+                              lang: lang)
         }
         if isPair {
             // Raw text with the tokenizer's own specials (BOS), as `tokenizer(text)` gives it.
             let side0 = try tokenizer.encode(try row.string("text_parallel_0"))
             let side1 = try tokenizer.encode(try row.string("text_parallel_1"))
-            pairs.append(PairRow(side0: try checked(side0, "text_parallel_0"), side1: try checked(side1, "text_parallel_1"), lang: lang))
+            pairRow = PairRow(side0: try checked(side0, "text_parallel_0"), side1: try checked(side1, "text_parallel_1"), lang: lang)
         }
+        if let taskRow { task.append(taskRow) }
+        if let pairRow { pairs.append(pairRow) }
     }
 }

@@ -24,6 +24,8 @@ struct ForwardPass {
     /// or run everything on the calling thread (one part per core).
     let spreadAcrossCores: Bool
     let cache: KVCache?
+    /// RoPE tables covering the batch's length.
+    let rope: (cos: [Float], sin: [Float])
 
     func run(into output: Output) {
         let c = model.config, length = batch.length, h = c.hiddenSize, d = c.headDimension
@@ -51,8 +53,8 @@ struct ForwardPass {
             norm(x, w.inputNorm, into: normed, rows: rows, epsilon: epsilon)
             ForwardPass.project(w[.qkv], adapters.group(.qkv, layer: l), input: normed.p, lda: h, rows: rows,
                                 output: qkv.p, ldc: qkvWidth, accumulate: false, scratch: loraScratch.p)
-            model.ropeCos.withUnsafeBufferPointer { cosines in
-                model.ropeSin.withUnsafeBufferPointer { sines in
+            rope.cos.withUnsafeBufferPointer { cosines in
+                rope.sin.withUnsafeBufferPointer { sines in
                     let cs = Shared(cosines), ss = Shared(sines)
                     each(rows) { range in
                         Kernels.rope(qkv.p, rowStride: qkvWidth, column: 0, heads: c.headCount, headDimension: d,

@@ -30,6 +30,8 @@ extension TransformerModel {
         guard !prompt.isEmpty, maxNewTokens > 0 else { return [] }
         let c = config
         let cache = KVCache(layers: c.layerCount)
+        // Size the RoPE tables once, not one position per step.
+        _ = ropeTables(covering: prompt.count + maxNewTokens)
         let prefill = try forward(TokenBatch([prompt]), adapters: adapters, hiddenStates: false, stopAfter: nil, cache: cache,
                                   serial: serial)
         var next = argmax(prefill.logits, row: prompt.count - 1)
@@ -60,7 +62,7 @@ extension TransformerModel {
         guard token >= 0, token < c.vocabSize else {
             throw FormatError(.invalidContent, "token id \(token) is outside the vocabulary", path: directory)
         }
-        ensureRope(position + 1)
+        let rope = ropeTables(covering: position + 1)
         let qWidth = c.headCount * d, kvWidth = c.keyValueHeadCount * d, group = c.headCount / c.keyValueHeadCount
         let qkvWidth = qWidth + 2 * kvWidth, intermediate = c.intermediateSize
         let epsilon = Float(c.rmsNormEpsilon)
@@ -74,8 +76,8 @@ extension TransformerModel {
             Kernels.rmsNorm(x, w.inputNorm, into: &normed, rows: 0..<1, width: h, epsilon: epsilon)
             ForwardPass.project(w[.qkv], adapters.group(.qkv, layer: l), input: normed, lda: h, rows: 1,
                                 output: &qkv, ldc: qkvWidth, accumulate: false, scratch: &scratch)
-            ropeCos.withUnsafeBufferPointer { cp in
-                ropeSin.withUnsafeBufferPointer { sp in
+            rope.cos.withUnsafeBufferPointer { cp in
+                rope.sin.withUnsafeBufferPointer { sp in
                     qkv.withUnsafeMutableBufferPointer { m in
                         Kernels.rope(m.baseAddress!, rowStride: qkvWidth, column: 0, heads: c.headCount, headDimension: d,
                                      rows: 0..<1, length: 1, positionOffset: position, cos: cp.baseAddress!, sin: sp.baseAddress!)

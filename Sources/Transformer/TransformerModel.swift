@@ -30,9 +30,11 @@ public final class TransformerModel: @unchecked Sendable {
     public let directory: String
     /// Cores a forward pass may use (default: those this process may run on).
     public var threadCount: Int = ProcessorCount.available
-    /// cos/sin tables: maxLength × (headDimension / 2).
-    private(set) var ropeCos: [Float] = []
-    private(set) var ropeSin: [Float] = []
+    /// cos/sin tables: positions × (headDimension / 2), grown under `ropeLock`
+    /// (decoding on several threads at once asks for longer tables), never shrunk.
+    private var ropeCos: [Float] = []
+    private var ropeSin: [Float] = []
+    private let ropeLock = NSLock()
 
     public init(directory: String) throws {
         self.directory = directory
@@ -40,21 +42,28 @@ public final class TransformerModel: @unchecked Sendable {
         weights = try ModelWeights(directory: directory, config: config)
     }
 
-    func ensureRope(_ length: Int) {
+    /// RoPE cos/sin tables covering at least `length` positions. The arrays
+    /// are value copies, so a caller keeps reading them safely while another
+    /// thread grows the model's tables.
+    func ropeTables(covering length: Int) -> (cos: [Float], sin: [Float]) {
+        ropeLock.lock()
+        defer { ropeLock.unlock() }
         let half = config.headDimension / 2
-        guard ropeCos.count < length * half else { return }
-        let inv = config.inverseFrequencies.map(Float.init)
-        var cos = [Float](repeating: 0, count: length * half), sin = cos
-        for t in 0..<length {
-            for i in 0..<half {
-                // transformers multiplies in float32, then takes cos/sin in float32.
-                let angle = Float(t) * inv[i]
-                cos[t * half + i] = Foundation.cos(angle)
-                sin[t * half + i] = Foundation.sin(angle)
+        if ropeCos.count < length * half {
+            let inv = config.inverseFrequencies.map(Float.init)
+            var cos = [Float](repeating: 0, count: length * half), sin = cos
+            for t in 0..<length {
+                for i in 0..<half {
+                    // transformers multiplies in float32, then takes cos/sin in float32.
+                    let angle = Float(t) * inv[i]
+                    cos[t * half + i] = Foundation.cos(angle)
+                    sin[t * half + i] = Foundation.sin(angle)
+                }
             }
+            ropeCos = cos
+            ropeSin = sin
         }
-        ropeCos = cos
-        ropeSin = sin
+        return (ropeCos, ropeSin)
     }
 
     /// Runs the decoder over a right-padded batch.
@@ -79,7 +88,7 @@ public final class TransformerModel: @unchecked Sendable {
         for id in batch.ids where id < 0 || id >= c.vocabSize {
             throw FormatError(.invalidContent, "token id \(id) is outside the vocabulary of \(c.vocabSize)", path: directory)
         }
-        ensureRope(batch.length)
+        let rope = ropeTables(covering: batch.length)
         let layers = max(0, min(stopAfter ?? c.layerCount, c.layerCount))
         let full = layers == c.layerCount
         // Parts write disjoint rows of the outputs through raw pointers.
@@ -90,7 +99,7 @@ public final class TransformerModel: @unchecked Sendable {
             let output = ForwardPass.Output(logits: logits.map { Shared($0) }, states: stateBuffers.map { Shared($0) })
             if parts == 1 {
                 ForwardPass(model: self, batch: batch, sequences: 0..<batch.count, adapters: adapters, layers: layers,
-                            spreadAcrossCores: !serial && self.threadCount > 1, cache: cache).run(into: output)
+                            spreadAcrossCores: !serial && self.threadCount > 1, cache: cache, rope: rope).run(into: output)
                 return
             }
             let savedThreads = BLAS.threadCount
@@ -99,7 +108,7 @@ public final class TransformerModel: @unchecked Sendable {
             DispatchQueue.concurrentPerform(iterations: parts) { p in
                 let sequences = (p * batch.count / parts)..<((p + 1) * batch.count / parts)
                 ForwardPass(model: self, batch: batch, sequences: sequences, adapters: adapters, layers: layers,
-                            spreadAcrossCores: false, cache: nil).run(into: output)
+                            spreadAcrossCores: false, cache: nil, rope: rope).run(into: output)
             }
         }
         var logits: [Float] = []

@@ -97,16 +97,20 @@ struct Check: ParsableCommand {
         let rows = filtered(try data.split(separator: ",").flatMap { try JSONLines.read(String($0)) })
         let pairRows = filtered(try pairs.map { try JSONLines.read($0) } ?? [])
         guard !rows.isEmpty || !pairRows.isEmpty else {
-            throw ValidationError("no rows left to check" + (languages.map { " for --languages \($0)" } ?? ""))
+            throw ValidationError("no rows left to check in \(data)" + (pairs.map { " and \($0)" } ?? "")
+                                  + (languages.map { " for --languages \($0)" } ?? ""))
         }
 
         var groups = candidateSources.reduce(LanguageGroups(task: [], alignment: [])) {
             $0.merged(with: LanguageGroups(metadata: $1.metadata))
         }
-        if let taskLanguages { groups.task = taskLanguages.split(separator: ",").map(String.init) }
-        if let alignLanguages { groups.alignment = alignLanguages.split(separator: ",").map(String.init) }
+        func list(_ text: String) -> [String] {
+            text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let taskLanguages { groups.task = list(taskLanguages) }
+        if let alignLanguages { groups.alignment = list(alignLanguages) }
         let recipeLayer = candidateSources.compactMap { $0.metadata.recipe?["layer"]?.intValue }.first
-        let alignmentLayer = min(layer ?? recipeLayer ?? model.config.layerCount / 2, model.config.layerCount)
+        let alignmentLayer = max(0, min(layer ?? recipeLayer ?? model.config.layerCount / 2, model.config.layerCount))
 
         var check = HeldOutCheck(model: model, tokenizer: tokenizer, rows: rows, pairs: pairRows, layer: alignmentLayer)
         check.batchSize = modelOptions.batchSize

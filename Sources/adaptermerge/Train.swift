@@ -60,7 +60,8 @@ struct Train: ParsableCommand {
     @Option(help: "Warm-up as a fraction of the steps.") var warmup = 0.03
     @Option(help: "Seed for initialisation, shuffling and dropout.") var seed: UInt64 = 0
 
-    @Option(help: "Alignment layer: a hidden_states index, or middle (L/2).") var layer = "middle"
+    @Option(help: "Alignment layer: a hidden_states index from 1 to L-1 (a block's output before the final norm), or middle (L/2).")
+    var layer = "middle"
     @Option(help: "InfoNCE temperature τ.") var temperature = 0.1
 
     @Option(help: "Comma-separated JSON-lines dev files: evaluated every --eval-every steps; the best checkpoint is kept.")

@@ -49,8 +49,8 @@ struct Tune: ParsableCommand {
     var weights: [Double] {
         get throws {
             try grid.split(separator: ",").map {
-                guard let w = Double($0.trimmingCharacters(in: .whitespaces)), w.isFinite else {
-                    throw ValidationError("--grid: \"\($0)\" is not a number")
+                guard let w = Double($0.trimmingCharacters(in: .whitespaces)), w.isFinite, abs(w) <= 1e6 else {
+                    throw ValidationError("--grid: \"\($0)\" is not a weight between -1e6 and 1e6")
                 }
                 return w
             }

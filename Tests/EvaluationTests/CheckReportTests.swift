@@ -62,6 +62,12 @@ final class CheckReportTests: XCTestCase {
         }
     }
 
+    func testTheBestLayerIsTheDeeperOneOnTies() {
+        XCTAssertEqual(RetrievalAnalysis.bestLayer(of: [0.5, 0.9, 0.9, 0.2]), 2)
+        XCTAssertEqual(RetrievalAnalysis.bestLayer(of: [0.1, 0.3, 0.2]), 1)
+        XCTAssertEqual(RetrievalAnalysis.bestLayer(of: []), 0)
+    }
+
     func testGroupsComeFromTheAdaptersMetadata() {
         let task = AdapterMetadata(kind: .task, languages: ["en"])
         let align = AdapterMetadata(kind: .alignment, languages: ["de", "fr"])

@@ -125,6 +125,24 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(LearningRateSchedule(peak: 1, warmupSteps: 0).rate(at: 30_000), 0.5, accuracy: 1e-12)
     }
 
+    func testIdsOutsideTheVocabularyAndAnUnmeasurableDevSetAreHandled() throws {
+        var d = try data(taskRows)
+        d.task.append(.init(example: Scoring.Example(ids: [1, 5, 999_999], promptLength: 1), lang: "en"))
+        var recipe = TrainingRecipe(objective: .task)
+        recipe.steps = 1
+        XCTAssertThrowsError(try Trainer(model: try Self.model.get(), recipe: recipe).run(d, dev: nil) { _ in }) { error in
+            XCTAssertTrue("\(error)".contains("outside the model's vocabulary"), "\(error)")
+        }
+        // A dev set whose rows score no token: NaN, and the last checkpoint is kept rather than a fake best.
+        var dev = try data(taskRows, name: "dev")
+        dev.task = dev.task.map { .init(example: Scoring.Example(ids: $0.example.ids, promptLength: $0.example.ids.count), lang: $0.lang) }
+        recipe.steps = 2
+        let trainer = Trainer(model: try Self.model.get(), recipe: recipe)
+        XCTAssertTrue(trainer.evaluate(dev).isNaN)
+        let result = try trainer.run(try data(taskRows), dev: dev) { _ in }
+        XCTAssertNil(result.bestDevLoss)
+    }
+
     func testBadRowsNameTheirFileAndLine() throws {
         let rows = taskRows + ["{\"lang\": \"en\"}", "{\"prefix\": 3, \"text\": \"x\"}"]
         XCTAssertThrowsError(try data(rows)) { error in
