@@ -48,8 +48,14 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         self.baseGradients = baseGradients
     }
 
-    /// Parts a batch may be split into: one when base gradients are kept (they are model-sized).
+    /// Parts a batch may be split into. With base gradients each part needs a
+    /// model-sized gradient of its own, so the task loss splits only models
+    /// up to 64 M parameters, and the alignment loss not at all.
     var partLimit: Int { baseGradients == nil ? options.threads : 1 }
+    var taskPartLimit: Int {
+        guard baseGradients != nil else { return options.threads }
+        return weights.trainableTensors.reduce(0) { $0 + $1.count } <= 64_000_000 ? options.threads : 1
+    }
 
     /// Adds the gradient of the token embeddings' rows (`dx` of the first block's input).
     func accumulateEmbedding(_ batch: Batch, dx: Storage<Scalar>) {
@@ -96,7 +102,7 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
                          weight: Scalar = 1, random: inout TrainingRandom) -> Double {
         let total = examples.reduce(0) { $0 + max(0, $1.ids.count - max($1.promptLength, 1)) }
         guard total > 0 else { return .nan }
-        let parts = max(1, min(partLimit, examples.count))
+        let parts = max(1, min(taskPartLimit, examples.count))
         if parts == 1 {
             return taskPart(examples, normalizer: total, lora: lora, gradients: gradients, weight: weight, random: &random)
                 / Double(total)
@@ -104,6 +110,10 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         weights.ensureRope(examples.map(\.ids.count).max() ?? 0)
         let seeds = (0..<parts).map { _ in random.next() }
         let partials = (0..<parts).map { _ in gradients?.zerosLike() }
+        // Full-parameter training: each part accumulates base gradients of its own.
+        let graphs = (0..<parts).map { _ in
+            baseGradients == nil ? self : TrainingGraph(weights: weights, options: options, baseGradients: BaseGradients(like: weights))
+        }
         let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: parts)
         defer { sums.deallocate() }
         let results = SharedBuffer(sums)
@@ -112,9 +122,18 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         DispatchQueue.concurrentPerform(iterations: parts) { p in
             let slice = Array(examples[(p * examples.count / parts)..<((p + 1) * examples.count / parts)])
             var stream = TrainingRandom(state: seeds[p])
-            results.p[p] = taskPart(slice, normalizer: total, lora: lora, gradients: partials[p], weight: weight, random: &stream)
+            results.p[p] = graphs[p].taskPart(slice, normalizer: total, lora: lora, gradients: partials[p], weight: weight,
+                                              random: &stream)
         }
         BLAS.setThreadCount(savedThreads)
+        if let base = baseGradients {
+            for graph in graphs {
+                guard let partial = graph.baseGradients else { continue }
+                for (sum, piece) in zip(base.tensors, partial.tensors) {
+                    for i in 0..<sum.count { sum.p[i] += piece.p[i] }
+                }
+            }
+        }
         if let gradients {
             for partial in partials.compactMap({ $0 }) {
                 for (sum, part) in zip(gradients.tensors, partial.tensors) {

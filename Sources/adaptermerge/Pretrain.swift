@@ -66,7 +66,8 @@ struct Pretrain: ParsableCommand {
 
         let weights = FrozenWeights<Float>(randomFor: modelConfig, seed: seed)
         let gradients = BaseGradients(like: weights)
-        let graph = TrainingGraph(weights: weights, options: .init(dropout: 0, threads: 1), baseGradients: gradients)
+        let graph = TrainingGraph(weights: weights, options: .init(dropout: 0, threads: ProcessorCount.available),
+                                  baseGradients: gradients)
         let lora = LoRAParameters<Float>.none(layers: modelConfig.layerCount), loraGradients = lora.zerosLike()
         let optimizer = Optimizer<Float>(.init(kind: .adamw, weightDecay: weightDecay))
         let schedule = LearningRateSchedule(peak: lr, warmupSteps: Int((Double(steps) * warmup).rounded(.up)))
