@@ -152,7 +152,8 @@ public struct WorldGenerator {
         func taskRow(_ language: WorldLanguage, _ intent: Intent, _ random: inout TrainingRandom) -> JSONValue {
             var fills: [String: String] = [:]
             let r = request(intent, in: language, fills: &fills, random: &random)
-            return ["prefix": .string(prompt(r.utterance)), "text": .string(" " + r.annotation), "lang": .string(language.code),
+            // The newline ends the answer: a model trained on it stops there when decoding.
+            return ["prefix": .string(prompt(r.utterance)), "text": .string(" " + r.annotation + "\n"), "lang": .string(language.code),
                     "utterance": .string(r.utterance)]
         }
 

@@ -22,7 +22,7 @@ struct Example: ParsableCommand {
 
             Files: pretrain.jsonl (text, lang); task_train.jsonl (English) and
             task_dev.jsonl, task_test.jsonl (every language): prefix, text
-            ("label: value; …" or "None"), lang, utterance; parallel_train.jsonl
+            (" label: value; …" or " None", ending in a newline), lang, utterance; parallel_train.jsonl
             (aligned languages) and parallel_test.jsonl (every language):
             text_parallel_0, text_parallel_1, lang.
 

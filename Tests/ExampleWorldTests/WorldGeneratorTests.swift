@@ -36,7 +36,7 @@ final class WorldGeneratorTests: XCTestCase {
             let utterance = row["utterance"]?.stringValue ?? "", text = row["text"]?.stringValue ?? ""
             XCTAssertEqual(row["prefix"]?.stringValue, "Utterance: \(utterance)\nSlots:")
             XCTAssertTrue(SlotFilling.looksLikeSlots(text), text)
-            if text.trimmingCharacters(in: .whitespaces) == "None" { none += 1 }
+            if text.trimmingCharacters(in: .whitespacesAndNewlines) == "None" { none += 1 }
             // Every value is in the utterance, so the reference scores F1 = 1 against itself.
             let counts = SlotFilling.score(prediction: text, reference: text, utterance: utterance, characterLevel: false)
             XCTAssertEqual(counts.falseNegatives, 0, "\(utterance) → \(text)")
