@@ -29,13 +29,7 @@ final class BaseGradientTests: XCTestCase {
                 // Embedding rows outside the batch have no gradient; probe the ids used (small ones here) too.
                 let k = parameter === weights.embedding ? Int(rng.next() % UInt64(40 * config.hiddenSize))
                                                        : Int(rng.next() % UInt64(parameter.count))
-                let saved = parameter.p[k], eps = 1e-6
-                parameter.p[k] = saved + eps
-                let up = loss()
-                parameter.p[k] = saved - eps
-                let down = loss()
-                parameter.p[k] = saved
-                let numeric = (up - down) / (2 * eps)
+                let numeric = centralDifference(parameter, k, loss)
                 XCTAssertEqual(gradient.p[k], numeric, accuracy: 1e-6 * max(1, abs(numeric)), "\(model) tensor of \(parameter.count) [\(k)]")
                 probed += 1
                 if abs(numeric) > 1e-9 { nonzero += 1 }

@@ -44,13 +44,7 @@ final class GradientTests: XCTestCase {
             for (parameter, gradient) in [(module.a, gradients.modules[i].a), (module.b, gradients.modules[i].b)] {
                 for _ in 0..<2 {
                     let k = Int(rng.next() % UInt64(parameter.count))
-                    let saved = parameter.p[k], eps = 1e-6
-                    parameter.p[k] = saved + eps
-                    let up = loss(s.lora, nil)
-                    parameter.p[k] = saved - eps
-                    let down = loss(s.lora, nil)
-                    parameter.p[k] = saved
-                    let numeric = (up - down) / (2 * eps), analytic = gradient.p[k]
+                    let numeric = centralDifference(parameter, k) { loss(s.lora, nil) }, analytic = gradient.p[k]
                     XCTAssertEqual(analytic, numeric, accuracy: tolerance * max(1, abs(numeric)),
                                    "\(module.info.path) \(parameter === module.a ? "A" : "B")[\(k)]")
                     if module.layer < (activeLayers ?? s.config.layerCount) {

@@ -29,13 +29,7 @@ final class OperationGradientTests: XCTestCase {
             return (0..<y.count).reduce(0) { $0 + y.p[$1] * r.p[$1] }
         }
         for k in stride(from: 0, to: x.count, by: max(1, x.count / 23)) {
-            let saved = x.p[k], eps = 1e-6
-            x.p[k] = saved + eps
-            let up = objective()
-            x.p[k] = saved - eps
-            let down = objective()
-            x.p[k] = saved
-            let numeric = (up - down) / (2 * eps)
+            let numeric = centralDifference(x, k, objective)
             XCTAssertEqual(analytic.p[k], numeric, accuracy: 1e-7 * max(1, abs(numeric)), "\(name)[\(k)]")
         }
     }
