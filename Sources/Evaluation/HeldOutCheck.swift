@@ -49,12 +49,16 @@ public struct HeldOutCheck {
     /// Decode greedily (exact match, slot F1); off, only losses and retrieval are measured.
     public var decodes = true
 
+    /// Ids whose text contains a newline: decoding stops there, since a task output is one line.
+    let newlineTokens: [Int]
+
     public init(model: TransformerModel, tokenizer: Tokenizer, rows: [DataRow], pairs: [DataRow], layer: Int) {
         self.model = model
         self.tokenizer = tokenizer
         self.rows = rows
         self.pairs = pairs
         self.layer = layer
+        newlineTokens = (0..<tokenizer.vocabularySize).filter { tokenizer.decode([$0]).contains("\n") }
     }
 
     /// Languages in order of first appearance in the task rows, then the parallel rows.
@@ -145,11 +149,6 @@ public struct HeldOutCheck {
             }
         }
         return try results.map { try $0.get() }
-    }
-
-    /// Ids whose text contains a newline: decoding stops there, since a task output is one line.
-    var newlineTokens: [Int] {
-        (0..<tokenizer.vocabularySize).filter { tokenizer.decode([$0]).contains("\n") }
     }
 
     static func firstLine(_ s: String) -> String {

@@ -118,21 +118,12 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
         return out
     }
 
-    /// Makes the RoPE tables cover `length` positions.
+    /// Makes the RoPE tables cover `length` positions (before any parallel part runs).
     func ensureRope(_ length: Int) {
         guard length > ropeLength else { return }
-        let half = config.headDimension / 2
-        let inv = config.inverseFrequencies.map(Float.init)
-        var cos = [Scalar](repeating: 0, count: length * half), sin = cos
-        for t in 0..<length {
-            for i in 0..<half {
-                let angle = Float(t) * inv[i]
-                cos[t * half + i] = Scalar(Foundation.cos(angle))
-                sin[t * half + i] = Scalar(Foundation.sin(angle))
-            }
-        }
-        ropeCos = cos
-        ropeSin = sin
+        let (cos, sin) = config.ropeTables(positions: length)
+        ropeCos = cos.map { Scalar($0) }
+        ropeSin = sin.map { Scalar($0) }
         ropeLength = length
     }
 }

@@ -131,6 +131,22 @@ public struct ModelConfig: Sendable, Equatable {
         }
     }
 
+    /// RoPE cos/sin tables for positions `0..<positions`, positions × (headDimension / 2):
+    /// transformers multiplies in float32, then takes cos/sin in float32.
+    public func ropeTables(positions: Int) -> (cos: [Float], sin: [Float]) {
+        let half = headDimension / 2
+        let inv = inverseFrequencies.map(Float.init)
+        var cos = [Float](repeating: 0, count: positions * half), sin = cos
+        for t in 0..<positions {
+            for i in 0..<half {
+                let angle = Float(t) * inv[i]
+                cos[t * half + i] = Foundation.cos(angle)
+                sin[t * half + i] = Foundation.sin(angle)
+            }
+        }
+        return (cos, sin)
+    }
+
     /// RoPE inverse frequencies (one per pair of dimensions), with scaling applied,
     /// computed as transformers does (float32 powers of the base).
     public var inverseFrequencies: [Double] {

@@ -48,20 +48,8 @@ public final class TransformerModel: @unchecked Sendable {
     func ropeTables(covering length: Int) -> (cos: [Float], sin: [Float]) {
         ropeLock.lock()
         defer { ropeLock.unlock() }
-        let half = config.headDimension / 2
-        if ropeCos.count < length * half {
-            let inv = config.inverseFrequencies.map(Float.init)
-            var cos = [Float](repeating: 0, count: length * half), sin = cos
-            for t in 0..<length {
-                for i in 0..<half {
-                    // transformers multiplies in float32, then takes cos/sin in float32.
-                    let angle = Float(t) * inv[i]
-                    cos[t * half + i] = Foundation.cos(angle)
-                    sin[t * half + i] = Foundation.sin(angle)
-                }
-            }
-            ropeCos = cos
-            ropeSin = sin
+        if ropeCos.count < length * (config.headDimension / 2) {
+            (ropeCos, ropeSin) = config.ropeTables(positions: length)
         }
         return (ropeCos, ropeSin)
     }
