@@ -287,21 +287,26 @@ public final class Trainer {
 }
 
 /// Indices of one data stream in shuffled batches, reshuffled on every pass.
-struct BatchStream {
-    let count: Int
-    let batchSize: Int
+public struct BatchStream {
+    public let count: Int
+    public let batchSize: Int
     private var order: [Int] = []
     private var position = 0
     private var random: TrainingRandom
 
-    init(count: Int, batchSize: Int, seed: UInt64, name: String) {
+    public init(count: Int, batchSize: Int, seed: UInt64, name: String) {
+        self.init(count: count, batchSize: batchSize, random: TrainingRandom(seed: seed, stream: "shuffle:" + name))
+    }
+
+    /// A stream shuffled by `random`.
+    public init(count: Int, batchSize: Int, random: TrainingRandom) {
         self.count = count
         self.batchSize = batchSize
-        random = TrainingRandom(seed: seed, stream: "shuffle:" + name)
+        self.random = random
     }
 
     /// The next batch (smaller only when the data has fewer rows than a batch).
-    mutating func next() -> [Int] {
+    public mutating func next() -> [Int] {
         var batch: [Int] = []
         while batch.count < min(batchSize, count) {
             if position == order.count {

@@ -71,19 +71,15 @@ struct Pretrain: ParsableCommand {
         let lora = LoRAParameters<Float>.none(layers: modelConfig.layerCount), loraGradients = lora.zerosLike()
         let optimizer = Optimizer<Float>(.init(kind: .adamw, weightDecay: weightDecay))
         let schedule = LearningRateSchedule(peak: lr, warmupSteps: Int((Double(steps) * warmup).rounded(.up)))
-        var order: [Int] = [], position = 0
-        var random = TrainingRandom(seed: seed, stream: "pretrain-shuffle"), dropout = TrainingRandom(seed: seed, stream: "dropout")
+        var stream = BatchStream(count: examples.count, batchSize: batchSize,
+                                 random: TrainingRandom(seed: seed, stream: "pretrain-shuffle"))
+        var dropout = TrainingRandom(seed: seed, stream: "dropout")
         let logFile = try log.map { try AtomicFileWriter(destination: $0, overwrite: force) }
         let display = TrainingDisplay(total: steps)
         let start = Date()
         var first = Double.nan, last = Double.nan
         for step in 0..<steps {
-            var batch: [Scoring.Example] = []
-            while batch.count < min(batchSize, examples.count) {
-                if position == order.count { order = Array(examples.indices); random.shuffle(&order); position = 0 }
-                batch.append(examples[order[position]])
-                position += 1
-            }
+            let batch = stream.next().map { examples[$0] }
             gradients.zero()
             let loss = graph.taskLoss(batch, lora: lora, gradients: loraGradients, random: &dropout)
             let norm = GradientClipping.clip(gradients.tensors, to: clip)
