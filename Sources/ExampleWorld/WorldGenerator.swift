@@ -19,6 +19,8 @@ public struct WorldGenerator {
         public var testPerLanguage = 150
         public var parallelTrainPerLanguage = 800
         public var parallelTestPerLanguage = 100
+        /// Parallel dev pairs per aligned language: the alignment and joint trainers' dev data.
+        public var parallelDevPerLanguage = 40
         public init() {}
     }
 
@@ -204,6 +206,11 @@ public struct WorldGenerator {
             for _ in 0..<sizes.parallelTestPerLanguage { parallelTest.append(pair(language, &random)) }
         }
         random.shuffle(&parallelTrain)
+        // Drawn last, so that adding them left every other file of a seed unchanged.
+        var parallelDev: [JSONValue] = []
+        for language in languages where language.aligned {
+            for _ in 0..<sizes.parallelDevPerLanguage { parallelDev.append(pair(language, &random)) }
+        }
 
         let manifest: JSONValue = [
             "seed": .int(Int(truncatingIfNeeded: seed)),
@@ -217,10 +224,11 @@ public struct WorldGenerator {
             "files": [
                 "pretrain.jsonl": .int(pretrain.count), "task_train.jsonl": .int(train.count), "task_dev.jsonl": .int(dev.count),
                 "task_test.jsonl": .int(test.count), "parallel_train.jsonl": .int(parallelTrain.count),
-                "parallel_test.jsonl": .int(parallelTest.count),
+                "parallel_test.jsonl": .int(parallelTest.count), "parallel_dev.jsonl": .int(parallelDev.count),
             ],
         ]
         return [("pretrain.jsonl", pretrain), ("task_train.jsonl", train), ("task_dev.jsonl", dev), ("task_test.jsonl", test),
-                ("parallel_train.jsonl", parallelTrain), ("parallel_test.jsonl", parallelTest), ("world.json", [manifest])]
+                ("parallel_train.jsonl", parallelTrain), ("parallel_test.jsonl", parallelTest), ("parallel_dev.jsonl", parallelDev),
+                ("world.json", [manifest])]
     }
 }

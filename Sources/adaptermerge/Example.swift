@@ -40,11 +40,12 @@ struct Example: ParsableCommand {
         @Option(help: "Task test rows per language.") var test = 150
         @Option(help: "Parallel training pairs per aligned language.") var parallel = 800
         @Option(help: "Parallel test pairs per language.") var parallelTest = 100
+        @Option(help: "Parallel dev pairs per aligned language.") var parallelDev = 40
         @Flag(help: "Replace the files of an existing directory.") var force = false
 
         func validate() throws {
             for (name, n) in [("--pretrain", pretrain), ("--train", train), ("--dev", dev), ("--test", test),
-                              ("--parallel", parallel), ("--parallel-test", parallelTest)] where n < 0 {
+                              ("--parallel", parallel), ("--parallel-test", parallelTest), ("--parallel-dev", parallelDev)] where n < 0 {
                 throw ValidationError("\(name) must not be negative")
             }
         }
@@ -60,6 +61,7 @@ struct Example: ParsableCommand {
             sizes.testPerLanguage = test
             sizes.parallelTrainPerLanguage = parallel
             sizes.parallelTestPerLanguage = parallelTest
+            sizes.parallelDevPerLanguage = parallelDev
             let files = WorldGenerator(seed: seed, sizes: sizes).files()
             // A new directory is assembled beside the destination and renamed into place.
             let target = exists ? output : try FileSystem.makeTemporaryDirectory(near: output)

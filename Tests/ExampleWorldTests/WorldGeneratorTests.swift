@@ -66,7 +66,10 @@ final class WorldGeneratorTests: XCTestCase {
     func testParallelDataIsOnlyForAlignedLanguagesAndOutsideTheTask() {
         let world = small(seed: 2)
         let train = rows(world, "parallel_train.jsonl"), test = rows(world, "parallel_test.jsonl")
+        let dev = rows(world, "parallel_dev.jsonl")
         XCTAssertEqual(Set(train.compactMap { $0["lang"]?.stringValue }), ["xa", "xc", "xe"])
+        XCTAssertEqual(Set(dev.compactMap { $0["lang"]?.stringValue }), ["xa", "xc", "xe"])
+        XCTAssertEqual(dev.count, 3 * WorldGenerator.Sizes().parallelDevPerLanguage)
         XCTAssertEqual(Set(test.compactMap { $0["lang"]?.stringValue }), ["xa", "xb", "xc", "xd", "xe", "xf"])
         let taskVerbs = Set(WorldGenerator.intents.map(\.verb))
         for row in train {
