@@ -57,8 +57,13 @@ echo
 echo "== choose the alignment weight on dev data (leave one language out)"
 $am tune --model $ex/model --task $ex/task.lora --align $ex/align.lora --dev $ex/data/dev.jsonl --grid 0,0.5,1 --refine 2 | tail -n 9
 echo
-echo "== the world example: a base model trained here with its task and alignment adapters (examples/world)"
-echo "-- combine task + 0.5 x align, then check the merge against the task adapter on every language"
-$am combine examples/world/task.lora examples/world/align.lora --weights 1,0.5 -o "$out/world-merged.lora" | tail -n 1
+echo "== the world example: a base model trained here with its task, alignment and joint adapters (examples/world)"
+echo "-- combine task + 0.31 x align on layers 0-1 (what tune chose on dev for this seed), then check it against the task adapter"
+$am combine examples/world/task.lora examples/world/align.lora --weights 1,0.31 --layer-weights 2:2-=0 \
+    -o "$out/world-merged.lora" | tail -n 1
 $am check --model examples/world/model --adapter "$out/world-merged.lora" --baseline examples/world/task.lora \
     --data examples/world/data/task_test.jsonl --pairs examples/world/data/parallel_test.jsonl --html "$out/world-report.html"
+echo "-- the joint adapter (task and alignment trained together) against the task adapter"
+$am check --model examples/world/model --adapter examples/world/joint.lora --baseline examples/world/task.lora \
+    --data examples/world/data/task_test.jsonl --pairs examples/world/data/parallel_test.jsonl \
+    --task-languages en --align-languages xa,xc,xe

@@ -12,8 +12,10 @@ public enum SVGChart {
 
     /// A line chart; the first series is drawn thick. The y axis is [0, 1]
     /// when every value lies there (accuracies, F1), else the values' range.
+    /// `spread[k]`, when given for series k, shades ± that much around it
+    /// (e.g. one standard deviation over seeds).
     public static func lineChart(title: String, xLabel: String, yLabel: String, x: [Double], series: [(String, [Double])],
-                                 highlightX: Double? = nil) -> String {
+                                 highlightX: Double? = nil, spread: [[Double]] = []) -> String {
         let width = 640.0, height = 400.0, left = 60.0, right = 150.0, top = 40.0, bottom = 50.0
         let plotW = width - left - right, plotH = height - top - bottom
         let xMin = x.min() ?? 0, xMax = max(x.max() ?? 1, xMin + 1)
@@ -50,6 +52,12 @@ public enum SVGChart {
         }
         for (k, (name, ys)) in series.enumerated() {
             let color = palette[k % palette.count]
+            if k < spread.count, spread[k].count == ys.count {
+                let band = zip(x, zip(ys, spread[k])).filter { $0.1.0.isFinite && $0.1.1.isFinite }
+                let upper = band.map { "\(f(px($0.0))),\(f(py($0.1.0 + $0.1.1)))" }
+                let lower = band.reversed().map { "\(f(px($0.0))),\(f(py($0.1.0 - $0.1.1)))" }
+                svg += "<polygon fill=\"\(color)\" fill-opacity=\"0.15\" stroke=\"none\" points=\"\((upper + lower).joined(separator: " "))\"/>\n"
+            }
             let points = zip(x, ys).filter { $0.1.isFinite }.map { "\(f(px($0.0))),\(f(py($0.1)))" }.joined(separator: " ")
             svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(k == 0 ? 3 : 1.5)\" points=\"\(points)\"/>\n"
             for (xv, yv) in zip(x, ys) where yv.isFinite {

@@ -5,8 +5,8 @@ import Transformer
 
 struct Example: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate example data.",
-        subcommands: [World.self, TokenizerCommand.self]
+        abstract: "Generate example data, and summarize the study made from it.",
+        subcommands: [World.self, TokenizerCommand.self, Study.self]
     )
 
     struct World: ParsableCommand {
@@ -23,8 +23,8 @@ struct Example: ParsableCommand {
             Files: pretrain.jsonl (text, lang); task_train.jsonl (English) and
             task_dev.jsonl, task_test.jsonl (every language): prefix, text
             (" label: value; …" or " None", ending in a newline), lang, utterance; parallel_train.jsonl
-            (aligned languages) and parallel_test.jsonl (every language):
-            text_parallel_0, text_parallel_1, lang.
+            and parallel_dev.jsonl (aligned languages) and parallel_test.jsonl
+            (every language): text_parallel_0, text_parallel_1, lang.
 
             Examples:
               adaptermerge example world -o world/ --seed 1

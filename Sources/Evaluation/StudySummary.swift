@@ -1,0 +1,174 @@
+import AdapterFormat
+import Foundation
+
+/// The study over seeds (`examples/world/reproduce`): each seed directory's
+/// measurements, read back from the JSON that `analyze`, `check` and `tune`
+/// wrote, and summarized as mean ± sd over seeds.
+///
+/// A seed directory holds `results/base-retrieval.json` (`analyze --json` on
+/// the base model), `results/task.json`, `results/merged.json` and
+/// `results/joint.json` (`check --json` of the task adapter against the base
+/// model, and of the tuned merge and the joint adapter against the task
+/// adapter), `results/tune.json` (`tune --json`), and optionally
+/// `pretrain.jsonl` (the pretraining log) and `times.tsv` (stage, seconds).
+public struct StudySummary: Sendable {
+    /// One seed's measurements.
+    public struct Seed: Sendable {
+        public let name: String
+        /// Base-model retrieval per layer: `layers`, `mean`, `languages`, `best_layer`.
+        public let retrieval: JSONValue
+        public let task: JSONValue
+        public let untuned: JSONValue
+        public let merged: JSONValue
+        public let joint: JSONValue
+        public let tune: JSONValue
+        /// The last pretraining loss, when the log is there.
+        public let pretrainLoss: Double?
+        public let stageSeconds: [(stage: String, seconds: Double)]
+
+        public init(name: String, retrieval: JSONValue, task: JSONValue, untuned: JSONValue, merged: JSONValue, joint: JSONValue,
+                    tune: JSONValue, pretrainLoss: Double? = nil, stageSeconds: [(stage: String, seconds: Double)] = []) {
+            self.name = name
+            self.retrieval = retrieval
+            self.task = task
+            self.untuned = untuned
+            self.merged = merged
+            self.joint = joint
+            self.tune = tune
+            self.pretrainLoss = pretrainLoss
+            self.stageSeconds = stageSeconds
+        }
+
+        /// Reads a seed directory written by `examples/world/reproduce`.
+        public init(directory: String) throws {
+            func json(_ name: String) throws -> JSONValue {
+                let path = FileSystem.join(directory, "results/\(name)")
+                guard FileSystem.exists(path) else {
+                    throw FormatError(.io, "missing: the seed's run did not finish (rerun examples/world/reproduce)", path: path)
+                }
+                return try FileSystem.readJSON(path)
+            }
+            var loss: Double?
+            let log = FileSystem.join(directory, "pretrain.jsonl")
+            if FileSystem.exists(log), let last = String(decoding: try FileSystem.readFile(log, limit: 64 << 20), as: UTF8.self)
+                .split(separator: "\n").last {
+                loss = try JSONValue(parsing: Array(last.utf8))["task_loss"]?.doubleValue
+            }
+            var seconds: [(String, Double)] = []
+            let times = FileSystem.join(directory, "times.tsv")
+            if FileSystem.exists(times) {
+                for line in String(decoding: try FileSystem.readFile(times), as: UTF8.self).split(separator: "\n") {
+                    let fields = line.split(separator: "\t")
+                    guard fields.count == 2, let s = Double(fields[1]) else {
+                        throw FormatError(.malformed, "expected \"stage<TAB>seconds\", got \"\(line)\"", path: times)
+                    }
+                    seconds.append((String(fields[0]), s))
+                }
+            }
+            self.init(name: FileSystem.split(directory).name, retrieval: try json("base-retrieval.json"),
+                      task: try json("task.json"), untuned: try json("untuned.json"), merged: try json("merged.json"), joint: try json("joint.json"),
+                      tune: try json("tune.json"), pretrainLoss: loss, stageSeconds: seconds)
+        }
+    }
+
+    /// The settings compared: where each one's metrics are in a seed's results.
+    public enum Setting: String, CaseIterable, Sendable {
+        case base = "base model"
+        case task = "task only (F2)"
+        case untuned = "task + align, w = 1"
+        case merged = "task + align, tuned (F3)"
+        case joint = "joint (F4)"
+
+        /// The check document and the side of it that holds this setting.
+        func source(_ seed: Seed) -> (document: JSONValue, side: String) {
+            switch self {
+            case .base: (seed.task, "baseline")
+            case .task: (seed.task, "candidate")
+            case .untuned: (seed.untuned, "candidate")
+            case .merged: (seed.merged, "candidate")
+            case .joint: (seed.joint, "candidate")
+            }
+        }
+    }
+
+    /// The groups of `check`, in display order, with the names people read.
+    public static let groups = [("task", "English"), ("alignment", "aligned"), ("held-out", "held out")]
+
+    public let seeds: [Seed]
+
+    public init(seeds: [Seed]) throws {
+        guard !seeds.isEmpty else { throw FormatError(.invalidContent, "a study needs at least one seed directory") }
+        self.seeds = seeds
+        let layers = seeds.map { $0.retrieval["layers"]?.arrayValue?.compactMap(\.intValue) ?? [] }
+        guard let first = layers.first, !first.isEmpty, layers.allSatisfy({ $0 == first }) else {
+            throw FormatError(.invalidContent, "the seeds' base-retrieval.json files do not share one list of layers",
+                              path: seeds.map(\.name).joined(separator: ", "))
+        }
+    }
+
+    /// Mean, sample standard deviation and range of one quantity over seeds.
+    public struct Spread: Sendable, Equatable {
+        public let values: [Double]
+        public init(_ values: [Double]) { self.values = values }
+
+        public var mean: Double { values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count) }
+
+        /// The sample standard deviation (n − 1); 0 for a single value.
+        public var sd: Double {
+            guard values.count > 1 else { return 0 }
+            let m = mean
+            return (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
+        }
+
+        /// How many values are above zero (for paired differences).
+        public var positives: Int { values.filter { $0 > 0 }.count }
+    }
+
+    /// The languages of a group, as the first seed's task check names them.
+    public func languages(ofGroup group: String) -> [String] {
+        seeds[0].task["groups"]?[group]?["languages"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    /// Every language of the checks, in their order.
+    public var languages: [String] { seeds[0].task["languages"]?.objectValue?.map(\.key) ?? [] }
+
+    /// The layer the checks measured retrieval at.
+    public var alignmentLayer: Int? { seeds[0].task["layer"]?.intValue }
+
+    public var layers: [Int] { seeds[0].retrieval["layers"]?.arrayValue?.compactMap(\.intValue) ?? [] }
+
+    /// A group's mean of `metric` for `setting`, per seed (seeds without it are left out).
+    public func group(_ group: String, _ metric: CheckReport.Metric, _ setting: Setting) -> Spread {
+        Spread(seeds.compactMap { seed in
+            let (document, side) = setting.source(seed)
+            return document["groups"]?[group]?[side]?[metric.rawValue]?.doubleValue
+        })
+    }
+
+    /// One language's `metric` for `setting`, per seed.
+    public func language(_ lang: String, _ metric: CheckReport.Metric, _ setting: Setting) -> Spread {
+        Spread(seeds.compactMap { seed in
+            let (document, side) = setting.source(seed)
+            return document["languages"]?[lang]?[side]?[metric.rawValue]?.doubleValue
+        })
+    }
+
+    /// `setting` − task only, seed by seed (paired, so the seeds' shared ups and downs cancel).
+    public func gainOverTask(_ group: String, _ metric: CheckReport.Metric, _ setting: Setting) -> Spread {
+        Spread(seeds.compactMap { seed in
+            let (document, side) = setting.source(seed)
+            guard let value = document["groups"]?[group]?[side]?[metric.rawValue]?.doubleValue,
+                  let task = seed.task["groups"]?[group]?["candidate"]?[metric.rawValue]?.doubleValue else { return nil }
+            return value - task
+        })
+    }
+
+    /// Base-model retrieval at `layer` averaged over `languages`, per seed.
+    public func baseRetrieval(layer: Int, over languages: [String]) -> Spread {
+        Spread(seeds.compactMap { seed in
+            guard let index = layers.firstIndex(of: layer) else { return nil }
+            let values = languages.compactMap { seed.retrieval["languages"]?[$0]?.arrayValue?[index].doubleValue }
+            return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+        })
+    }
+}

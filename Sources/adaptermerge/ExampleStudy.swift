@@ -1,0 +1,54 @@
+import ArgumentParser
+import AdapterFormat
+import Evaluation
+
+extension Example {
+    struct Study: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Summarize the study's seeds (examples/world/reproduce) as mean ± sd: Markdown tables and the F1 chart.",
+            discussion: """
+            Each directory is one seed's output of examples/world/reproduce:
+            results/base-retrieval.json (analyze --json on the base model),
+            results/task.json, merged.json and joint.json (check --json),
+            results/tune.json (tune --json), and pretrain.jsonl and times.tsv.
+            Prints the Markdown unless --markdown is given.
+
+            Examples:
+              adaptermerge example study .build/study/seed-1 .build/study/seed-2 .build/study/seed-3
+              adaptermerge example study .build/study/seed-* --svg docs/study/retrieval.svg --into docs/STUDY.md --force
+            """
+        )
+
+        @Argument(help: "Seed directories written by examples/world/reproduce.") var seeds: [String]
+        @Option(help: "Write the Markdown tables to this file.") var markdown: String?
+        @Option(help: "Write F1, the base model's retrieval by layer, as an SVG chart.") var svg: String?
+        @Option(help: "Replace the section between <!-- study:begin --> and <!-- study:end --> of this Markdown file.")
+        var into: String?
+        @Flag(help: "Overwrite existing --markdown and --svg files.") var force = false
+
+        func validate() throws {
+            guard !seeds.isEmpty else { throw ValidationError("give at least one seed directory") }
+        }
+
+        func run() throws {
+            for path in [markdown, svg].compactMap({ $0 }) where FileSystem.exists(path) && !force {
+                throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: path)
+            }
+            let summary = try StudySummary(seeds: try seeds.map { try StudySummary.Seed(directory: $0) })
+            let tables = summary.markdown
+            // Read and checked before anything is written, so a bad --into leaves every file as it was.
+            let updated = try into.map { path in
+                try StudySummary.replacingResults(in: String(decoding: try FileSystem.readFile(path), as: UTF8.self),
+                                                  with: tables, path: path)
+            }
+            for (path, text) in [(markdown, tables), (svg, summary.retrievalChart), (into, updated ?? "")] {
+                guard let path else { continue }
+                // --into names a file the user asked to have edited: it is replaced without --force.
+                let out = try AtomicFileWriter(destination: path, overwrite: force || path == into)
+                try out.write(Array(text.utf8))
+                try out.commit()
+            }
+            if markdown == nil { print(tables, terminator: "") }
+        }
+    }
+}
