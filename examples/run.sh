@@ -65,5 +65,4 @@ $am check --model examples/world/model --adapter "$out/world-merged.lora" --base
     --data examples/world/data/task_test.jsonl --pairs examples/world/data/parallel_test.jsonl --html "$out/world-report.html"
 echo "-- the joint adapter (task and alignment trained together) against the task adapter"
 $am check --model examples/world/model --adapter examples/world/joint.lora --baseline examples/world/task.lora \
-    --data examples/world/data/task_test.jsonl --pairs examples/world/data/parallel_test.jsonl \
-    --task-languages en --align-languages xa,xc,xe
+    --data examples/world/data/task_test.jsonl --pairs examples/world/data/parallel_test.jsonl

@@ -12,9 +12,11 @@ public struct LanguageGroups: Sendable, Equatable {
     }
 
     /// From an adapter's metadata: a task adapter's languages are task
-    /// languages, an alignment adapter's alignment languages, a joint
-    /// adapter's both (its recipe names none apart); a merged adapter's come
-    /// from the kinds and languages its lineage records for each input.
+    /// languages, an alignment adapter's alignment languages; a joint
+    /// adapter's are those its recipe's `task_languages` and
+    /// `alignment_languages` name (`train joint` records them), else both;
+    /// a merged adapter's come from the kinds and languages its lineage
+    /// records for each input.
     public init(metadata: AdapterMetadata) {
         var task: [String] = [], alignment: [String] = []
         func add(_ kind: String?, _ languages: [String]) {
@@ -29,6 +31,11 @@ public struct LanguageGroups: Sendable, Equatable {
             for input in inputs {
                 add(input["kind"]?.stringValue, input["languages"]?.arrayValue?.compactMap(\.stringValue) ?? [])
             }
+        } else if metadata.kind == .joint, let recipe = metadata.recipe,
+                  let taskLanguages = recipe["task_languages"]?.arrayValue?.compactMap(\.stringValue),
+                  let alignmentLanguages = recipe["alignment_languages"]?.arrayValue?.compactMap(\.stringValue) {
+            task = taskLanguages
+            alignment = alignmentLanguages
         } else {
             add(metadata.kind?.rawValue, metadata.languages)
         }

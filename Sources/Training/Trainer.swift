@@ -277,6 +277,11 @@ public final class Trainer {
             recipeJSON.append(("layer", .int(r.alignmentLayer(config))))
             recipeJSON.append(("temperature", .number(r.temperature)))
         }
+        if r.objective == .joint {
+            // So that check can tell the task languages from the aligned ones.
+            recipeJSON.append(("task_languages", .array(data.taskLanguages.map(JSONValue.string))))
+            recipeJSON.append(("alignment_languages", .array(data.alignmentLanguages.map(JSONValue.string))))
+        }
         return AdapterMetadata(kind: r.objective.adapterKind, baseModel: baseModel, languages: data.languages,
                                recipe: .object(recipeJSON))
     }

@@ -24,9 +24,18 @@ public struct TrainingData: Sendable {
     /// XXH64 of each file's bytes, for the recipe.
     public var fileHashes: [(path: String, xxh64: String)] = []
 
-    public var languages: [String] {
+    /// The languages of every row, in order of first appearance.
+    public var languages: [String] { Self.unique(task.compactMap(\.lang) + pairs.compactMap(\.lang)) }
+
+    /// The languages of the task rows.
+    public var taskLanguages: [String] { Self.unique(task.compactMap(\.lang)) }
+
+    /// The languages of the parallel rows (their non-English side).
+    public var alignmentLanguages: [String] { Self.unique(pairs.compactMap(\.lang)) }
+
+    static func unique(_ values: [String]) -> [String] {
         var seen: [String] = []
-        for l in task.compactMap(\.lang) + pairs.compactMap(\.lang) where !seen.contains(l) { seen.append(l) }
+        for v in values where !seen.contains(v) { seen.append(v) }
         return seen
     }
 

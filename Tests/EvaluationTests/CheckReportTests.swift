@@ -80,7 +80,10 @@ final class CheckReportTests: XCTestCase {
         XCTAssertEqual(groups, LanguageGroups(task: ["en"], alignment: ["de", "ru"]))
         XCTAssertEqual(groups.heldOut(among: ["en", "de", "zh", "ja"]), ["zh", "ja"])
         XCTAssertEqual(LanguageGroups(metadata: AdapterMetadata(kind: .joint, languages: ["en", "de"])),
-                       LanguageGroups(task: ["en", "de"], alignment: ["en", "de"]))
+                       LanguageGroups(task: ["en", "de"], alignment: ["en", "de"]), "a recipe that names none apart")
+        let joint = AdapterMetadata(kind: .joint, languages: ["en", "de", "ru"],
+                                    recipe: ["task_languages": ["en"], "alignment_languages": ["de", "ru"]])
+        XCTAssertEqual(LanguageGroups(metadata: joint), LanguageGroups(task: ["en"], alignment: ["de", "ru"]))
     }
 
     func testReportGatesAndHTMLWithOneSVGPerPlot() throws {

@@ -27,6 +27,8 @@ final class TrainCommandTests: XCTestCase {
         let recipe = try XCTUnwrap(adapter.metadata.recipe)
         XCTAssertEqual(recipe["objective"]?.stringValue, "joint")
         XCTAssertEqual(recipe["layer"]?.intValue, 1, "middle of 3 blocks")
+        XCTAssertEqual(recipe["task_languages"]?.arrayValue?.compactMap(\.stringValue), ["en"])
+        XCTAssertEqual(recipe["alignment_languages"]?.arrayValue?.compactMap(\.stringValue), ["en"])
         XCTAssertEqual(recipe["steps"]?.intValue, 3)
         XCTAssertNotNil(recipe["best_dev_loss"]?.doubleValue)
         XCTAssertEqual(adapter.metadata.languages, ["en"])
