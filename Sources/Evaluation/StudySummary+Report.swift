@@ -59,6 +59,14 @@ extension StudySummary {
             }.joined(separator: " | ") + " |\n"
         }
 
+        md += "\n#### Per language: retrieval at \(layerText)\n\n"
+        md += "| language | " + Setting.allCases.map(\.rawValue).joined(separator: " | ") + " |\n"
+        md += "| --- |" + String(repeating: " ---: |", count: Setting.allCases.count) + "\n"
+        for lang in others {
+            md += "| \(lang) (\(groupName(of: lang))) | "
+                + Setting.allCases.map { Self.cell(language(lang, .retrieval, $0), digits: 2) }.joined(separator: " | ") + " |\n"
+        }
+
         // Tuning
         md += "\n#### F3: the merge chosen on dev (English and the aligned languages)\n\n"
         md += "| seed | weight | layers | dev score | dev score of the task adapter alone |\n| --- | ---: | --- | ---: | ---: |\n"

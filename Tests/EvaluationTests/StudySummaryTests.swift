@@ -15,8 +15,10 @@ final class StudySummaryTests: XCTestCase {
             "layer": .int(1),
             "languages": .object(["en", "xa", "xb"].map { lang in
                 let group = members.first { $0.value.contains(lang) }!.key
-                return (key: lang, value: ["candidate": ["slot_f1": .double(candidate[group]!)],
-                                           "baseline": baseline.map { ["slot_f1": .double($0[group]!)] } ?? .null])
+                func metrics(_ values: [String: Double]) -> JSONValue {
+                    ["slot_f1": .double(values[group]!), "retrieval": group == "task" ? .null : .double(values[group]! / 2)]
+                }
+                return (key: lang, value: ["candidate": metrics(candidate), "baseline": baseline.map(metrics) ?? .null])
             }),
             "groups": .object(["task", "alignment", "held-out"].map { g in
                 (key: g, value: ["languages": .array(members[g]!.map(JSONValue.string)),
@@ -76,6 +78,7 @@ final class StudySummaryTests: XCTestCase {
         XCTAssertTrue(md.contains("| task only (F2) | 0.800 ± 0.141 | 0.300 ± 0.141 | 0.300 ± 0.141 |"), md)
         XCTAssertTrue(md.contains("| gain of task + align, tuned (F3) over task only | +0.000 ± 0.141 (1/2) |"), md)
         XCTAssertTrue(md.contains("| seed-2 | 0.250 | below 1 | 0.700 | 0.600 |"), md)
+        XCTAssertTrue(md.contains("| xb (held out) | 0.00 ± 0.00 | 0.15 ± 0.07 | 0.05 ± 0.07 | 0.15 ± 0.00 |"), md)
         XCTAssertTrue(md.contains("| seed-1 | 1.250 | 0.700 | 0.200 / 0.000 / 0.300 / 0.100 | 0.100 / 0.000 / 0.150 / 0.050 | 9.0 |"), md)
         let svg = s.retrievalChart
         XCTAssertTrue(svg.contains("<polygon"), "the ±1 sd band")
