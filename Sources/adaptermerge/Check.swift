@@ -69,7 +69,10 @@ struct Check: ParsableCommand {
     @Option(help: "Also write a self-contained HTML report with SVG plots.")
     var html: String?
 
-    @Flag(help: "Overwrite existing --markdown/--html files.")
+    @Option(help: "Also write each task row's greedy outputs as JSON lines: index, lang, prefix, reference, candidate, baseline.")
+    var outputs: String?
+
+    @Flag(help: "Overwrite existing --markdown/--html/--outputs files.")
     var force = false
 
     func validate() throws {
@@ -80,7 +83,7 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
-        for path in [markdown, html].compactMap({ $0 }) where FileSystem.exists(path) && !force && path != "/dev/stdout" {
+        for path in [markdown, html, outputs].compactMap({ $0 }) where FileSystem.exists(path) && !force && path != "/dev/stdout" {
             throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: path)
         }
         let (model, tokenizer, candidateStack) = try modelOptions.load()
@@ -130,11 +133,26 @@ struct Check: ParsableCommand {
 
         if let markdown { try write(report.markdown, to: markdown) }
         if let html { try write(report.html, to: html) }
+        if let outputs { try write(Self.outputLines(rows: rows, candidate: candidate, baseline: baselineResult), to: outputs) }
         print(json ? report.json.prettyText() : report.text, terminator: json ? "\n" : "")
         let failed = report.failedGates
         if !failed.isEmpty {
             throw CheckFailure(message: failed.map { "gate \($0.name) failed: \($0.detail)" }.joined(separator: "; "))
         }
+    }
+
+    /// One JSON line per task row: what the candidate (and the baseline) wrote, beside the reference.
+    static func outputLines(rows: [DataRow], candidate: SettingResult, baseline: SettingResult?) throws -> String {
+        try rows.indices.map { i in
+            let row = rows[i]
+            let line: JSONValue = [
+                "index": .int(i), "lang": row.optionalString("lang").map(JSONValue.string) ?? .null,
+                "prefix": .string(try row.string("prefix")), "reference": .string(try row.string("text")),
+                "candidate": .string(candidate.outputs[i]),
+                "baseline": baseline.map { .string($0.outputs[i]) } ?? .null,
+            ]
+            return line.compactText + "\n"
+        }.joined()
     }
 
     private func write(_ text: String, to path: String) throws {

@@ -41,6 +41,18 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: html, encoding: .utf8).contains("<svg"))
         XCTAssertTrue(try String(contentsOfFile: markdown, encoding: .utf8).hasPrefix("### adaptermerge check"))
         // Reports are never overwritten without --force.
+        let outputs = dir + "/outputs.jsonl"
+        let decoded = try CLI.run(["check", "--model", llama, "--adapter", adapterA, "--data", data, "--outputs", outputs])
+        XCTAssertEqual(decoded.status, 0, decoded.stderr)
+        let lines = String(decoding: try Fixtures.bytes(outputs), as: UTF8.self).split(separator: "\n")
+        let rows = String(decoding: try Fixtures.bytes(data), as: UTF8.self).split(separator: "\n")
+        XCTAssertEqual(lines.count, rows.count, "one line per task row")
+        let first = try JSONValue(parsing: Array(lines[0].utf8)), firstRow = try JSONValue(parsing: Array(rows[0].utf8))
+        XCTAssertEqual(first["index"]?.intValue, 0)
+        XCTAssertEqual(first["reference"]?.stringValue, firstRow["text"]?.stringValue)
+        XCTAssertEqual(first["lang"]?.stringValue, firstRow["lang"]?.stringValue)
+        XCTAssertNotNil(first["candidate"]?.stringValue)
+        XCTAssertNotNil(first["baseline"]?.stringValue, "the base model is the baseline")
         let again = try CLI.run(["check", "--model", llama, "--adapter", adapterA, "--data", data, "--html", html])
         XCTAssertEqual(again.status, 2)
         XCTAssertTrue(again.stderr.contains("already exists"), again.stderr)
