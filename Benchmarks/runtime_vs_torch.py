@@ -44,19 +44,15 @@ the test suite; Benchmarks/run_runtime.sh runs it.
 import os
 import sys
 
-_PINNED_ENV = {
-    "PYTHONHASHSEED": "0",  # PEFT stores target_modules as a set -> JSON list order
-    "HF_HUB_OFFLINE": "1",
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "fixtures"))
+import pinned  # noqa: E402
+
+pinned.reexec({
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TRANSFORMERS_VERBOSITY": "error",
     "CUDA_VISIBLE_DEVICES": "",
     "TOKENIZERS_PARALLELISM": "true",
-}
-if any(os.environ.get(k) != v for k, v in _PINNED_ENV.items()):
-    env = dict(os.environ)
-    env.update(_PINNED_ENV)
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+}, one_thread=False)
 
 import argparse  # noqa: E402
 import json  # noqa: E402
