@@ -118,6 +118,18 @@ public final class AtomicFileWriter {
         }
     }
 
+    /// Writes a whole file in one go: `bytes`, fsynced and moved into place.
+    public static func write(_ bytes: [UInt8], to destination: String, overwrite: Bool) throws {
+        let out = try AtomicFileWriter(destination: destination, overwrite: overwrite)
+        try out.write(bytes)
+        try out.commit()
+    }
+
+    /// Writes a whole text file in one go (UTF-8).
+    public static func write(_ text: String, to destination: String, overwrite: Bool) throws {
+        try write(Array(text.utf8), to: destination, overwrite: overwrite)
+    }
+
     /// Flushes, fsyncs and moves the file into place.
     public func commit() throws {
         try flush()

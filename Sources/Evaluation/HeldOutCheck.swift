@@ -63,7 +63,7 @@ public struct HeldOutCheck {
 
     /// Languages in order of first appearance in the task rows, then the parallel rows.
     public var languages: [String] {
-        LanguageGroups.unique(rows.map { $0.optionalString("lang") ?? "-" } + pairs.map { $0.optionalString("lang") ?? "-" })
+        (rows.map { $0.optionalString("lang") ?? "-" } + pairs.map { $0.optionalString("lang") ?? "-" }).uniqued()
     }
 
     /// Measures one setting. `progress` is told about each decoded row.

@@ -39,23 +39,17 @@ public struct LanguageGroups: Sendable, Equatable {
         } else {
             add(metadata.kind?.rawValue, metadata.languages)
         }
-        self.task = LanguageGroups.unique(task)
-        self.alignment = LanguageGroups.unique(alignment)
+        self.task = task.uniqued()
+        self.alignment = alignment.uniqued()
     }
 
     /// The union with another adapter's groups (a candidate given as several adapters).
     public func merged(with other: LanguageGroups) -> LanguageGroups {
-        LanguageGroups(task: LanguageGroups.unique(task + other.task), alignment: LanguageGroups.unique(alignment + other.alignment))
+        LanguageGroups(task: (task + other.task).uniqued(), alignment: (alignment + other.alignment).uniqued())
     }
 
     /// The evaluation's languages that neither the task nor the alignment data had.
     public func heldOut(among languages: [String]) -> [String] {
         languages.filter { !task.contains($0) && !alignment.contains($0) }
-    }
-
-    static func unique(_ values: [String]) -> [String] {
-        var seen: [String] = []
-        for v in values where !seen.contains(v) { seen.append(v) }
-        return seen
     }
 }

@@ -13,7 +13,7 @@ extension StudySummary {
 
         // F1
         let aligned = languages(ofGroup: "alignment"), heldOut = languages(ofGroup: "held-out")
-        let others = languages.filter { !languages(ofGroup: "task").contains($0) }
+        let others = nonTaskLanguages
         md += "#### F1: retrieval by layer in the base model\n\n"
         md += "Accuracy of finding each test sentence's English translation among its language's test pairs, "
             + "mean-pooled hidden states, cosine similarity; layer 0 is the embeddings.\n\n"
@@ -84,8 +84,7 @@ extension StudySummary {
             + "aligned retrieval: task only / w = 1 / tuned / joint | minutes |\n| --- | ---: | ---: | ---: | ---: | ---: |\n"
         for seed in seeds {
             func one(_ group: String, _ metric: CheckReport.Metric, _ setting: Setting) -> String {
-                let (document, side) = setting.source(seed)
-                return document["groups"]?[group]?[side]?[metric.rawValue]?.doubleValue.map { Self.fixed($0, 3) } ?? "–"
+                value(seed, metric, setting, group: group).map { Self.fixed($0, 3) } ?? "–"
             }
             let minutes = seed.stageSeconds.isEmpty ? "–" : Self.fixed(seed.stageSeconds.map(\.seconds).reduce(0, +) / 60, 1)
             md += "| \(seed.name) | \(seed.pretrainLoss.map { Self.fixed($0, 3) } ?? "–") | \(one("task", .slotF1, .task)) | "
@@ -100,10 +99,10 @@ extension StudySummary {
     /// over seeds, with the mean's ±1 sd band.
     public var retrievalChart: String {
         let x = layers.map(Double.init)
-        let all = layers.map { baseRetrieval(layer: $0, over: languages.filter { !languages(ofGroup: "task").contains($0) }) }
+        let all = layers.map { baseRetrieval(layer: $0, over: nonTaskLanguages) }
         var series: [(String, [Double])] = [("mean of \(seeds.count) seeds", all.map(\.mean))]
         var spread: [[Double]] = [all.map(\.sd)]
-        for lang in languages where !languages(ofGroup: "task").contains(lang) {
+        for lang in nonTaskLanguages {
             series.append(("\(lang) (\(groupName(of: lang)))", layers.map { baseRetrieval(layer: $0, over: [lang]).mean }))
             spread.append([])
         }

@@ -95,15 +95,30 @@ public struct StudySummary: Sendable {
     public static let groups = [("task", "English"), ("alignment", "aligned"), ("held-out", "held out")]
 
     public let seeds: [Seed]
+    /// Every language of the checks, in their order (the first seed's task check).
+    public let languages: [String]
+    /// The layers of the base-model retrieval curves, shared by all seeds.
+    public let layers: [Int]
+    /// The layer the checks measured retrieval at.
+    public let alignmentLayer: Int?
+    private let groupLanguages: [String: [String]]
 
     public init(seeds: [Seed]) throws {
-        guard !seeds.isEmpty else { throw FormatError(.invalidContent, "a study needs at least one seed directory") }
+        guard let first = seeds.first else { throw FormatError(.invalidContent, "a study needs at least one seed directory") }
         self.seeds = seeds
         let layers = seeds.map { $0.retrieval["layers"]?.arrayValue?.compactMap(\.intValue) ?? [] }
-        guard let first = layers.first, !first.isEmpty, layers.allSatisfy({ $0 == first }) else {
+        guard !layers[0].isEmpty, layers.allSatisfy({ $0 == layers[0] }) else {
             throw FormatError(.invalidContent, "the seeds' base-retrieval.json files do not share one list of layers",
                               path: seeds.map(\.name).joined(separator: ", "))
         }
+        self.layers = layers[0]
+        languages = first.task["languages"]?.objectValue?.map(\.key) ?? []
+        alignmentLayer = first.task["layer"]?.intValue
+        var groups: [String: [String]] = [:]
+        for (group, _) in Self.groups {
+            groups[group] = first.task["groups"]?[group]?["languages"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        }
+        groupLanguages = groups
     }
 
     /// Mean, sample standard deviation and range of one quantity over seeds.
@@ -125,48 +140,41 @@ public struct StudySummary: Sendable {
     }
 
     /// The languages of a group, as the first seed's task check names them.
-    public func languages(ofGroup group: String) -> [String] {
-        seeds[0].task["groups"]?[group]?["languages"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    public func languages(ofGroup group: String) -> [String] { groupLanguages[group] ?? [] }
+
+    /// The languages that retrieval measures: all but the task's (English).
+    public var nonTaskLanguages: [String] { languages.filter { !languages(ofGroup: "task").contains($0) } }
+
+    /// One seed's `metric` for `setting`, as a group mean or for one language.
+    func value(_ seed: Seed, _ metric: CheckReport.Metric, _ setting: Setting, group: String? = nil, language: String? = nil) -> Double? {
+        let (document, side) = setting.source(seed)
+        let scope: JSONValue? = if let group { document["groups"]?[group] } else if let language { document["languages"]?[language] } else { nil }
+        return scope?[side]?[metric.rawValue]?.doubleValue
     }
-
-    /// Every language of the checks, in their order.
-    public var languages: [String] { seeds[0].task["languages"]?.objectValue?.map(\.key) ?? [] }
-
-    /// The layer the checks measured retrieval at.
-    public var alignmentLayer: Int? { seeds[0].task["layer"]?.intValue }
-
-    public var layers: [Int] { seeds[0].retrieval["layers"]?.arrayValue?.compactMap(\.intValue) ?? [] }
 
     /// A group's mean of `metric` for `setting`, per seed (seeds without it are left out).
     public func group(_ group: String, _ metric: CheckReport.Metric, _ setting: Setting) -> Spread {
-        Spread(seeds.compactMap { seed in
-            let (document, side) = setting.source(seed)
-            return document["groups"]?[group]?[side]?[metric.rawValue]?.doubleValue
-        })
+        Spread(seeds.compactMap { value($0, metric, setting, group: group) })
     }
 
     /// One language's `metric` for `setting`, per seed.
     public func language(_ lang: String, _ metric: CheckReport.Metric, _ setting: Setting) -> Spread {
-        Spread(seeds.compactMap { seed in
-            let (document, side) = setting.source(seed)
-            return document["languages"]?[lang]?[side]?[metric.rawValue]?.doubleValue
-        })
+        Spread(seeds.compactMap { value($0, metric, setting, language: lang) })
     }
 
     /// `setting` − task only, seed by seed (paired, so the seeds' shared ups and downs cancel).
     public func gainOverTask(_ group: String, _ metric: CheckReport.Metric, _ setting: Setting) -> Spread {
         Spread(seeds.compactMap { seed in
-            let (document, side) = setting.source(seed)
-            guard let value = document["groups"]?[group]?[side]?[metric.rawValue]?.doubleValue,
-                  let task = seed.task["groups"]?[group]?["candidate"]?[metric.rawValue]?.doubleValue else { return nil }
+            guard let value = value(seed, metric, setting, group: group),
+                  let task = self.value(seed, metric, .task, group: group) else { return nil }
             return value - task
         })
     }
 
     /// Base-model retrieval at `layer` averaged over `languages`, per seed.
     public func baseRetrieval(layer: Int, over languages: [String]) -> Spread {
-        Spread(seeds.compactMap { seed in
-            guard let index = layers.firstIndex(of: layer) else { return nil }
+        guard let index = layers.firstIndex(of: layer) else { return Spread([]) }
+        return Spread(seeds.compactMap { seed in
             let values = languages.compactMap { seed.retrieval["languages"]?[$0]?.arrayValue?[index].doubleValue }
             return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
         })

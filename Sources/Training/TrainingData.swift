@@ -25,19 +25,13 @@ public struct TrainingData: Sendable {
     public var fileHashes: [(path: String, xxh64: String)] = []
 
     /// The languages of every row, in order of first appearance.
-    public var languages: [String] { Self.unique(task.compactMap(\.lang) + pairs.compactMap(\.lang)) }
+    public var languages: [String] { (task.compactMap(\.lang) + pairs.compactMap(\.lang)).uniqued() }
 
     /// The languages of the task rows.
-    public var taskLanguages: [String] { Self.unique(task.compactMap(\.lang)) }
+    public var taskLanguages: [String] { task.compactMap(\.lang).uniqued() }
 
     /// The languages of the parallel rows (their non-English side).
-    public var alignmentLanguages: [String] { Self.unique(pairs.compactMap(\.lang)) }
-
-    static func unique(_ values: [String]) -> [String] {
-        var seen: [String] = []
-        for v in values where !seen.contains(v) { seen.append(v) }
-        return seen
-    }
+    public var alignmentLanguages: [String] { pairs.compactMap(\.lang).uniqued() }
 
     /// Reads and tokenizes `paths`. A row that serves neither objective, has a
     /// field of the wrong type, or is longer than `maxLength` tokens stops the

@@ -50,9 +50,7 @@ public enum AdapterApplication {
         for name in companionFiles {
             let source = FileSystem.join(directory, name)
             guard FileSystem.isRegularFile(source) else { continue }
-            let out = try AtomicFileWriter(destination: FileSystem.join(target, name), overwrite: true)
-            try out.write(try FileSystem.readFile(source))
-            try out.commit()
+            try AtomicFileWriter.write(try FileSystem.readFile(source), to: FileSystem.join(target, name), overwrite: true)
         }
         var merged = 0
         try SafeTensorsWriter.write(specs: specs, metadata: ["format": "pt"], to: FileSystem.join(target, "model.safetensors"),

@@ -48,9 +48,7 @@ struct Analyze: ParsableCommand {
                                            x: layers.map(Double.init),
                                            series: [("mean", mean)] + languages.map { ($0, perLanguage[$0]!) },
                                            highlightX: Double(best))
-            let out = try AtomicFileWriter(destination: svg, overwrite: force)
-            try out.write(Array(chart.utf8))
-            try out.commit()
+            try AtomicFileWriter.write(chart, to: svg, overwrite: force)
         }
         if json {
             let doc: JSONValue = [

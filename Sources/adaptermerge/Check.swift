@@ -131,9 +131,9 @@ struct Check: ParsableCommand {
                                  baselineName: noBaseline ? nil : (baseline.isEmpty ? "base model" : baseline.joined(separator: " + ")))
         report.applyGates(minimumGain: minGain, maximumLossIncrease: maxLossIncrease)
 
-        if let markdown { try write(report.markdown, to: markdown) }
-        if let html { try write(report.html, to: html) }
-        if let outputs { try write(Self.outputLines(rows: rows, candidate: candidate, baseline: baselineResult), to: outputs) }
+        if let markdown { try AtomicFileWriter.write(report.markdown, to: markdown, overwrite: force) }
+        if let html { try AtomicFileWriter.write(report.html, to: html, overwrite: force) }
+        if let outputs { try AtomicFileWriter.write(Self.outputLines(rows: rows, candidate: candidate, baseline: baselineResult), to: outputs, overwrite: force) }
         print(json ? report.json.prettyText() : report.text, terminator: json ? "\n" : "")
         let failed = report.failedGates
         if !failed.isEmpty {
@@ -153,12 +153,6 @@ struct Check: ParsableCommand {
             ]
             return line.compactText + "\n"
         }.joined()
-    }
-
-    private func write(_ text: String, to path: String) throws {
-        let out = try AtomicFileWriter(destination: path, overwrite: force)
-        try out.write(Array(text.utf8))
-        try out.commit()
     }
 }
 

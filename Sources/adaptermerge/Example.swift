@@ -70,9 +70,7 @@ struct Example: ParsableCommand {
             for (name, rows) in files {
                 let text = name.hasSuffix(".json") ? rows.map { $0.prettyText() + "\n" }.joined()
                                                    : rows.map { $0.compactText + "\n" }.joined()
-                let out = try AtomicFileWriter(destination: FileSystem.join(target, name), overwrite: true)
-                try out.write(Array(text.utf8))
-                try out.commit()
+                try AtomicFileWriter.write(text, to: FileSystem.join(target, name), overwrite: true)
             }
             if !exists { try FileSystem.moveDirectory(target, to: output) }
             committed = true
@@ -118,9 +116,7 @@ struct Example: ParsableCommand {
             let result = try BPETrainer.train(texts, vocabularySize: vocabSize, minimumFrequency: minFrequency)
             if !FileSystem.exists(output) { try FileSystem.createDirectory(output) }
             for (path, json) in zip(files, [result.tokenizer, result.config]) {
-                let out = try AtomicFileWriter(destination: path, overwrite: force)
-                try out.write(Array((json.prettyText(indent: 2) + "\n").utf8))
-                try out.commit()
+                try AtomicFileWriter.write(json.prettyText(indent: 2) + "\n", to: path, overwrite: force)
             }
             print("trained \(result.merges) merges on \(texts.count) rows; wrote \(files.joined(separator: ", "))")
         }

@@ -41,13 +41,11 @@ extension Example {
                 try StudySummary.replacingResults(in: String(decoding: try FileSystem.readFile(path), as: UTF8.self),
                                                   with: tables, path: path)
             }
-            for (path, text) in [(markdown, tables), (svg, summary.retrievalChart), (into, updated ?? "")] {
-                guard let path else { continue }
-                // --into names a file the user asked to have edited: it is replaced without --force.
-                let out = try AtomicFileWriter(destination: path, overwrite: force || path == into)
-                try out.write(Array(text.utf8))
-                try out.commit()
+            for (path, text) in [(markdown, tables), (svg, summary.retrievalChart)] {
+                if let path { try AtomicFileWriter.write(text, to: path, overwrite: force) }
             }
+            // --into names a file the user asked to have edited: it is replaced without --force.
+            if let into, let updated { try AtomicFileWriter.write(updated, to: into, overwrite: true) }
             if markdown == nil { print(tables, terminator: "") }
         }
     }

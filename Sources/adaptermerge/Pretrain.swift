@@ -118,9 +118,7 @@ struct Pretrain: ParsableCommand {
         let files: [(String, [UInt8])] = [("config.json", Array((JSONValue.object(fields).prettyText(indent: 2) + "\n").utf8))]
             + (try ["tokenizer.json", "tokenizer_config.json"].map { ($0, try FileSystem.readFile(FileSystem.join(tokenizer, $0), limit: 512 << 20)) })
         for (name, bytes) in files {
-            let out = try AtomicFileWriter(destination: FileSystem.join(target, name), overwrite: true)
-            try out.write(bytes)
-            try out.commit()
+            try AtomicFileWriter.write(bytes, to: FileSystem.join(target, name), overwrite: true)
         }
         if !exists { try FileSystem.moveDirectory(target, to: output) }
         committed = true

@@ -145,9 +145,7 @@ struct Tune: ParsableCommand {
             let chart = SVGChart.lineChart(title: "Dev \(reportMetric.title) against the alignment weight (\(bandText(chosenCut)))",
                                            xLabel: "alignment weight", yLabel: reportMetric.title, x: curveWeights,
                                            series: [("mean", curve.map(\.1))] + perLanguage, highlightX: chosen.weight)
-            let out = try AtomicFileWriter(destination: svg, overwrite: force)
-            try out.write(Array(chart.utf8))
-            try out.commit()
+            try AtomicFileWriter.write(chart, to: svg, overwrite: force)
         }
         let record: JSONValue = [
             "metric": .string(chosenMetric.rawValue),
