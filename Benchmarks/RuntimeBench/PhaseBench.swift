@@ -12,11 +12,38 @@ import Transformer
 /// LoRA B, two per sequence and head for attention; then the LM head. What the
 /// measured forward pass takes beyond their sum is the runtime's non-BLAS
 /// work: norms, RoPE, softmax, SiLU and copies.
+///
+/// Each phase also counts its floating-point operations, so that its rate per
+/// core can be set beside ``referenceRate(stopwatch:)``: what the loaded
+/// OpenBLAS kernels reach on one large square sgemm.
 enum PhaseBench {
     /// One phase of the replay.
     struct Phase {
         let name: String
         let timing: Timing
+        /// Multiply-adds count 2, over all parts.
+        let flops: Double
+        /// The parts that ran concurrently, one core each.
+        let parts: Int
+
+        /// GFLOP/s per core of the median run.
+        var gigaflopsPerCore: Double { flops / timing.median / Double(parts) / 1e9 }
+    }
+
+    /// GFLOP/s of a 1024 × 1024 × 1024 sgemm on one thread: the rate the
+    /// loaded kernels reach when nothing but the kernel matters, for reading
+    /// the phases' rates against.
+    static func referenceRate(stopwatch: Stopwatch) -> Double {
+        let n = 1024
+        let a = Scratch(n * n), b = Scratch(n * n), c = Scratch(n * n)
+        let saved = BLAS.threadCount
+        BLAS.setThreadCount(1)
+        defer { BLAS.setThreadCount(saved) }
+        let timing = stopwatch.measure {
+            BLAS.sgemm(transposeA: false, transposeB: true, m: n, n: n, k: n, alpha: 1, a: a.p, lda: n,
+                       b: b.p, ldb: n, beta: 0, c: c.p, ldc: n)
+        }
+        return 2 * Double(n * n * n) / timing.median / 1e9
     }
 
     /// Times each phase of the replay for `config` on a `sequences` × `length`
@@ -98,11 +125,20 @@ enum PhaseBench {
                        b: head.p, ldb: h, beta: 0, c: b.logits.p, ldc: c.vocabSize)
         }
         let split = parts > 1 ? ", \(parts) parts" : ""
+        // Multiply-adds of all parts, × 2.
+        func perLayer(_ f: (_ outs: [Int], _ inp: Int) -> Int) -> Double {
+            2 * Double(parts * layers) * Double(groups.map { f($0.outs, $0.inp) }.reduce(0, +))
+        }
+        let projectionFlops = perLayer { outs, inp in rows * outs.reduce(0, +) * inp }
+        let loraFlops = perLayer { outs, inp in rows * outs.count * rank * inp + rows * outs.reduce(0, +) * rank }
+        let attentionFlops = 2 * Double(layers * sequences * c.headCount) * Double(2 * length * length * d)
+        let headFlops = 2 * Double(parts * rows * c.vocabSize * h)
         return [
-            Phase(name: "projection groups (4 sgemms × \(layers) layers\(split))", timing: projections),
-            Phase(name: "LoRA terms (4 A + 7 B sgemms × \(layers) layers)", timing: lora),
-            Phase(name: "attention QKᵀ, PV (\(2 * sequences * c.headCount) sgemms × \(layers) layers)", timing: attention),
-            Phase(name: "LM head (1 sgemm per part)", timing: lmHead),
+            Phase(name: "projection groups (4 sgemms × \(layers) layers\(split))", timing: projections, flops: projectionFlops, parts: parts),
+            Phase(name: "LoRA terms (4 A + 7 B sgemms × \(layers) layers)", timing: lora, flops: loraFlops, parts: parts),
+            Phase(name: "attention QKᵀ, PV (\(2 * sequences * c.headCount) sgemms × \(layers) layers)", timing: attention,
+                  flops: attentionFlops, parts: parts),
+            Phase(name: "LM head (1 sgemm per part)", timing: lmHead, flops: headFlops, parts: parts),
         ]
     }
 }

@@ -12,7 +12,10 @@ struct Report {
     private(set) var failed = false
 
     init(threads: Int, cores: Int) {
-        fields = [("tool", .string("adaptermerge")), ("threads", .int(threads)), ("cores", .int(cores))]
+        // Which kernels ran, and whether the environment chose them: the sgemm kernel set bounds the whole pass.
+        let requested = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
+        fields = [("tool", .string("adaptermerge")), ("threads", .int(threads)), ("cores", .int(cores)),
+                  ("blas_core", .string(BLAS.coreName)), ("openblas_coretype", requested.map(JSONValue.string) ?? .null)]
         print("adaptermerge  threads=\(threads) (the batch split into \(threads) part(s), one BLAS thread each; \(cores) core(s) available), BLAS core \(BLAS.coreName)")
     }
 
@@ -38,20 +41,26 @@ struct Report {
         ])))
     }
 
-    mutating func add(_ phases: [PhaseBench.Phase], forward: Timing) {
-        print("BLAS replay of one LoRA forward pass (median per pass):")
+    /// - Parameter reference: GFLOP/s of one large sgemm on one core (``PhaseBench/referenceRate(stopwatch:)``).
+    mutating func add(_ phases: [PhaseBench.Phase], forward: Timing, reference: Double) {
+        print("BLAS replay of one LoRA forward pass (median per pass; GFLOP/s per core):")
         var total = 0.0
         var rows: [JSONValue] = []
         for p in phases {
             total += p.timing.median
-            print("  \(p.name.padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(p.timing.median))")
-            rows.append(.object([("phase", .string(p.name)), ("median_s", .double(p.timing.median)), ("best_s", .double(p.timing.best))]))
+            print("  \(p.name.padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(p.timing.median))  "
+                + "\(String(format: "%5.1f", p.gigaflopsPerCore))")
+            rows.append(.object([("phase", .string(p.name)), ("median_s", .double(p.timing.median)), ("best_s", .double(p.timing.best)),
+                                 ("gflops_per_core", .double(p.gigaflopsPerCore))]))
         }
+        print("  \("a 1024³ sgemm on one core, for reference".padding(toLength: 60, withPad: " ", startingAt: 0))            "
+            + "\(String(format: "%5.1f", reference))")
         let rest = forward.median - total
         print("  \("all BLAS".padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(total)) "
             + "(\(Int((100 * total / forward.median).rounded()))% of the measured pass)")
         print("  \("the rest (norms, RoPE, softmax, SiLU, copies)".padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(rest))")
         fields.append(("phases", .object([("blas", .array(rows)), ("blas_total_s", .double(total)),
+                                          ("reference_sgemm_gflops", .double(reference)),
                                           ("forward_median_s", .double(forward.median)), ("rest_s", .double(rest))])))
     }
 

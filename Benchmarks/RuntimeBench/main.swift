@@ -26,7 +26,7 @@ do {
         let rank = try AdapterReader.open(files.lora).modules.first?.rank ?? 0
         let phases = PhaseBench.run(config: config, sequences: ids.count, length: ids.first?.count ?? 0, rank: rank, parts: options.threads,
                                     stopwatch: stopwatch)
-        report.add(phases, forward: forward.lora)
+        report.add(phases, forward: forward.lora, reference: PhaseBench.referenceRate(stopwatch: stopwatch))
     }
 
     if options.tokenizer {
