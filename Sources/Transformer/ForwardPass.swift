@@ -102,8 +102,9 @@ struct ForwardPass {
     }
 
     /// Causal, padding-masked softmax attention with grouped-query heads, for
-    /// every sequence of the part: `QKᵀ`, a masked softmax over the keys each
-    /// query may see, then `PV`, reading q, k and v in place from the q‖k‖v rows.
+    /// every sequence of the part: per block of query rows `QKᵀ`, a masked
+    /// softmax over the keys each query may see, then `PV`, reading q, k and v
+    /// in place from the q‖k‖v rows.
     private func attention(_ qkv: Scratch, into out: Scratch) {
         let c = model.config, d = c.headDimension, t = batch.length
         let qWidth = c.headCount * d, kvWidth = c.keyValueHeadCount * d, qkvWidth = qWidth + 2 * kvWidth
@@ -115,17 +116,26 @@ struct ForwardPass {
             let s = job / c.headCount, head = job % c.headCount, kvHead = head / group
             let real = lengths[first + s]
             let rows = qkv.p + s * t * qkvWidth
-            BLAS.sgemm(transposeA: false, transposeB: true, m: t, n: t, k: d, alpha: scale,
-                       a: rows + head * d, lda: qkvWidth, b: rows + qWidth + kvHead * d, ldb: qkvWidth,
-                       beta: 0, c: scores, ldc: t)
             let span = window ?? Int.max
-            for i in 0..<t {
-                let lo = i >= span ? i - span + 1 : 0
-                Kernels.maskedSoftmax(scores + i * t, count: t, visible: lo, Swift.min(i, real - 1))
+            // Query i sees keys lo(i)...hi(i); both grow with i, so a block's keys are lo(first row)..<hi(last row) + 1.
+            func lo(_ i: Int) -> Int { i >= span ? i - span + 1 : 0 }
+            func hi(_ i: Int) -> Int { Swift.min(i, real - 1) }
+            for top in stride(from: 0, to: t, by: TransformerModel.attentionBlock) {
+                let bottom = Swift.min(top + TransformerModel.attentionBlock, t), height = bottom - top
+                // At least one key, so that rows seeing none (lo > hi) still get their zero output through PV.
+                let keyEnd = Swift.max(hi(bottom - 1) + 1, 1), keyStart = Swift.min(lo(top), keyEnd - 1)
+                let keys = keyEnd - keyStart
+                BLAS.sgemm(transposeA: false, transposeB: true, m: height, n: keys, k: d, alpha: scale,
+                           a: rows + top * qkvWidth + head * d, lda: qkvWidth,
+                           b: rows + keyStart * qkvWidth + qWidth + kvHead * d, ldb: qkvWidth,
+                           beta: 0, c: scores, ldc: keys)
+                for i in top..<bottom {
+                    Kernels.maskedSoftmax(scores + (i - top) * keys, count: keys, visible: lo(i) - keyStart, hi(i) - keyStart)
+                }
+                BLAS.sgemm(transposeA: false, transposeB: false, m: height, n: d, k: keys, alpha: 1,
+                           a: scores, lda: keys, b: rows + keyStart * qkvWidth + qWidth + kvWidth + kvHead * d, ldb: qkvWidth,
+                           beta: 0, c: out.p + (s * t + top) * qWidth + head * d, ldc: qWidth)
             }
-            BLAS.sgemm(transposeA: false, transposeB: false, m: t, n: d, k: t, alpha: 1,
-                       a: scores, lda: t, b: rows + qWidth + kvWidth + kvHead * d, ldb: qkvWidth,
-                       beta: 0, c: out.p + s * t * qWidth + head * d, ldc: qWidth)
         }
         let jobs = sequences.count * c.headCount
         if spreadAcrossCores {

@@ -19,7 +19,8 @@ public struct ForwardOutput: Sendable {
 ///
 /// Every projection group (q‖k‖v, o, gate‖up, down) is one sgemm over all
 /// tokens of a batch part, with its LoRA terms as two more; attention is two
-/// sgemms per sequence and head. A batch of several sequences is split into
+/// sgemms per sequence, head and block of query rows, over only the keys
+/// that block may see. A batch of several sequences is split into
 /// one part per core, each run start to finish on its own thread with
 /// single-threaded BLAS, so no core ever waits for another inside a pass.
 /// A single sequence runs as one part, with BLAS and the element-wise loops
@@ -28,6 +29,12 @@ public final class TransformerModel: @unchecked Sendable {
     public let config: ModelConfig
     public let weights: ModelWeights
     public let directory: String
+    /// Query rows per attention block. Each block multiplies only against the
+    /// keys its rows may see (from the window's start to its last row, and
+    /// never past the sequence's real length), which skips most of the masked
+    /// upper triangle and all padding keys; at 32 rows the sgemms stay large
+    /// enough to run at the kernel's rate.
+    public static let attentionBlock = 32
     /// Cores a forward pass may use (default: those this process may run on).
     public var threadCount: Int = ProcessorCount.available
     /// cos/sin tables: positions × (headDimension / 2), grown under `ropeLock`
