@@ -68,7 +68,7 @@ warnings.filterwarnings("ignore")
 # --------------------------------------------------------------------------- constants
 SEED = 20240607
 HIDDEN, LAYERS, HEADS, KV_HEADS, INTERMEDIATE, VOCAB = 256, 8, 4, 4, 688, 2048
-BATCH, LENGTH = 16, 64
+BATCH, LENGTH = 16, 64  # the default forward batch; --shape BxT for another (at most 2048 tokens long)
 LORA_R, LORA_ALPHA = 8, 16
 ALL7 = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 CORPUS_BYTES = 3_000_000
@@ -245,7 +245,7 @@ def tokenizer_config(tok):
             "pad_token": SPECIALS[2], "padding_side": "right", "tokenizer_class": "PreTrainedTokenizerFast"}
 
 
-def create(out):
+def create(out, batch_size=BATCH, length=LENGTH):
     import torch
     import safetensors.torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -302,9 +302,9 @@ def create(out):
 
     # The forward batch: uniformly random ids, no padding.
     gen = torch.Generator().manual_seed(SEED + 3)
-    batch = torch.randint(0, VOCAB, (BATCH, LENGTH), generator=gen)
+    batch = torch.randint(0, VOCAB, (batch_size, length), generator=gen)
     with open(os.path.join(out, "inputs.json"), "w", encoding="utf-8") as f:
-        json.dump({"batch": BATCH, "length": LENGTH, "ids": batch.tolist()}, f)
+        json.dump({"batch": batch_size, "length": length, "ids": batch.tolist()}, f)
         f.write("\n")
 
     # The reference logits, from a fresh load of what was saved (what the Swift side reads).
@@ -379,7 +379,7 @@ def bench_forward(out, threads, runs, warmup):
 
     lora = summary(timed(run, runs, warmup), tokens, "tokens_per_s")
     base = summary(timed(run_base, runs, warmup), tokens, "tokens_per_s")
-    return {"lora_unmerged": lora, "base": base, "tokens": tokens,
+    return {"lora_unmerged": lora, "base": base, "tokens": tokens, "batch": ids.shape[0], "length": ids.shape[1],
             "attn_implementation": pm.base_model.model.config._attn_implementation,
             "torch_threads": torch.get_num_threads()}
 
@@ -419,12 +419,19 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--json-file")
+    ap.add_argument("--shape", default=f"{BATCH}x{LENGTH}",
+                    help="the forward batch, sequences x tokens (default %(default)s)")
     ap.add_argument("--skip-create", action="store_true")
     ap.add_argument("--create-only", action="store_true")
     ap.add_argument("--tokenizer-child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--no-loop", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     out = os.path.abspath(args.out)
+    try:
+        batch_size, length = (int(x) for x in args.shape.lower().split("x"))
+        assert batch_size > 0 and 0 < length <= 2048
+    except (ValueError, AssertionError):
+        ap.error(f"--shape must be BxT with B > 0 and 0 < T <= 2048, not {args.shape!r}")
 
     if args.tokenizer_child:
         print(json.dumps(bench_tokenizer(out, args.runs, args.warmup, loop=not args.no_loop)))
@@ -440,7 +447,7 @@ def main():
         # Single-threaded creation: the trained merges and the random tensors do not depend on the machine's cores.
         os.environ["RAYON_NUM_THREADS"] = "1"
         torch.set_num_threads(1)
-        create(out)
+        create(out, batch_size, length)
         print(f"created {out} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     if args.create_only:
         return
@@ -459,7 +466,7 @@ def main():
         "threads": args.threads,
         "model": {"hidden": HIDDEN, "layers": LAYERS, "heads": HEADS, "kv_heads": KV_HEADS,
                   "intermediate": INTERMEDIATE, "vocab": VOCAB, "dtype": "f32", "lora_r": LORA_R,
-                  "lora_alpha": LORA_ALPHA, "batch": BATCH, "length": LENGTH},
+                  "lora_alpha": LORA_ALPHA, "batch": forward["batch"], "length": forward["length"]},
         "forward": forward,
         "tokenizer": {"corpus_mb": tok_n["corpus_mb"], "lines": tok_n["lines"],
                       "encode_batch_threads": args.threads, "encode_batch": tok_n["encode_batch"],
