@@ -108,7 +108,7 @@ fi
 # The generated files are reused when they are complete and of this SHAPE.
 create=(--shape "$SHAPE")
 if [[ -f $scratch/logits.safetensors && -f $scratch/corpus_ids.json ]] &&
-    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(f"{d["batch"]}x{d["length"]}" != sys.argv[2])' \
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit("%dx%d" % (d["batch"], d["length"]) != sys.argv[2])' \
         "$scratch/inputs.json" "$SHAPE" 2>/dev/null; then
     create=(--skip-create)
 fi
