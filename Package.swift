@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport", "AdapterFormat"]),
         .testTarget(name: "AdapterFormatTests", dependencies: ["AdapterFormat", "Tensors", "TestSupport"]),
         .testTarget(name: "AdapterMathTests", dependencies: ["AdapterMath", "AdapterFormat", "Tensors", "TestSupport"]),
-        .testTarget(name: "TransformerTests", dependencies: ["Transformer", "AdapterFormat", "Tensors", "TestSupport"]),
+        .testTarget(name: "TransformerTests", dependencies: ["Transformer", "AdapterFormat", "AdapterMath", "Tensors", "TestSupport"]),
         .testTarget(name: "ExampleWorldTests", dependencies: ["ExampleWorld", "Evaluation", "Training", "AdapterFormat"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Transformer", "AdapterFormat", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Transformer", "AdapterFormat", "Tensors", "TestSupport"]),

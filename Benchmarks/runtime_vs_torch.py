@@ -429,8 +429,9 @@ def main():
     out = os.path.abspath(args.out)
     try:
         batch_size, length = (int(x) for x in args.shape.lower().split("x"))
-        assert batch_size > 0 and 0 < length <= 2048
-    except (ValueError, AssertionError):
+    except ValueError:
+        batch_size = length = 0
+    if batch_size <= 0 or not 0 < length <= 2048:
         ap.error(f"--shape must be BxT with B > 0 and 0 < T <= 2048, not {args.shape!r}")
 
     if args.tokenizer_child:

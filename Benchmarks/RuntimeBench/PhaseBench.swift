@@ -105,21 +105,21 @@ enum PhaseBench {
             }
         }
         let group = c.headCount / c.keyValueHeadCount, d = c.headDimension
+        // The runtime's blocks of query rows; each sees the keys up to its last row (no padding, no window here).
+        let blocks = stride(from: 0, to: length, by: TransformerModel.attentionBlock).map { $0..<min($0 + TransformerModel.attentionBlock, length) }
         let perPartSequences = sequences / parts
         let attention = perPart { b in
             for _ in 0..<layers {
                 for job in 0..<(perPartSequences * c.headCount) {
                     let s = job / c.headCount, headIndex = job % c.headCount, kvHead = headIndex / group
                     let base = b.input.p + s * length * qkvWidth
-                    // Per block of query rows, the keys up to its last row (no padding, no window here).
-                    for top in stride(from: 0, to: length, by: TransformerModel.attentionBlock) {
-                        let bottom = min(top + TransformerModel.attentionBlock, length), height = bottom - top
-                        BLAS.sgemm(transposeA: false, transposeB: true, m: height, n: bottom, k: d, alpha: 1 / Float(d).squareRoot(),
-                                   a: base + top * qkvWidth + headIndex * d, lda: qkvWidth, b: base + qWidth + kvHead * d, ldb: qkvWidth,
-                                   beta: 0, c: b.scores.p, ldc: bottom)
-                        BLAS.sgemm(transposeA: false, transposeB: false, m: height, n: d, k: bottom, alpha: 1, a: b.scores.p, lda: bottom,
-                                   b: base + qWidth + kvWidth + kvHead * d, ldb: qkvWidth,
-                                   beta: 0, c: b.output.p + (s * length + top) * qWidth + headIndex * d, ldc: qWidth)
+                    for rows in blocks {
+                        BLAS.sgemm(transposeA: false, transposeB: true, m: rows.count, n: rows.upperBound, k: d, alpha: 1 / Float(d).squareRoot(),
+                                   a: base + rows.lowerBound * qkvWidth + headIndex * d, lda: qkvWidth, b: base + qWidth + kvHead * d,
+                                   ldb: qkvWidth, beta: 0, c: b.scores.p, ldc: rows.upperBound)
+                        BLAS.sgemm(transposeA: false, transposeB: false, m: rows.count, n: d, k: rows.upperBound, alpha: 1, a: b.scores.p,
+                                   lda: rows.upperBound, b: base + qWidth + kvWidth + kvHead * d, ldb: qkvWidth,
+                                   beta: 0, c: b.output.p + (s * length + rows.lowerBound) * qWidth + headIndex * d, ldc: qWidth)
                     }
                 }
             }
@@ -129,22 +129,19 @@ enum PhaseBench {
                        b: head.p, ldb: h, beta: 0, c: b.logits.p, ldc: c.vocabSize)
         }
         let split = parts > 1 ? ", \(parts) parts" : ""
-        let blocks = (length + TransformerModel.attentionBlock - 1) / TransformerModel.attentionBlock
         // Multiply-adds of all parts, × 2.
         func perLayer(_ f: (_ outs: [Int], _ inp: Int) -> Int) -> Double {
             2 * Double(parts * layers) * Double(groups.map { f($0.outs, $0.inp) }.reduce(0, +))
         }
         let projectionFlops = perLayer { outs, inp in rows * outs.reduce(0, +) * inp }
         let loraFlops = perLayer { outs, inp in rows * outs.count * rank * inp + rows * outs.reduce(0, +) * rank }
-        let blockKeys = stride(from: 0, to: length, by: TransformerModel.attentionBlock).map { top in
-            min(top + TransformerModel.attentionBlock, length) * (min(top + TransformerModel.attentionBlock, length) - top)
-        }.reduce(0, +)
+        let blockKeys = blocks.map { $0.count * $0.upperBound }.reduce(0, +)
         let attentionFlops = 2 * Double(layers * sequences * c.headCount) * Double(2 * blockKeys * d)
         let headFlops = 2 * Double(parts * rows * c.vocabSize * h)
         return [
             Phase(name: "projection groups (4 sgemms × \(layers) layers\(split))", timing: projections, flops: projectionFlops, parts: parts),
             Phase(name: "LoRA terms (4 A + 7 B sgemms × \(layers) layers)", timing: lora, flops: loraFlops, parts: parts),
-            Phase(name: "attention QKᵀ, PV (\(2 * sequences * c.headCount * blocks) sgemms × \(layers) layers)", timing: attention,
+            Phase(name: "attention QKᵀ, PV (\(2 * sequences * c.headCount * blocks.count) sgemms × \(layers) layers)", timing: attention,
                   flops: attentionFlops, parts: parts),
             Phase(name: "LM head (1 sgemm per part)", timing: lmHead, flops: headFlops, parts: parts),
         ]

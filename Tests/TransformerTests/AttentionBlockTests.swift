@@ -1,3 +1,4 @@
+import AdapterMath
 import Foundation
 import TestSupport
 import XCTest
@@ -36,13 +37,10 @@ final class AttentionBlockTests: XCTestCase {
         }
     }
 
-    /// Token ids drawn from a fixed generator, so that a failure reproduces.
+    /// Token ids drawn from a seeded generator, so that a failure reproduces.
     func ids(_ count: Int, vocabulary: Int, seed: UInt64) -> [Int] {
-        var state = seed
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int((state >> 33) % UInt64(vocabulary))
-        }
+        var generator = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in Int.random(in: 0..<vocabulary, using: &generator) }
     }
 
     func testBlocksAcrossLengthsAndPaddingAgreeWithDecoding() throws {

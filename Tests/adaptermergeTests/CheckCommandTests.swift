@@ -40,7 +40,6 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertNotNil(doc["groups"]?["held-out"])
         XCTAssertTrue(try String(contentsOfFile: html, encoding: .utf8).contains("<svg"))
         XCTAssertTrue(try String(contentsOfFile: markdown, encoding: .utf8).hasPrefix("### adaptermerge check"))
-        // Reports are never overwritten without --force.
         let outputs = dir + "/outputs.jsonl"
         let decoded = try CLI.run(["check", "--model", llama, "--adapter", adapterA, "--data", data, "--outputs", outputs])
         XCTAssertEqual(decoded.status, 0, decoded.stderr)
@@ -53,6 +52,7 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertEqual(first["lang"]?.stringValue, firstRow["lang"]?.stringValue)
         XCTAssertNotNil(first["candidate"]?.stringValue)
         XCTAssertNotNil(first["baseline"]?.stringValue, "the base model is the baseline")
+        // Reports are never overwritten without --force.
         let again = try CLI.run(["check", "--model", llama, "--adapter", adapterA, "--data", data, "--html", html])
         XCTAssertEqual(again.status, 2)
         XCTAssertTrue(again.stderr.contains("already exists"), again.stderr)
