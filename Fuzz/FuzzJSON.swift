@@ -13,6 +13,7 @@
 //     (1e400 parses to infinity, which JSON cannot write back).
 // Every other outcome must be a thrown error or a success.
 
+import AdapterFormat
 import Tensors
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,10 +1,9 @@
 // libFuzzer target `lora`: the `.lora` container reader and the adapter on top of it.
 //
-// Built by Fuzz/run.sh into module AdapterFormat (it is compiled together with
-// Sources/AdapterFormat/*.swift), so the checksum fix-ups below may use the
-// reader's internal helpers. What is under test is only the public API:
-// LoraFileAdapter(file:), .modules, .factors(of:), LoraContainerReader(file:)
-// and .verifyAll(). Every input must end in a thrown error or a success.
+// Fuzz/run.sh builds AdapterFormat with -enable-testing, so the checksum
+// fix-ups below may use the reader's internal helpers (`@testable import`).
+// What is under test is only the public API: LoraFileAdapter(file:),
+// .modules, .factors(of:), LoraContainerReader(file:) and .verifyAll(). Every input must end in a thrown error or a success.
 //
 // Checksums would stop a mutation-based fuzzer at the first XXH64 it cannot
 // guess, so the first input byte selects a mode (its low two bits):
@@ -18,6 +17,7 @@
 // The fix-ups are best-effort: anything they cannot make sense of is left
 // as it is, and the reader then sees the unfixed bytes.
 
+@testable import AdapterFormat
 import Tensors
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -10,6 +10,7 @@
 // that PEFT's pattern matching runs too), and every module's factors are read.
 // Every input must end in a thrown error or a success.
 
+import AdapterFormat
 import Tensors
 
 #if canImport(Glibc)

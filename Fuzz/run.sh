@@ -3,45 +3,57 @@
 #
 #   Fuzz/run.sh <target> [seconds] [extra libFuzzer flags...]   fuzz for `seconds` (default 300)
 #   Fuzz/run.sh <target> 0                                     build only
+#   Fuzz/run.sh all 0                                          build every target (CI)
 #   Fuzz/run.sh <target> <input file>...                       run inputs once (reproduce a crash)
 #
-# Targets: lora (LoraFileAdapter + LoraContainerReader.verifyAll),
-#          safetensors (SafeTensorsFile + every tensor + PEFTDirectoryAdapter),
-#          json (JSONValue + PEFTConfig + AdapterMetadata + write/re-parse).
+# Targets: lora, safetensors, json
+# (what each exercises and its input layout: the header of Fuzz/Fuzz<Target>.swift
+# and docs/ROBUSTNESS.md).
 #
-# Not part of Package.swift: the module sources are compiled directly with
-# `swiftc -sanitize=fuzzer,address`, so `swift build` / `swift test` never see
-# this. Binaries, the growing corpus and crash artifacts go to Fuzz/out/
-# (gitignored); the committed seeds in Fuzz/corpus/<target>/ are only read.
+# Not part of Package.swift: the library modules a target needs (Tensors,
+# AdapterFormat, AdapterMath, Transformer, and the C kernels) are compiled
+# once each with `swiftc -sanitize=fuzzer,address` into Fuzz/out/build/, and
+# each target is its small entry file (plus Fuzz/Common.swift) linked against
+# them, so `swift build` / `swift test` never see this. AdapterFormat is built
+# with -enable-testing: the lora entry uses the reader's internal helpers
+# through `@testable import`. Binaries, the growing corpus and crash artifacts
+# go to Fuzz/out/ (gitignored); the committed seeds in Fuzz/corpus/<target>/
+# are only read.
 # Environment: SWIFTC (default: swiftc on PATH, else /opt/swift/usr/bin/swiftc);
-# FUZZ_REF=<git revision> builds from that commit's Sources/ instead of the
-# working tree; FUZZ_PRINT_ERRORS=1 prints each rejected input's error;
-# FUZZ_STRICT_ERRORS=1 treats an error without a location (not FormatError /
-# JSONParseError) as a crash.
+# CLANG (default: clang next to swiftc); FUZZ_REF=<git revision> builds from
+# that commit's Sources/ instead of the working tree; FUZZ_PRINT_ERRORS=1
+# prints each rejected input's error; FUZZ_STRICT_ERRORS=1 treats an error
+# that names no location as a crash (see Fuzz/Common.swift).
 set -euo pipefail
 # Swift's own crash backtracer runs inside the crashing process and trips
 # AddressSanitizer (a stack-buffer-underflow in CrashHandlerLinux.cpp) that
 # hides the real trap; leave crash reports to libFuzzer/ASan.
 export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no}
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+all_targets=(lora safetensors json)
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 target=$1; shift
-case $target in
-    lora)        entry=FuzzLora.swift;        max_len=32768 ;;
-    safetensors) entry=FuzzSafeTensors.swift; max_len=65536 ;;
-    json)        entry=FuzzJSON.swift;        max_len=16384 ;;
-    *) echo "unknown target '$target' (lora, safetensors, json)" >&2; usage ;;
-esac
+
+# target -> entry file, libFuzzer -max_len, library modules (in build order)
+describe() {
+    case $1 in
+        lora)        entry=FuzzLora.swift;        max_len=32768; modules=(Tensors AdapterFormat) ;;
+        safetensors) entry=FuzzSafeTensors.swift; max_len=65536; modules=(Tensors AdapterFormat) ;;
+        json)        entry=FuzzJSON.swift;        max_len=16384; modules=(Tensors AdapterFormat) ;;
+        *) echo "unknown target '$1' (${all_targets[*]}, all)" >&2; usage ;;
+    esac
+}
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 out=Fuzz/out
 build=$out/build
-bin=$out/fuzz-$target
 swiftc=${SWIFTC:-$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)}
+clang=${CLANG:-$(dirname "$(readlink -f "$swiftc")")/clang}
+[[ -x $clang ]] || clang=$(command -v clang)
 flags=(-sanitize=fuzzer,address -parse-as-library -O -g -wmo -swift-version 6 -use-ld=lld)
-mkdir -p "$build/modules" "$out/corpus/$target" "$out/artifacts/$target"
+mkdir -p "$build/modules"
 
 # Sources: the working tree, or with FUZZ_REF=<git revision> that revision's
 # Sources/ (extracted under Fuzz/out/src/), e.g. while others edit the tree.
@@ -60,31 +72,63 @@ stale() {  # stale <output> <stamp> <inputs...>: missing, other sources, or an i
     [[ ! -e $output || ! -f $stamp || $(cat "$stamp") != "$identity" ]] && return 0
     [[ -n $(find "$@" -newer "$output" -print -quit) ]]
 }
+includes=(-I "$build/modules" -I "$src/CBLAS" -I "$src/CSystem" -I "$src/CZstd" -I "$build/CKernels")
 
-# Tensors is its own module (AdapterFormat imports it); it is built once.
-tensors_obj=$build/Tensors.o
-if stale "$tensors_obj" "$build/Tensors.stamp" "$src/Tensors" Fuzz/run.sh; then
-    echo "building Tensors from $identity (fuzz instrumentation)..." >&2
-    rm -f "$tensors_obj"
-    "$swiftc" "${flags[@]}" -module-name Tensors -I "$src/CBLAS" \
-        -emit-module -emit-module-path "$build/modules/Tensors.swiftmodule" \
-        -c "$src"/Tensors/*.swift -o "$tensors_obj"
-    echo "$identity" > "$build/Tensors.stamp"
-fi
+# One library module: Sources/<name>/*.swift -> $build/<name>.o + modules/<name>.swiftmodule,
+# rebuilt when its sources, the modules below it or this script change.
+# CKernels is C: compiled with clang (ASan, no coverage: it is arithmetic on
+# floats, not input handling) behind a generated module map.
+built=()
+build_module() {
+    local name=$1; shift
+    local obj=$build/$name.o
+    if [[ $name == CKernels ]]; then
+        if stale "$obj" "$build/$name.stamp" "$src/CKernels" Fuzz/run.sh; then
+            echo "building CKernels from $identity (clang, ASan)..." >&2
+            mkdir -p "$build/CKernels"
+            printf 'module CKernels {\n    header "%s"\n    export *\n}\n' "$root/$src/CKernels/include/CKernels.h" \
+                > "$build/CKernels/module.modulemap"
+            "$clang" -O2 -g -fsanitize=address -fPIC -I "$src/CKernels/include" \
+                -c "$src/CKernels/kernels.c" -o "$obj"
+            echo "$identity" > "$build/$name.stamp"
+        fi
+    elif stale "$obj" "$build/$name.stamp" "$src/$name" Fuzz/run.sh "${built[@]/#/$build/}"; then
+        echo "building $name from $identity (fuzz instrumentation)..." >&2
+        rm -f "$obj"
+        "$swiftc" "${flags[@]}" -enable-testing -module-name "$name" "${includes[@]}" \
+            -emit-module -emit-module-path "$build/modules/$name.swiftmodule" \
+            -c "$src/$name"/*.swift -o "$obj"
+        echo "$identity" > "$build/$name.stamp"
+    fi
+    built+=("$name.o")
+}
 
-# The target: Sources/AdapterFormat/*.swift plus the fuzz entry, as module
-# AdapterFormat (so the lora fix-ups can use the reader's internal helpers).
-if stale "$bin" "$build/$target.stamp" "$src/AdapterFormat" "$tensors_obj" Fuzz/Common.swift "Fuzz/$entry" Fuzz/run.sh; then
-    echo "building $bin from $identity..." >&2
-    mkdir -p "$build/$target"
-    "$swiftc" "${flags[@]}" -module-name AdapterFormat \
-        -emit-module -emit-module-path "$build/$target/AdapterFormat.swiftmodule" \
-        -I "$build/modules" -I "$src/CBLAS" -I "$src/CZstd" \
-        -c "$src"/AdapterFormat/*.swift Fuzz/Common.swift "Fuzz/$entry" -o "$build/$target/AdapterFormat.o"
-    "$swiftc" -sanitize=fuzzer,address -use-ld=lld "$build/$target/AdapterFormat.o" "$tensors_obj" \
-        -lopenblas -lzstd -o "$bin"
-    echo "$identity" > "$build/$target.stamp"
+# One target: its modules, then Fuzz/Common.swift + its entry as module Fuzz_<target>, linked.
+build_target() {
+    local t=$1
+    describe "$t"
+    built=()
+    for m in "${modules[@]}"; do build_module "$m"; done
+    bin=$out/fuzz-$t
+    local objs=("${built[@]/#/$build/}")
+    if stale "$bin" "$build/$t.stamp" Fuzz/Common.swift "Fuzz/$entry" Fuzz/run.sh "${objs[@]}"; then
+        echo "building $bin from $identity..." >&2
+        "$swiftc" "${flags[@]}" -module-name "Fuzz_$t" "${includes[@]}" \
+            -c Fuzz/Common.swift "Fuzz/$entry" -o "$build/$t.o"
+        "$swiftc" -sanitize=fuzzer,address -use-ld=lld "$build/$t.o" "${objs[@]}" \
+            -lopenblas -lzstd -o "$bin"
+        echo "$identity" > "$build/$t.stamp"
+    fi
+}
+
+if [[ $target == all ]]; then
+    [[ ${1:-0} == 0 ]] || { echo "'all' only builds (Fuzz/run.sh all 0): fuzz one target at a time" >&2; exit 2; }
+    for t in "${all_targets[@]}"; do build_target "$t"; done
+    echo "built ${all_targets[*]} in $out/" >&2
+    exit 0
 fi
+build_target "$target"
+mkdir -p "$out/corpus/$target" "$out/artifacts/$target"
 
 seconds=${1:-300}
 if [[ $# -ge 1 && -f $1 ]]; then
