@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# Regenerates the small committed seed corpora Fuzz/corpus/{lora,safetensors,json}/
-# from the committed fixtures. Needs python3 (standard library only) and a
-# built adaptermerge (swift build) for the `.lora` seeds.
+# Regenerates the small committed seed corpora Fuzz/corpus/<target>/ from the
+# committed fixtures (Tests/Fixtures) and examples (examples/). Needs python3
+# (standard library only); the lora, safetensors and json seeds also need a
+# built adaptermerge (swift build) for `adaptermerge convert`.
 #
-#   Fuzz/make-seeds.sh [path/to/adaptermerge]
+#   Fuzz/make-seeds.sh [target...]      default: every target
+#
+# ADAPTERMERGE=path/to/adaptermerge (default .build/debug/adaptermerge).
+# lora, safetensors and json are made together (the safetensors and json
+# seeds include a PEFT export of a .lora seed).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-tool=${1:-.build/debug/adaptermerge}
-[[ -x $tool ]] || { echo "no $tool: run swift build first" >&2; exit 1; }
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=(lora safetensors json tokenizer config jsonl recipe)
+wants() { local t; for t in "${targets[@]}"; do [[ $t == "$1" ]] && return 0; done; return 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 c=Fuzz/corpus
-rm -rf "$c"
+
+if wants lora || wants safetensors || wants json; then
+tool=${ADAPTERMERGE:-.build/debug/adaptermerge}
+[[ -x $tool ]] || { echo "no $tool: run swift build first (or set ADAPTERMERGE)" >&2; exit 1; }
+rm -rf "$c/lora" "$c/safetensors" "$c/json"
 mkdir -p "$c/lora" "$c/safetensors" "$c/json"
 
 # A safetensors file with only some tensors of a fixture (offsets rebuilt,
@@ -85,5 +95,108 @@ open(sys.argv[2], 'wb').write(b[32:32 + n].rstrip(b' '))
 EOF
 printf '%s' '{"a":[1,-0,0.5,-1.25e-7,1E+2,9223372036854775807,9223372036854775808],"b":"\u00e9\ud83d\ude00\n\t\"","c":{"d":[true,false,null,[],{}]}}' \
     > "$c/json/syntax.json"
+
+fi
+
+# --- tokenizer -------------------------------------------------------------
+# Input layout (FuzzTokenizer.swift): tokenizer.json NUL tokenizer_config.json NUL text.
+# The fixtures' vocabularies are cut to the 256 byte-level characters plus the
+# tokens of their first 48 merges (and the added tokens), so a seed is ~6 KB.
+if wants tokenizer; then
+rm -rf "$c/tokenizer"; mkdir -p "$c/tokenizer"
+python3 - "$c/tokenizer" <<'EOF'
+import json, sys
+out = sys.argv[1]
+def load(d):
+    return (json.load(open(d + '/tokenizer.json', encoding='utf-8')),
+            json.load(open(d + '/tokenizer_config.json', encoding='utf-8')))
+def trim(tok, merges=48):
+    m = tok['model']
+    byid = sorted(m['vocab'].items(), key=lambda kv: kv[1])
+    vocab = dict(byid[:256])
+    kept = []
+    for merge in m['merges']:
+        a, b = merge.split(' ', 1) if isinstance(merge, str) else merge
+        if a in vocab and b in vocab and a + b in m['vocab']:
+            vocab[a + b] = m['vocab'][a + b]
+            kept.append(merge)
+        if len(kept) == merges:
+            break
+    t = dict(tok)
+    t['model'] = dict(m, vocab=vocab, merges=kept)
+    return t
+def cfg(config):
+    keep = ('bos_token', 'eos_token', 'pad_token', 'add_bos_token', 'add_eos_token', 'add_prefix_space')
+    return {k: v for k, v in config.items() if k in keep}
+def write(name, tok, config, text):
+    parts = [json.dumps(tok, ensure_ascii=False, separators=(',', ':')).encode(),
+             json.dumps(config, ensure_ascii=False, separators=(',', ':')).encode() if config is not None else b'',
+             text.encode()]
+    open(f'{out}/{name}', 'wb').write(b'\0'.join(parts))
+texts = {
+    'llama': "Translate to German: The dog sleeps.\nGerman: Der Hund schläft. It's 2024!",
+    'qwen2': "<|im_start|>user\nÜbersetze ins Deutsche: 12345 cafés<|im_end|>",
+    'mistral': "  Traduisez en français :\tIl fait beau.\r\n",
+    'world': "Utterance: play some pop music\nSlots: music_genre: pop",
+}
+for name, d in [('llama', 'Tests/Fixtures/runtime/llama'), ('qwen2', 'Tests/Fixtures/runtime/qwen2'),
+                ('mistral', 'Tests/Fixtures/runtime/mistral'), ('world', 'examples/world/model')]:
+    tok, config = load(d)
+    write(f'{name}.tok', trim(tok), cfg(config), texts[name])
+tok, config = load('Tests/Fixtures/runtime/llama')
+t = trim(tok)
+# GPT-2 style: ByteLevel alone (its own regex), merges as pairs, no config.
+g = dict(t, pre_tokenizer={'type': 'ByteLevel', 'add_prefix_space': False, 'trim_offsets': True, 'use_regex': True},
+         post_processor={'type': 'ByteLevel', 'add_prefix_space': False, 'trim_offsets': False, 'use_regex': True})
+g['model'] = dict(t['model'], merges=[m.split(' ', 1) if isinstance(m, str) else m for m in t['model']['merges']])
+write('gpt2-pairs.tok', g, None, "Hello world, it's 99 degrees")
+# A pattern no hand-written scanner knows: Swift's Regex; and a literal String split.
+for name, pattern in [('regex', {'Regex': "\\s+|\\p{L}+|\\p{N}{1,2}|[^\\s\\p{L}\\p{N}]+"}), ('string', {'String': ', '})]:
+    r = dict(t, pre_tokenizer={'type': 'Sequence', 'pretokenizers': [
+        {'type': 'Split', 'pattern': pattern, 'behavior': 'Isolated', 'invert': False},
+        {'type': 'ByteLevel', 'add_prefix_space': True, 'trim_offsets': True, 'use_regex': False}]})
+    write(f'{name}-split.tok', r, cfg(config), "Der Hund, die Katze, 42 Mäuse.")
+EOF
+fi
+
+# --- config ----------------------------------------------------------------
+if wants config; then
+rm -rf "$c/config"; mkdir -p "$c/config"
+for d in llama qwen2 mistral; do cp "Tests/Fixtures/runtime/$d/config.json" "$c/config/runtime-$d.json"; done
+for d in llama qwen2 mistral; do cp "Tests/Fixtures/runtime/legacy_configs/$d.json" "$c/config/legacy-$d.json"; done
+cp examples/world/config.json "$c/config/world.json"
+python3 - "$c/config/runtime-llama.json" "$c/config/linear-rope.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d['rope_parameters'] = {'rope_type': 'linear', 'factor': 2.0, 'rope_theta': 10000.0}
+json.dump(d, open(sys.argv[2], 'w'), indent=1)
+EOF
+fi
+
+# --- jsonl -----------------------------------------------------------------
+# A few rows of each data file (scoring rows, parallel pairs, slot filling),
+# and CRLF line ends with a blank line.
+if wants jsonl; then
+rm -rf "$c/jsonl"; mkdir -p "$c/jsonl"
+head -n 4 examples/tiny-llama/data/dev.jsonl > "$c/jsonl/dev.jsonl"
+head -n 3 examples/tiny-llama/data/pairs.jsonl > "$c/jsonl/pairs.jsonl"
+head -n 3 examples/world/data/task_dev.jsonl > "$c/jsonl/task_dev.jsonl"
+{ head -n 2 Tests/Fixtures/runtime/score.jsonl; printf '\n'; head -n 1 examples/world/data/parallel_test.jsonl; } \
+    | sed 's/$/\r/' > "$c/jsonl/crlf-blank.jsonl"
+fi
+
+# --- recipe ----------------------------------------------------------------
+# Recipes as the combine tests and the MergeRecipe documentation write them.
+if wants recipe; then
+rm -rf "$c/recipe"; mkdir -p "$c/recipe"
+printf '%s\n' '{"inputs": [{"path": "task.lora", "weight": 1.0}, {"path": "align.lora", "weight": 0.5, "layers": "16-=0"}], "method": "svd", "rank": 16, "density": 0.5, "seed": 0, "dtype": "bf16", "output": "merged.lora"}' \
+    > "$c/recipe/svd-bands.json"
+printf '%s\n' '{"inputs": [{"path": "task", "weight": 1}, {"path": "align", "weight": 0.5}], "method": "concat", "output": "out.lora"}' \
+    > "$c/recipe/concat.json"
+printf '%s\n' '{"inputs": ["task", "/abs/align.lora"], "method": "ties", "density": 0.2, "dtype": "keep"}' \
+    > "$c/recipe/strings.json"
+printf '%s\n' '{"inputs": [{"path": "a", "layers": "0-3=1,4-=0.25"}, {"path": "b", "weight": -1}], "method": "add", "seed": 7}' \
+    > "$c/recipe/linear-layers.json"
+fi
 
 du -cb "$c"/*/* | tail -1

@@ -6,7 +6,7 @@
 #   Fuzz/run.sh all 0                                          build every target (CI)
 #   Fuzz/run.sh <target> <input file>...                       run inputs once (reproduce a crash)
 #
-# Targets: lora, safetensors, json
+# Targets: lora, safetensors, json, tokenizer, config
 # (what each exercises and its input layout: the header of Fuzz/Fuzz<Target>.swift
 # and docs/ROBUSTNESS.md).
 #
@@ -30,7 +30,7 @@ set -euo pipefail
 # hides the real trap; leave crash reports to libFuzzer/ASan.
 export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no}
 
-all_targets=(lora safetensors json)
+all_targets=(lora safetensors json tokenizer config)
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 target=$1; shift
@@ -41,6 +41,8 @@ describe() {
         lora)        entry=FuzzLora.swift;        max_len=32768; modules=(Tensors AdapterFormat) ;;
         safetensors) entry=FuzzSafeTensors.swift; max_len=65536; modules=(Tensors AdapterFormat) ;;
         json)        entry=FuzzJSON.swift;        max_len=16384; modules=(Tensors AdapterFormat) ;;
+        tokenizer)   entry=FuzzTokenizer.swift;   max_len=32768; modules=(Tensors AdapterFormat AdapterMath CKernels Transformer) ;;
+        config)      entry=FuzzConfig.swift;      max_len=8192;  modules=(Tensors AdapterFormat AdapterMath CKernels Transformer) ;;
         *) echo "unknown target '$1' (${all_targets[*]}, all)" >&2; usage ;;
     esac
 }
