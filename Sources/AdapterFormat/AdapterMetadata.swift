@@ -70,23 +70,40 @@ extension AdapterMetadata {
     }
 
     /// Reads the interpreted keys of a metadata object; the rest go to ``extra``.
+    ///
+    /// Interpreted keys must have their types (`languages: 5` is refused, not read
+    /// as no languages), and a `format_version` other than this build's is refused:
+    /// a newer writer may mean something this reader cannot see. Keys it does not
+    /// interpret are kept as they are, so that metadata from other tools survives
+    /// a round trip.
     public init(json: JSONValue, path: String) throws {
         self.init()
         guard case .object(let pairs) = json else { return }
+        let fields = try JSONFields(json, path: path, location: "__metadata__")
+        if let version = fields["format_version"] {
+            guard version.intValue == Int(LoraContainer.formatVersion) else {
+                throw fields.error("format_version", "format_version \(version.compactText) is not supported (this build reads \(LoraContainer.formatVersion))",
+                                   code: .unsupported)
+            }
+        }
         for (k, v) in pairs {
             switch k {
             case "kind":
                 guard let s = v.stringValue, let kind = AdapterKind(rawValue: s) else {
-                    throw FormatError(.malformed, "unknown adapter kind \(v.compactText)", path: path, location: "__metadata__.kind")
+                    throw fields.error("kind", "unknown adapter kind \(v.compactText)")
                 }
                 self.kind = kind
             case "base_model":
-                baseModel = v.stringValue
+                baseModel = try fields.string("base_model")
             case "languages":
-                languages = (v.arrayValue ?? []).compactMap(\.stringValue)
-            case "recipe": recipe = v
-            case "lineage": lineage = v
-            case "peft_config": peftConfig = v
+                languages = try fields.stringArray("languages") ?? []
+            case "format", "fingerprint":
+                _ = try fields.string(k)
+            case "use_rslora":
+                _ = try fields.bool(k)
+            case "recipe", "lineage", "peft_config":
+                if !v.isNull { _ = try fields.object(k) }
+                if k == "recipe" { recipe = v } else if k == "lineage" { lineage = v } else { peftConfig = v }
             case _ where AdapterMetadata.knownKeys.contains(k): break
             default: extra[k] = v
             }

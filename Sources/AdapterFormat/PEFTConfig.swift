@@ -22,7 +22,9 @@ public struct PEFTConfig: Sendable {
         func refuse(_ feature: String, _ key: String) -> FormatError {
             FormatError(.unsupported, "\(feature) is not supported: its adapters are not plain LoRA updates", path: path, location: key)
         }
-        guard case .object = json else { throw bad("adapter_config.json is not a JSON object", "") }
+        // PEFT's format: keys it adds over time are accepted, but a known key of the
+        // wrong type is refused (PEFT would read "yes" as true, a silent default as false).
+        let fields = try JSONFields(json, path: path, what: "adapter_config.json")
         self.json = json
         if let type = json["peft_type"], !type.isNull {
             guard type.stringValue == "LORA" else { throw FormatError(.unsupported, "peft_type \(type.compactText) is not LoRA", path: path, location: "peft_type") }
@@ -32,9 +34,18 @@ public struct PEFTConfig: Sendable {
         let alpha = json["lora_alpha"] ?? .int(8)
         guard let a = alpha.doubleValue, a.isFinite else { throw bad("lora_alpha must be a number", "lora_alpha") }
         loraAlpha = a
-        useRSLoRA = json["use_rslora"]?.boolValue ?? false
-        fanInFanOut = json["fan_in_fan_out"]?.boolValue ?? false
-        baseModel = json["base_model_name_or_path"]?.stringValue
+        useRSLoRA = try fields.bool("use_rslora") ?? false
+        fanInFanOut = try fields.bool("fan_in_fan_out") ?? false
+        baseModel = try fields.string("base_model_name_or_path")
+        if let targets = fields["target_modules"], targets.stringValue == nil {
+            _ = try fields.stringArray("target_modules")
+        }
+        for key in ["use_dora", "lora_bias", "use_qalora", "inference_mode"] { _ = try fields.bool(key) }
+        if let initValue = fields["init_lora_weights"], initValue.boolValue == nil, initValue.stringValue == nil {
+            throw bad("init_lora_weights must be true, false or a method name, not \(JSONFields.describe(initValue))", "init_lora_weights")
+        }
+        _ = try fields.string("bias")
+        for key in ["rank_pattern", "alpha_pattern"] where fields[key] != nil { _ = try fields.object(key) }
 
         rankPattern = []
         for (k, v) in json["rank_pattern"]?.objectValue ?? [] {

@@ -1,3 +1,5 @@
+import AdapterFormat
+
 /// Per-layer factors for one input of a merge: bands of layers, each with a
 /// factor that multiplies the input's weight there. Layers outside every band
 /// keep factor 1.
@@ -39,13 +41,16 @@ public struct LayerBands: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses `a-b=f,c-=g`.
     public init(parsing text: String) throws {
+        guard let parts = CommaList.items(text) else {
+            throw MergeError(.invalidOption, "layer bands \"\(text)\" have an empty item")
+        }
         var bands: [Band] = []
-        for part in text.split(separator: ",") {
+        for part in parts {
             let pieces = part.split(separator: "=", omittingEmptySubsequences: false)
-            guard pieces.count == 2, let factor = Double(pieces[1].trimmingCharacters(in: .whitespaces)) else {
+            guard pieces.count == 2, let factor = Double(CommaList.trimmed(pieces[1])) else {
                 throw MergeError(.invalidOption, "layer band \"\(part)\" is not layers=factor (e.g. 0-15=1 or 16-=0)")
             }
-            let range = pieces[0].trimmingCharacters(in: .whitespaces)
+            let range = CommaList.trimmed(pieces[0])
             let bounds = range.split(separator: "-", omittingEmptySubsequences: false)
             func number(_ s: Substring) throws -> Int {
                 guard let n = Int(s), n >= 0 else {

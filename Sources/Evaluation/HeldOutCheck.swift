@@ -71,7 +71,7 @@ public struct HeldOutCheck {
         var metrics: [String: LanguageMetrics] = [:]
         var outputs: [String] = []
         if !rows.isEmpty {
-            let examples = try rows.map { try Scoring.example(prefix: $0.string("prefix"), text: $0.string("text"), tokenizer: tokenizer) }
+            let examples = try rows.map { try $0.scoringExample(tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings) }
             let losses = try Scoring.losses(examples, model: model, adapters: adapters, batchSize: batchSize,
                                             padID: tokenizer.padID ?? 0)
             outputs = decodes ? try decode(examples, adapters: adapters, progress: progress) : []

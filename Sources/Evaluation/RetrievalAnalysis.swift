@@ -32,8 +32,9 @@ public struct RetrievalAnalysis: Sendable {
             if members[lang] == nil { languages.append(lang) }
             members[lang, default: []].append(i)
         }
-        let side0 = try rows.map { try tokenizer.encode($0.string("text_parallel_0")) }
-        let side1 = try rows.map { try tokenizer.encode($0.string("text_parallel_1")) }
+        let context = model.config.maxPositionEmbeddings
+        let side0 = try rows.map { try $0.tokens("text_parallel_0", tokenizer: tokenizer, maxLength: context) }
+        let side1 = try rows.map { try $0.tokens("text_parallel_1", tokenizer: tokenizer, maxLength: context) }
         let pad = tokenizer.padID ?? 0
         let p0 = try Retrieval.pooledStates(side0, model: model, adapters: adapters, batchSize: batchSize, padID: pad, upTo: layer)
         let p1 = try Retrieval.pooledStates(side1, model: model, adapters: adapters, batchSize: batchSize, padID: pad, upTo: layer)

@@ -39,7 +39,7 @@ public struct TrainingData: Sendable {
     public init(paths: [String], tokenizer: Tokenizer, maxLength: Int, skipBadRows: Bool) throws {
         for path in paths {
             fileHashes.append((path, XXH64.hex(XXH64.hash(try FileSystem.readFile(path, limit: 4 << 30)))))
-            for row in try JSONLines.read(path) {
+            for row in try JSONLines.read(path, checkingTypes: false) {
                 do {
                     try add(row, tokenizer: tokenizer, maxLength: maxLength)
                 } catch let error as FormatError where skipBadRows {
@@ -50,6 +50,7 @@ public struct TrainingData: Sendable {
     }
 
     private mutating func add(_ row: DataRow, tokenizer: Tokenizer, maxLength: Int) throws {
+        try row.checkTextFields()
         let lang = row.optionalString("lang")
         let isTask = row.fields["prefix"] != nil || row.fields["text"] != nil
         let isPair = row.fields["text_parallel_0"] != nil || row.fields["text_parallel_1"] != nil
@@ -57,25 +58,15 @@ public struct TrainingData: Sendable {
             throw FormatError(.malformed, "row has neither prefix/text nor text_parallel_0/text_parallel_1 (use --skip-bad-rows to skip such rows)",
                               path: row.file, location: "line \(row.line)")
         }
-        func checked(_ ids: [Int], _ what: String) throws -> [Int] {
-            guard ids.count <= maxLength else {
-                throw FormatError(.malformed, "\(what) is \(ids.count) tokens, longer than the model's \(maxLength) (use --skip-bad-rows to skip such rows)",
-                                  path: row.file, location: "line \(row.line)")
-            }
-            return ids
-        }
         // Both halves are built before either is kept, so a skipped row is skipped whole.
         var taskRow: TaskRow?, pairRow: PairRow?
         if isTask {
-            let example = try Scoring.example(prefix: row.string("prefix"), text: row.string("text"), tokenizer: tokenizer)
-            taskRow = TaskRow(example: Scoring.Example(ids: try checked(example.ids, "prefix + text"), promptLength: example.promptLength),
-                              lang: lang)
+            taskRow = TaskRow(example: try row.scoringExample(tokenizer: tokenizer, maxLength: maxLength), lang: lang)
         }
         if isPair {
             // Raw text with the tokenizer's own specials (BOS), as `tokenizer(text)` gives it.
-            let side0 = try tokenizer.encode(try row.string("text_parallel_0"))
-            let side1 = try tokenizer.encode(try row.string("text_parallel_1"))
-            pairRow = PairRow(side0: try checked(side0, "text_parallel_0"), side1: try checked(side1, "text_parallel_1"), lang: lang)
+            pairRow = PairRow(side0: try row.tokens("text_parallel_0", tokenizer: tokenizer, maxLength: maxLength),
+                              side1: try row.tokens("text_parallel_1", tokenizer: tokenizer, maxLength: maxLength), lang: lang)
         }
         if let taskRow { task.append(taskRow) }
         if let pairRow { pairs.append(pairRow) }

@@ -44,31 +44,34 @@ public struct ModelConfig: Sendable, Equatable {
 
     /// Reads and validates `config.json`, refusing by name what the runtime does not implement.
     public init(json: JSONValue, path: String) throws {
-        func bad(_ message: String, _ key: String) -> FormatError { FormatError(.unsupported, message, path: path, location: key) }
-        func int(_ key: String) throws -> Int {
-            guard let v = json[key]?.intValue, v > 0 else { throw FormatError(.malformed, "needs a positive integer", path: path, location: key) }
+        // config.json is transformers' format: unknown keys are normal there, but a
+        // known key of the wrong type is refused rather than read as its default.
+        let fields = try JSONFields(json, path: path, what: "config.json")
+        func bad(_ message: String, _ key: String) -> FormatError { fields.error(key, message, code: .unsupported) }
+        func required(_ key: String, in range: ClosedRange<Int> = 1...Self.maximumDimension) throws -> Int {
+            guard let v = try fields.int(key, in: range) else { throw fields.error(key, "needs a positive integer") }
             return v
         }
-        guard let type = json["model_type"]?.stringValue else { throw FormatError(.malformed, "model_type is missing", path: path, location: "model_type") }
+        guard let type = try fields.string("model_type") else { throw fields.error("model_type", "model_type is missing") }
         guard let modelType = ModelType(rawValue: type) else {
             throw bad("model_type \"\(type)\" is not supported (llama, qwen2, mistral)", "model_type")
         }
         self.modelType = modelType
-        vocabSize = try int("vocab_size")
-        hiddenSize = try int("hidden_size")
-        intermediateSize = try int("intermediate_size")
-        layerCount = try int("num_hidden_layers")
-        headCount = try int("num_attention_heads")
-        keyValueHeadCount = json["num_key_value_heads"]?.intValue ?? headCount
-        headDimension = json["head_dim"]?.intValue ?? hiddenSize / headCount
-        guard keyValueHeadCount > 0, headCount % keyValueHeadCount == 0 else {
-            throw FormatError(.malformed, "num_attention_heads \(headCount) is not a multiple of num_key_value_heads \(keyValueHeadCount)", path: path, location: "num_key_value_heads")
+        vocabSize = try required("vocab_size")
+        hiddenSize = try required("hidden_size")
+        intermediateSize = try required("intermediate_size")
+        layerCount = try required("num_hidden_layers", in: 1...Self.maximumLayers)
+        headCount = try required("num_attention_heads")
+        keyValueHeadCount = try fields.int("num_key_value_heads", in: 1...Self.maximumDimension) ?? headCount
+        headDimension = try fields.int("head_dim", in: 1...Self.maximumDimension) ?? hiddenSize / headCount
+        guard headCount % keyValueHeadCount == 0 else {
+            throw fields.error("num_key_value_heads", "num_attention_heads \(headCount) is not a multiple of num_key_value_heads \(keyValueHeadCount)")
         }
-        guard headDimension > 0, headDimension % 2 == 0 else { throw FormatError(.malformed, "head dimension must be even", path: path, location: "head_dim") }
-        rmsNormEpsilon = json["rms_norm_eps"]?.doubleValue ?? 1e-6
-        maxPositionEmbeddings = json["max_position_embeddings"]?.intValue ?? 4096
-        tieWordEmbeddings = json["tie_word_embeddings"]?.boolValue ?? false
-        let act = json["hidden_act"]?.stringValue ?? "silu"
+        guard headDimension > 0, headDimension % 2 == 0 else { throw fields.error("head_dim", "head dimension must be even") }
+        rmsNormEpsilon = try fields.positiveDouble("rms_norm_eps") ?? 1e-6
+        maxPositionEmbeddings = try fields.int("max_position_embeddings", in: 1...Self.maximumDimension) ?? 4096
+        tieWordEmbeddings = try fields.bool("tie_word_embeddings") ?? false
+        let act = try fields.string("hidden_act") ?? "silu"
         guard act == "silu" else { throw bad("hidden_act \"\(act)\" is not supported (silu)", "hidden_act") }
         switch modelType {
         case .qwen2:
@@ -76,40 +79,49 @@ public struct ModelConfig: Sendable, Equatable {
             outputBias = false
             mlpBias = false
         case .llama:
-            attentionBias = json["attention_bias"]?.boolValue ?? false
+            attentionBias = try fields.bool("attention_bias") ?? false
             outputBias = attentionBias
-            mlpBias = json["mlp_bias"]?.boolValue ?? false
+            mlpBias = try fields.bool("mlp_bias") ?? false
         case .mistral:
             attentionBias = false
             outputBias = false
             mlpBias = false
         }
-        if modelType == .qwen2, json["use_sliding_window"]?.boolValue == true {
+        if modelType == .qwen2, try fields.bool("use_sliding_window") == true {
             throw bad("Qwen2 use_sliding_window is not supported", "use_sliding_window")
         }
-        slidingWindow = modelType == .mistral ? json["sliding_window"]?.intValue : nil
+        slidingWindow = modelType == .mistral ? try fields.int("sliding_window", in: 1...Int.max) : nil
 
         // transformers 5 keeps RoPE settings in rope_parameters; older files in rope_theta / rope_scaling.
-        let rope = json["rope_parameters"].flatMap { $0.isNull ? nil : $0 } ?? json["rope_scaling"].flatMap { $0.isNull ? nil : $0 }
-        ropeTheta = rope?["rope_theta"]?.doubleValue ?? json["rope_theta"]?.doubleValue ?? 10_000
-        let ropeType = rope?["rope_type"]?.stringValue ?? rope?["type"]?.stringValue ?? "default"
+        let rope = try fields.object("rope_parameters") ?? fields.object("rope_scaling")
+        ropeTheta = try rope?.positiveDouble("rope_theta") ?? fields.positiveDouble("rope_theta") ?? 10_000
+        let ropeType = try rope?.string("rope_type") ?? rope?.string("type") ?? "default"
         switch ropeType {
         case "default":
             ropeScaling = .none
         case "linear":
-            guard let f = rope?["factor"]?.doubleValue, f > 0 else { throw bad("linear rope scaling needs a factor", "rope_scaling") }
+            guard let f = try rope?.positiveDouble("factor") else { throw bad("linear rope scaling needs a factor", "rope_scaling") }
             ropeScaling = .linear(factor: f)
         case "llama3":
-            guard let f = rope?["factor"]?.doubleValue, let lo = rope?["low_freq_factor"]?.doubleValue,
-                  let hi = rope?["high_freq_factor"]?.doubleValue, let ctx = rope?["original_max_position_embeddings"]?.doubleValue,
-                  f > 0, hi > lo else {
+            guard let rope, let f = try rope.positiveDouble("factor"), let lo = try rope.positiveDouble("low_freq_factor"),
+                  let hi = try rope.positiveDouble("high_freq_factor"), let ctx = try rope.positiveDouble("original_max_position_embeddings"),
+                  hi > lo else {
                 throw bad("llama3 rope scaling needs factor, low_freq_factor < high_freq_factor and original_max_position_embeddings", "rope_scaling")
             }
             ropeScaling = .llama3(factor: f, lowFrequencyFactor: lo, highFrequencyFactor: hi, originalContext: ctx)
         default:
             throw bad("rope type \"\(ropeType)\" is not supported (default, linear, llama3)", "rope_scaling")
         }
+        guard headCount * headDimension <= Self.maximumDimension, keyValueHeadCount * headDimension <= Self.maximumDimension else {
+            throw fields.error("head_dim", "heads × head_dim exceeds \(Self.maximumDimension)")
+        }
     }
+
+    /// The largest size a config may declare for any one dimension (vocabulary,
+    /// widths, context); larger values are refused before anything is allocated.
+    public static let maximumDimension = 1 << 24
+    /// The largest layer count a config may declare.
+    public static let maximumLayers = 1024
 
     /// Loads `config.json` from a model directory.
     public init(directory: String) throws {

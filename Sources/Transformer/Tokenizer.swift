@@ -31,6 +31,10 @@ public final class Tokenizer: @unchecked Sendable {
     public let bosID: Int?
     public let eosID: Int?
     public let padID: Int?
+    /// The most UTF-8 bytes any one token stands for. A text of more than
+    /// `n × longestTokenBytes × 4` bytes (4: what normalization can shrink)
+    /// cannot fit in `n` tokens, so it is refused before it is tokenized.
+    public let longestTokenBytes: Int
     private let addedByID: [Int: AddedToken]
     private let specialIDs: Set<Int>
 
@@ -44,6 +48,9 @@ public final class Tokenizer: @unchecked Sendable {
             try self.init(json: json, config: config)
         } catch let e as TokenizerError {
             throw FormatError(.unsupported, e.message, path: path)
+        } catch let e as FormatError {
+            // Field errors name the file by its bare name; give the full path.
+            throw FormatError(e.code, e.message, path: e.path == "tokenizer_config.json" ? configPath : path, location: e.location)
         }
     }
 
@@ -60,7 +67,9 @@ public final class Tokenizer: @unchecked Sendable {
         var vocab: [String: Int] = [:]
         vocab.reserveCapacity(vocabPairs.count)
         for (token, id) in vocabPairs {
-            guard let i = id.intValue else { throw TokenizerError("vocab id of \"\(token)\" is not an integer") }
+            guard let i = id.intValue, (0..<Tokenizer.maximumID).contains(i) else {
+                throw TokenizerError("vocab id of \"\(token)\" is not an integer in 0..<\(Tokenizer.maximumID)")
+            }
             vocab[token] = i
         }
         var merges: [(String, String)] = []
@@ -77,13 +86,18 @@ public final class Tokenizer: @unchecked Sendable {
         model = try BPEModel(vocab: vocab, merges: merges, ignoreMerges: modelJSON["ignore_merges"]?.boolValue ?? false)
 
         var added: [AddedToken] = []
-        for t in json["added_tokens"]?.arrayValue ?? [] {
-            guard let id = t["id"]?.intValue, let content = t["content"]?.stringValue else { throw TokenizerError("an added token lacks id or content") }
-            added.append(AddedToken(id: id, content: content, special: t["special"]?.boolValue ?? false,
-                                    singleWord: t["single_word"]?.boolValue ?? false, leftStrip: t["lstrip"]?.boolValue ?? false,
-                                    rightStrip: t["rstrip"]?.boolValue ?? false))
+        for (i, t) in (json["added_tokens"]?.arrayValue ?? []).enumerated() {
+            let token = try JSONFields(t, path: "tokenizer.json", location: "added_tokens[\(i)]", what: "an added token")
+            guard let id = try token.int("id", in: 0...(Tokenizer.maximumID - 1)), let content = try token.string("content") else {
+                throw TokenizerError("added_tokens[\(i)] lacks id or content")
+            }
+            added.append(AddedToken(id: id, content: content, special: try token.bool("special") ?? false,
+                                    singleWord: try token.bool("single_word") ?? false, leftStrip: try token.bool("lstrip") ?? false,
+                                    rightStrip: try token.bool("rstrip") ?? false))
         }
         addedTokens = added
+        longestTokenBytes = max(vocab.keys.map { ByteLevel.decode($0).count }.max() ?? 1,
+                                added.map(\.content.utf8.count).max() ?? 1, 1)
         let byContent = Dictionary(added.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
         addedByID = Dictionary(added.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         specialIDs = Set(added.filter(\.special).map(\.id))
@@ -107,8 +121,9 @@ public final class Tokenizer: @unchecked Sendable {
             suffixIDs = []
         } else {
             var prefix: [Int] = [], suffix: [Int] = []
-            if config?["add_bos_token"]?.boolValue == true, let bosID { prefix = [bosID] }
-            if config?["add_eos_token"]?.boolValue == true, let eosID { suffix = [eosID] }
+            let flags = try config.map { try JSONFields($0, path: "tokenizer_config.json", what: "tokenizer_config.json") }
+            if try flags?.bool("add_bos_token") == true, let bosID { prefix = [bosID] }
+            if try flags?.bool("add_eos_token") == true, let eosID { suffix = [eosID] }
             prefixIDs = prefix
             suffixIDs = suffix
         }
@@ -219,6 +234,10 @@ extension Tokenizer {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// Token ids must lie below this (2²⁴, far above any real vocabulary), so that
+    /// a hostile file cannot make id-indexed tables or loops unbounded.
+    public static let maximumID = 1 << 24
 
     /// The vocabulary size including added tokens (the largest id + 1).
     public var vocabularySize: Int {

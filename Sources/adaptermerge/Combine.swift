@@ -125,7 +125,11 @@ struct Combine: ParsableCommand {
     }
 
     func resolvedJob() throws -> Job {
-        if let recipe { return try CombineRecipe.load(recipe, defaults: self) }
+        if let recipe {
+            let r = try MergeRecipe(path: recipe)
+            return Job(inputs: r.inputs, weights: r.weights, method: r.method, rank: r.rank, density: r.density, seed: r.seed,
+                       output: output ?? r.output ?? "merged.lora", dtype: r.dtype, layerBands: r.layerBands)
+        }
         return Job(inputs: adapters, weights: try weights.map(Combine.parseWeights), method: method, rank: rank,
                    density: density, seed: seed, output: output ?? "merged.lora", dtype: nil)
     }
@@ -144,12 +148,7 @@ struct Combine: ParsableCommand {
     }
 
     static func parseWeights(_ text: String) throws -> [Double] {
-        try text.split(separator: ",").map {
-            guard let w = Double($0.trimmingCharacters(in: .whitespaces)), w.isFinite else {
-                throw ValidationError("--weights: \"\($0)\" is not a number")
-            }
-            return w
-        }
+        try OptionList.numbers(text, option: "--weights")
     }
 }
 

@@ -28,7 +28,7 @@ struct Score: ParsableCommand {
     func run() throws {
         let (model, tokenizer, adapters) = try modelOptions.load()
         let rows = try JSONLines.read(data)
-        let examples = try rows.map { try Scoring.example(prefix: $0.string("prefix"), text: $0.string("text"), tokenizer: tokenizer) }
+        let examples = try rows.map { try $0.scoringExample(tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings) }
         let progress = Progress("scoring", total: examples.count)
         let results = try Scoring.losses(examples, model: model, adapters: adapters, batchSize: modelOptions.batchSize,
                                          padID: tokenizer.padID ?? 0, progress: progress.advance)

@@ -142,7 +142,7 @@ final class ExampleWorldCommandTests: XCTestCase {
                                     "-o", dir + "/tok"]).status, 0)
         try Fixtures.write(Array("""
         {"model_type": "llama", "vocab_size": 300, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-         "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 64, "rms_norm_eps": 1e-5,
+         "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128, "rms_norm_eps": 1e-5,
          "rope_theta": 10000.0, "tie_word_embeddings": true, "hidden_act": "silu"}
         """.utf8), to: dir + "/config.json")
         let r = try CLI.run(["pretrain", "--config", dir + "/config.json", "--tokenizer", dir + "/tok", "--data",
