@@ -34,7 +34,10 @@ public enum SplitPattern: Sendable {
     public func split(_ text: String) throws -> [Substring] {
         switch self {
         case .regex(let pattern):
-            return try SplitPattern.splitWithRegex(text, pattern)
+            let ranges = try SplitPattern.withinTimeLimit(textLength: text.unicodeScalars.count) {
+                try SplitPattern.splitWithRegex(text, pattern).map { ($0.startIndex, $0.endIndex) }
+            }
+            return ranges.map { text[$0.0..<$0.1] }
         default:
             let scalars = Array(text.unicodeScalars)
             var cuts: [Int] = [0]

@@ -166,7 +166,7 @@ public final class Tokenizer: @unchecked Sendable {
                 guard item["behavior"]?.stringValue == "Isolated", item["invert"]?.boolValue != true else {
                     throw TokenizerError("Split behavior \(item["behavior"]?.compactText ?? "?") is not supported (only Isolated)")
                 }
-                splits.append(SplitPattern(pattern: pattern))
+                splits.append(try SplitPattern.checked(pattern: pattern))
             case let other:
                 throw TokenizerError("pre-tokenizer \(other ?? "?") is not supported (ByteLevel BPE only)")
             }
