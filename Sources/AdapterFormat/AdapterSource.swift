@@ -43,6 +43,17 @@ extension AdapterSource {
 
     /// Whether every module uses rsLoRA scaling.
     public var useRSLoRA: Bool { modules.first?.useRSLoRA ?? false }
+
+    /// The factors of one module, refused (naming the file and module) when
+    /// they hold NaN or infinity: every computation on them would be NaN.
+    public func finiteFactors(of module: LoraModuleInfo) throws -> (a: Tensor, b: Tensor) {
+        let factors = try factors(of: module)
+        let bad = factors.a.nonFiniteCount + factors.b.nonFiniteCount
+        guard bad == 0 else {
+            throw FormatError(.invalidContent, "module \(module.path) has \(bad) NaN/Inf values", path: location, location: module.path)
+        }
+        return factors
+    }
 }
 
 /// Opens an adapter from a `.lora` file, a PEFT directory, or a PEFT

@@ -12,15 +12,18 @@ public enum AdapterWriter {
     ///
     /// - Parameters:
     ///   - dtype: the stored dtype of the factors; `nil` keeps each module's.
+    ///   - allowNonFinite: write NaN/Inf values; otherwise a module holding any
+    ///     (after conversion to `dtype`, where a large value overflows) stops the
+    ///     write, naming the module, and nothing is left at `path`.
     public static func writeLora(modules: [LoraModuleInfo], metadata: AdapterMetadata, to path: String,
                                  overwrite: Bool, dtype: DType? = nil, options: LoraWriteOptions = LoraWriteOptions(),
-                                 factors: FactorProducer) throws {
+                                 allowNonFinite: Bool = false, factors: FactorProducer) throws {
         let writer = try LoraContainerWriter(destination: path, overwrite: overwrite, options: options)
         var written: [LoraModuleInfo] = []
         // Module i is encoded in the background while `factors` makes module i + 1.
         var pending: BackgroundTask<[LoraContainerWriter.PreparedTensor]>?
         for module in modules {
-            let (a, b) = try converted(try factors(module), to: dtype)
+            let (a, b) = try checked(try converted(try factors(module), to: dtype), module: module, path: path, allowNonFinite: allowNonFinite)
             written.append(module.with(dtype: a.dtype))
             if let pending { for tensor in try pending.value() { try writer.append(tensor) } }
             pending = BackgroundTask {
@@ -42,21 +45,12 @@ public enum AdapterWriter {
     /// Writes a PEFT adapter directory (`adapter_config.json` and
     /// `adapter_model.safetensors`) that `PeftModel.from_pretrained` loads.
     ///
-    /// A new directory is assembled beside the destination and renamed into
-    /// place, so a failure leaves nothing behind. With `overwrite`, an
-    /// existing directory's two files are replaced atomically one by one.
+    /// The directory is assembled beside the destination and moved into place
+    /// (``AtomicDirectoryWriter``), so a failure leaves nothing behind and
+    /// `overwrite` replaces an existing adapter directory whole.
     public static func writePEFT(modules: [LoraModuleInfo], metadata: AdapterMetadata, to directory: String,
-                                 overwrite: Bool, dtype: DType? = nil, factors: FactorProducer) throws {
-        let exists = FileSystem.exists(directory)
-        if exists && !overwrite {
-            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: directory)
-        }
-        if exists && !FileSystem.isDirectory(directory) {
-            throw FormatError(.outputExists, "exists and is not a directory", path: directory)
-        }
-        let target = exists ? directory : try FileSystem.makeTemporaryDirectory(near: directory)
-        var committed = false
-        defer { if !exists && !committed { FileSystem.removeShallowDirectory(target) } }
+                                 overwrite: Bool, dtype: DType? = nil, allowNonFinite: Bool = false, factors: FactorProducer) throws {
+        let out = try AtomicDirectoryWriter(destination: directory, overwrite: overwrite, marker: PEFTDirectoryAdapter.configName)
 
         let outModules = modules.map { $0.with(dtype: dtype ?? $0.dtype) }
         let fanInFanOut = metadata.peftConfig?["fan_in_fan_out"]?.boolValue ?? false
@@ -79,38 +73,58 @@ public enum AdapterWriter {
         }
         var cache: (index: Int, a: Tensor, b: Tensor)?
         try SafeTensorsWriter.write(specs: specs, metadata: safetensorsMetadata,
-                                    to: FileSystem.join(target, PEFTDirectoryAdapter.weightsName), overwrite: true) { name in
+                                    to: out.path(PEFTDirectoryAdapter.weightsName), overwrite: true) { name in
             let i = owner[name]!
             if cache?.index != i {
-                let (a, b) = try converted(try factors(modules[i]), to: dtype)
+                let (a, b) = try checked(try converted(try factors(modules[i]), to: dtype), module: modules[i], path: directory,
+                                         allowNonFinite: allowNonFinite)
                 cache = (i, a, b)
             }
             return name.hasSuffix(".lora_A.weight") ? cache!.a : cache!.b
         }
-        let configFile = try AtomicFileWriter(destination: FileSystem.join(target, PEFTDirectoryAdapter.configName), overwrite: true)
-        try configFile.write(Array(config.prettyText(indent: 2).utf8))
-        try configFile.commit()
-        if !exists { try FileSystem.moveDirectory(target, to: directory) }
-        committed = true
+        try AtomicFileWriter.write(config.prettyText(indent: 2), to: out.path(PEFTDirectoryAdapter.configName), overwrite: true)
+        try out.commit()
     }
 
     /// Writes a PEFT directory or a `.lora` file, as the path asks: a
     /// path ending in `.lora` is a `.lora` file, anything else a PEFT directory.
     public static func write(modules: [LoraModuleInfo], metadata: AdapterMetadata, to path: String, overwrite: Bool,
-                             dtype: DType? = nil, options: LoraWriteOptions = LoraWriteOptions(),
+                             dtype: DType? = nil, options: LoraWriteOptions = LoraWriteOptions(), allowNonFinite: Bool = false,
                              factors: FactorProducer) throws {
         if isDirectoryOutput(path) {
-            try writePEFT(modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype, factors: factors)
+            try writePEFT(modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,
+                          allowNonFinite: allowNonFinite, factors: factors)
         } else {
             try writeLora(modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,
-                          options: options, factors: factors)
+                          options: options, allowNonFinite: allowNonFinite, factors: factors)
         }
     }
 
+    /// The factors as they will be stored, refused when they hold NaN or infinity.
+    static func checked(_ pair: (a: Tensor, b: Tensor), module: LoraModuleInfo, path: String,
+                        allowNonFinite: Bool) throws -> (a: Tensor, b: Tensor) {
+        guard !allowNonFinite else { return pair }
+        let bad = pair.a.nonFiniteCount + pair.b.nonFiniteCount
+        guard bad == 0 else {
+            let overflow = pair.a.dtype == .f16 || pair.a.dtype == .bf16 ? " (stored as \(pair.a.dtype.rawValue): too large for it?)" : ""
+            throw FormatError(.invalidContent, "module \(module.path) has \(bad) NaN/Inf values\(overflow); nothing written", path: path,
+                              location: module.path)
+        }
+        return pair
+    }
+
     /// Whether an output path names a PEFT directory rather than a `.lora` file:
-    /// anything not ending in `.lora`, an existing directory, or a path ending in `/`.
+    /// anything not ending in `.lora`, or a path ending in `/`. (An existing
+    /// directory named `x.lora` is refused by ``checkOutput(_:overwrite:)``,
+    /// not silently written as PEFT.)
     public static func isDirectoryOutput(_ path: String) -> Bool {
-        path.hasSuffix("/") || FileSystem.isDirectory(path) || !path.hasSuffix(".lora")
+        path.hasSuffix("/") || !path.hasSuffix(".lora")
+    }
+
+    /// Checks an adapter output path before any work (see ``FileSystem/checkOutput(_:kind:overwrite:)``).
+    public static func checkOutput(_ path: String, overwrite: Bool) throws {
+        try FileSystem.checkOutput(path, kind: isDirectoryOutput(path) ? .directory(marker: PEFTDirectoryAdapter.configName) : .file,
+                                   overwrite: overwrite)
     }
 
     static func converted(_ pair: (a: Tensor, b: Tensor), to dtype: DType?) throws -> (a: Tensor, b: Tensor) {

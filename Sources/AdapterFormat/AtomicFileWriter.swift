@@ -30,9 +30,7 @@ public final class AtomicFileWriter {
     public init(destination: String, overwrite: Bool) throws {
         self.destination = destination
         self.overwrite = overwrite
-        if !overwrite, FileSystem.exists(destination) {
-            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: destination)
-        }
+        try FileSystem.checkOutput(destination, kind: .file, overwrite: overwrite)
         let (dir, name) = FileSystem.split(destination)
         var template = Array("\(dir)/.\(name).tmp-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -41,6 +39,7 @@ public final class AtomicFileWriter {
         }
         self.fd = fd
         self.temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        TemporaryFiles.register(temporary)
         fchmod(fd, 0o644)
     }
 
@@ -48,6 +47,7 @@ public final class AtomicFileWriter {
         if !committed {
             if fd >= 0 { close(fd) }
             unlink(temporary)
+            TemporaryFiles.unregister(temporary)
         }
     }
 
@@ -148,6 +148,7 @@ public final class AtomicFileWriter {
             unlink(temporary)
         }
         committed = true
+        TemporaryFiles.unregister(temporary)
         FileSystem.syncDirectory(of: destination)
     }
 }

@@ -99,13 +99,4 @@ public enum FileSystem {
         closedir(dir)
         rmdir(path)
     }
-
-    /// Moves a directory into place, refusing to replace an existing one.
-    public static func moveDirectory(_ from: String, to: String) throws {
-        if exists(to) { throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: to) }
-        guard rename(from, to) == 0 else {
-            throw FormatError(.io, "cannot move into place: \(MappedFile.errnoText())", path: to)
-        }
-        syncDirectory(of: to)
-    }
 }

@@ -235,11 +235,7 @@ public final class LoraContainerReader: @unchecked Sendable {
     /// A small zstd frame can legitimately expand 32768-fold, so a short file
     /// can describe a tensor no machine holds; it is refused with an error
     /// rather than letting the allocation kill the process.
-    public static let maximumTensorBytes: Int = {
-        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
-        guard pages > 0, size > 0 else { return 1 << 34 }
-        return pages / 2 * size
-    }()
+    public static let maximumTensorBytes = PhysicalMemory.bytes / 2
 
     /// Decodes the tensor of an entry of this file and checks its checksum.
     public func tensor(_ e: LoraTensorEntry) throws -> Tensor {

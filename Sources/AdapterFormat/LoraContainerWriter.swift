@@ -51,9 +51,7 @@ public final class LoraContainerWriter {
         self.destination = destination
         self.overwrite = overwrite
         self.options = options
-        if !overwrite, FileSystem.exists(destination) {
-            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: destination)
-        }
+        try FileSystem.checkOutput(destination, kind: .file, overwrite: overwrite)
         let (dir, name) = FileSystem.split(destination)
         var template = Array("\(dir)/.\(name).spool-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }

@@ -13,6 +13,12 @@
 ssize_t copy_file_range(int fd_in, off_t *off_in, int fd_out, off_t *off_out,
                         size_t len, unsigned int flags);
 
+// renameat2 (glibc 2.28+, Linux 3.15+): RENAME_EXCHANGE swaps two paths in
+// one step, so a directory output replaces an old one atomically. Declared by
+// <stdio.h> only under _GNU_SOURCE.
+int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+#define ADAPTERMERGE_RENAME_EXCHANGE (1 << 1)
+
 // The number of CPUs in this process's affinity mask (0 if unknown), by
 // the raw system call: glibc's sched_getaffinity and cpu_set_t are also
 // _GNU_SOURCE-only.

@@ -72,7 +72,7 @@ public struct HeldOutCheck {
         var outputs: [String] = []
         if !rows.isEmpty {
             let examples = try rows.map { try $0.scoringExample(tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings) }
-            let losses = try Scoring.losses(examples, model: model, adapters: adapters, batchSize: batchSize,
+            let losses = try Scoring.losses(rows: rows, examples: examples, model: model, adapters: adapters, batchSize: batchSize,
                                             padID: tokenizer.padID ?? 0)
             outputs = decodes ? try decode(examples, adapters: adapters, progress: progress) : []
             var byLanguage: [String: (loss: [Double], exact: Int, slots: SlotFilling.Counts, labels: SlotFilling.Counts, slotRows: Int, count: Int)] = [:]

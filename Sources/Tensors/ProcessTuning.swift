@@ -27,6 +27,16 @@ public enum ProcessTuning {
     }
 }
 
+/// The machine's memory, for caps on work a user input controls.
+public enum PhysicalMemory {
+    /// Bytes of physical memory (16 GiB where it cannot be read).
+    public static let bytes: Int = {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, size > 0 else { return 1 << 34 }
+        return pages * size
+    }()
+}
+
 /// How many CPUs this process may run on.
 public enum ProcessorCount {
     /// The CPUs in this process's affinity mask (so `taskset -c 0` gives 1),

@@ -77,7 +77,7 @@ public final class LoRAParameters<Scalar: TrainingScalar>: @unchecked Sendable {
                 throw FormatError(.invalidContent, "module \(m.path) is \(m.outFeatures)×\(m.inFeatures), the model's is \(shape.out)×\(shape.in)",
                                   path: source.location)
             }
-            let (a, b) = try source.factors(of: m)
+            let (a, b) = try source.finiteFactors(of: m)
             modules.append(module(config: config, layer: layer, projection: String(parts[4]), rank: m.rank, alpha: m.alpha,
                                   useRSLoRA: m.useRSLoRA, a: Storage(converting: try a.floats()), b: Storage(converting: try b.floats())))
         }

@@ -55,7 +55,7 @@ public struct TrainingData: Sendable {
         let isTask = row.fields["prefix"] != nil || row.fields["text"] != nil
         let isPair = row.fields["text_parallel_0"] != nil || row.fields["text_parallel_1"] != nil
         guard isTask || isPair else {
-            throw FormatError(.malformed, "row has neither prefix/text nor text_parallel_0/text_parallel_1 (use --skip-bad-rows to skip such rows)",
+            throw FormatError(.malformed, "row has neither prefix/text nor text_parallel_0/text_parallel_1",
                               path: row.file, location: "line \(row.line)")
         }
         // Both halves are built before either is kept, so a skipped row is skipped whole.

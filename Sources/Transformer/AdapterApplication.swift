@@ -13,8 +13,9 @@ public enum AdapterApplication {
     /// Tensors are processed one at a time.
     public static func apply(model directory: String, adapters: [(source: any AdapterSource, weight: Double)],
                              to destination: String, overwrite: Bool) throws -> (merged: Int, tensors: Int) {
-        // Refuse unsupported architectures before writing anything.
+        // Refuse unsupported architectures and unwritable outputs before any work.
         _ = try ModelConfig(directory: directory)
+        try FileSystem.checkOutput(destination, kind: .directory(marker: "config.json"), overwrite: overwrite)
         let files = try ModelWeights.shardFiles(directory)
         // Which weight tensors get which updates.
         var updates: [String: [(module: LoraModuleInfo, source: any AdapterSource, weight: Double)]] = [:]
@@ -41,19 +42,15 @@ public enum AdapterApplication {
             }
         }
 
-        let exists = FileSystem.exists(destination)
-        if exists && !overwrite { throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: destination) }
-        let target = exists ? destination : try FileSystem.makeTemporaryDirectory(near: destination)
-        var committed = false
-        defer { if !exists && !committed { FileSystem.removeShallowDirectory(target) } }
+        let out = try AtomicDirectoryWriter(destination: destination, overwrite: overwrite, marker: "config.json")
 
         for name in companionFiles {
             let source = FileSystem.join(directory, name)
             guard FileSystem.isRegularFile(source) else { continue }
-            try AtomicFileWriter.write(try FileSystem.readFile(source), to: FileSystem.join(target, name), overwrite: true)
+            try AtomicFileWriter.write(try FileSystem.readFile(source), to: out.path(name), overwrite: true)
         }
         var merged = 0
-        try SafeTensorsWriter.write(specs: specs, metadata: ["format": "pt"], to: FileSystem.join(target, "model.safetensors"),
+        try SafeTensorsWriter.write(specs: specs, metadata: ["format": "pt"], to: out.path("model.safetensors"),
                                     overwrite: true) { name in
             let tensor = try owner[name]!.tensor(name)
             guard let list = updates[name] else { return tensor }
@@ -74,10 +71,15 @@ public enum AdapterApplication {
                 }
             }
             merged += 1
-            return try Tensor(floats: w, shape: tensor.shape, dtype: tensor.dtype == .f64 ? .f32 : tensor.dtype).converted(to: tensor.dtype)
+            let result = try Tensor(floats: w, shape: tensor.shape, dtype: tensor.dtype == .f64 ? .f32 : tensor.dtype).converted(to: tensor.dtype)
+            let bad = result.nonFiniteCount
+            guard bad == 0 || tensor.nonFiniteCount > 0 else {
+                throw FormatError(.invalidContent, "merging makes \(bad) values of \(name) NaN/Inf (in \(tensor.dtype.rawValue)); nothing written",
+                                  path: destination, location: name)
+            }
+            return result
         }
-        if !exists { try FileSystem.moveDirectory(target, to: destination) }
-        committed = true
+        try out.commit()
         return (merged, specs.count)
     }
 }

@@ -58,7 +58,7 @@ public struct AdapterStack: Sendable {
                 }
                 let weight = baseWeight * (layerBands[index]?.factor(layer: layer) ?? 1)
                 if weight == 0 && layerBands[index] != nil { continue }
-                let (a, b) = try source.factors(of: module)
+                let (a, b) = try source.finiteFactors(of: module)
                 terms[layer][String(parts[4]), default: []].append(
                     Term(rank: module.rank, a: try a.floats(), b: try b.floats(), scale: Float(module.scaling * weight)))
             }

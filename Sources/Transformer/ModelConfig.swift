@@ -130,6 +130,14 @@ public struct ModelConfig: Sendable, Equatable {
         try self.init(json: try FileSystem.readJSON(path, limit: 16 << 20), path: path)
     }
 
+    /// The number of weights the config describes (embeddings, every block, the head unless tied).
+    public var parameterCount: Int {
+        let projections = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+            .compactMap(projectionShape).reduce(0) { $0 + $1.out * $1.in }
+        let block = projections + 2 * hiddenSize
+        return vocabSize * hiddenSize * (tieWordEmbeddings ? 1 : 2) + layerCount * block + hiddenSize
+    }
+
     /// Output widths of the seven projections LoRA targets, by name.
     public func projectionShape(_ name: String) -> (out: Int, in: Int)? {
         let q = headCount * headDimension, kv = keyValueHeadCount * headDimension

@@ -24,6 +24,18 @@ public enum Scoring {
         return Example(ids: prompt + response, promptLength: prompt.count)
     }
 
+    /// ``losses(_:model:adapters:batchSize:padID:progress:)`` for data rows, refusing (by
+    /// file and line) a loss that is not finite: the model or an adapter produced NaN/Inf.
+    public static func losses(rows: [DataRow], examples: [Example], model: TransformerModel, adapters: AdapterStack,
+                              batchSize: Int = 8, padID: Int = 0, progress: ((Int) -> Void)? = nil) throws -> [(loss: Double, tokens: Int)] {
+        let results = try losses(examples, model: model, adapters: adapters, batchSize: batchSize, padID: padID, progress: progress)
+        if let i = results.firstIndex(where: { !$0.loss.isFinite }) {
+            throw FormatError(.invalidContent, "the loss is \(results[i].loss): the model's weights or an adapter produce NaN/Inf",
+                              path: rows[i].file, location: "line \(rows[i].line)")
+        }
+        return results
+    }
+
     /// Per example: the mean cross-entropy over its scored tokens, and their count.
     public static func losses(_ examples: [Example], model: TransformerModel, adapters: AdapterStack,
                               batchSize: Int = 8, padID: Int = 0, progress: ((Int) -> Void)? = nil) throws -> [(loss: Double, tokens: Int)] {

@@ -3,6 +3,7 @@ import AdapterFormat
 import Tensors
 import AdapterMath
 import Training
+import Transformer
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,6 +33,8 @@ struct AdapterMerge: ParsableCommand {
     /// an exit code: 2 for usage and input errors, 1 for a failed check.
     static func main() {
         ProcessTuning.apply()
+        // An interrupted write leaves no hidden temporary file behind.
+        TemporaryFiles.removeOnSignals()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -48,6 +51,9 @@ struct AdapterMerge: ParsableCommand {
             Terminal.error(error.description)
             Glibc.exit(2)
         } catch let error as TrainingError {
+            Terminal.error(error.description)
+            Glibc.exit(2)
+        } catch let error as TokenizerError {
             Terminal.error(error.description)
             Glibc.exit(2)
         } catch {

@@ -34,9 +34,7 @@ struct Analyze: ParsableCommand {
     var json = false
 
     func run() throws {
-        if let svg, FileSystem.exists(svg), !force {
-            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: svg)
-        }
+        try OutputFiles.check([svg], force: force)
         let (model, tokenizer, adapters) = try modelOptions.load()
         let analysis = try RetrievalAnalysis(rows: try JSONLines.read(pairs), model: model, tokenizer: tokenizer, adapters: adapters,
                                              batchSize: modelOptions.batchSize)

@@ -30,6 +30,7 @@ struct Apply: ParsableCommand {
 
     func validate() throws {
         if adapters.isEmpty { throw ValidationError("give at least one --adapter") }
+        for spec in adapters { _ = try ModelOptions.parse(spec) }
     }
 
     func run() throws {

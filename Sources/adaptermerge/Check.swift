@@ -80,24 +80,32 @@ struct Check: ParsableCommand {
         if noBaseline && (minGain != nil || maxLossIncrease != nil) { throw ValidationError("gates need a baseline") }
         for spec in baseline { _ = try ModelOptions.parse(spec) }
         if let layer, layer < 0 { throw ValidationError("--layer must not be negative") }
+        for (name, value) in [("--min-gain", minGain), ("--max-loss-increase", maxLossIncrease)] {
+            if let value, !value.isFinite { throw ValidationError("\(name) must be a finite number") }
+        }
+        for (name, value) in [("--languages", languages), ("--task-languages", taskLanguages), ("--align-languages", alignLanguages),
+                              ("--data", data)] {
+            if let value { _ = try OptionList.items(value, option: name) }
+        }
     }
 
     func run() throws {
-        for path in [markdown, html, outputs].compactMap({ $0 }) where FileSystem.exists(path) && !force && path != "/dev/stdout" {
-            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: path)
-        }
+        try OutputFiles.check([markdown, html, outputs], force: force)
         let (model, tokenizer, candidateStack) = try modelOptions.load()
+        if let layer, layer > model.config.layerCount {
+            throw ValidationError("--layer \(layer): the model's hidden states run from 0 to \(model.config.layerCount)")
+        }
         let candidateSources = try modelOptions.adapters.map { try AdapterReader.open(ModelOptions.parse($0).path) }
         let baselineSources = try baseline.map { spec -> (source: any AdapterSource, weight: Double) in
             let (path, weight) = try ModelOptions.parse(spec)
             return (try AdapterReader.open(path), weight)
         }
-        let keep = languages.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+        let keep = try languages.map { Set(try OptionList.items($0, option: "--languages")) }
         func filtered(_ rows: [DataRow]) -> [DataRow] {
             guard let keep else { return rows }
             return rows.filter { keep.contains($0.optionalString("lang") ?? "-") }
         }
-        let rows = filtered(try data.split(separator: ",").flatMap { try JSONLines.read(String($0)) })
+        let rows = filtered(try OptionList.items(data, option: "--data").flatMap { try JSONLines.read($0) })
         let pairRows = filtered(try pairs.map { try JSONLines.read($0) } ?? [])
         guard !rows.isEmpty || !pairRows.isEmpty else {
             throw ValidationError("no rows left to check in \(data)" + (pairs.map { " and \($0)" } ?? "")
@@ -107,11 +115,8 @@ struct Check: ParsableCommand {
         var groups = candidateSources.reduce(LanguageGroups(task: [], alignment: [])) {
             $0.merged(with: LanguageGroups(metadata: $1.metadata))
         }
-        func list(_ text: String) -> [String] {
-            text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }
-        if let taskLanguages { groups.task = list(taskLanguages) }
-        if let alignLanguages { groups.alignment = list(alignLanguages) }
+        if let taskLanguages { groups.task = try OptionList.items(taskLanguages, option: "--task-languages") }
+        if let alignLanguages { groups.alignment = try OptionList.items(alignLanguages, option: "--align-languages") }
         let recipeLayer = candidateSources.compactMap { $0.metadata.recipe?["layer"]?.intValue }.first
         let alignmentLayer = max(0, min(layer ?? recipeLayer ?? model.config.layerCount / 2, model.config.layerCount))
 

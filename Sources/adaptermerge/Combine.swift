@@ -81,6 +81,8 @@ struct Combine: ParsableCommand {
         // Factor-space work is many small, tall-skinny LAPACK calls: BLAS threads only contend.
         BLAS.setThreadCount(1)
         let job = try resolvedJob()
+        // Fail before any work if the output cannot be written.
+        try AdapterWriter.checkOutput(job.output, overwrite: outputOptions.force)
         let inputs = try job.inputs.map { try AdapterReader.open($0) }
         var options = MergeOptions(method: job.method, weights: job.weights ?? Array(repeating: 1, count: inputs.count),
                                    rank: job.rank, density: job.density ?? 0.5, seed: job.seed,
@@ -90,15 +92,12 @@ struct Combine: ParsableCommand {
         if options.weights.count != inputs.count {
             throw ValidationError("\(options.weights.count) weights for \(inputs.count) adapters")
         }
-        // Fail before any work if the output exists.
-        if FileSystem.exists(job.output) && !outputOptions.force {
-            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: job.output)
-        }
         let merger = try AdapterMerger(inputs: inputs, options: options)
         let hashes = try inputs.map { try $0.contentHash() }
         var report = MergeReport(method: options.method, weights: options.weights, modules: [])
         try AdapterWriter.write(modules: merger.outputModules, metadata: merger.outputMetadata(inputHashes: hashes),
-                                to: job.output, overwrite: outputOptions.force, options: outputOptions.writeOptions) { module in
+                                to: job.output, overwrite: outputOptions.force, options: outputOptions.writeOptions,
+                                allowNonFinite: allowNonfinite) { module in
             let merged = try merger.merge(module)
             report.modules.append(merged.report)
             return (merged.a, merged.b)

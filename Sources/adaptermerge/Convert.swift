@@ -35,24 +35,26 @@ struct Convert: ParsableCommand {
     @Option(name: .customLong("base-model"), help: "Record the base model name (base_model_name_or_path).")
     var baseModel: String?
 
+    @Flag(help: "Write factors that hold NaN or infinity (refused by default, also after narrowing to --dtype).")
+    var allowNonfinite = false
+
+    func validate() throws {
+        if let languages { _ = try OptionList.items(languages, option: "--languages") }
+    }
+
     func run() throws {
+        try AdapterWriter.checkOutput(output, overwrite: outputOptions.force)
         let source = try AdapterReader.open(input)
         var metadata = source.metadata
         if let kind { metadata.kind = kind }
-        if let languages { metadata.languages = languages.split(separator: ",").map { String($0).trimmingWhitespace } }
+        if let languages { metadata.languages = try OptionList.items(languages, option: "--languages") }
         if let baseModel { metadata.baseModel = baseModel }
         try AdapterWriter.write(modules: source.modules, metadata: metadata, to: output, overwrite: outputOptions.force,
-                                dtype: outputOptions.dtype.dtype, options: outputOptions.writeOptions,
+                                dtype: outputOptions.dtype.dtype, options: outputOptions.writeOptions, allowNonFinite: allowNonfinite,
                                 factors: source.factors(of:))
         let written = try AdapterReader.open(output)
         let ratio = written.storedBytes > 0 ? Double(written.rawBytes) / Double(written.storedBytes) : 1
         print("wrote \(output) (\(written.format == .lora ? ".lora" : "PEFT directory")): \(written.modules.count) modules, "
               + "\(Format.bytes(written.storedBytes)) stored, \(Format.bytes(written.rawBytes)) raw, \(Format.fixed(ratio, 2))×")
-    }
-}
-
-extension String {
-    var trimmingWhitespace: String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }

@@ -38,8 +38,8 @@ struct Diff: ParsableCommand {
             guard ma.outFeatures == mb.outFeatures, ma.inFeatures == mb.inFeatures else {
                 throw MergeError(.incompatible, "module \(ma.path) is \(ma.outFeatures)×\(ma.inFeatures) in \(a) but \(mb.outFeatures)×\(mb.inFeatures) in \(b)")
             }
-            let da = try LowRankDelta(module: ma, factors: try first.factors(of: ma))
-            let db = try LowRankDelta(module: mb, factors: try second.factors(of: mb))
+            let da = try LowRankDelta(module: ma, factors: try first.finiteFactors(of: ma))
+            let db = try LowRankDelta(module: mb, factors: try second.finiteFactors(of: mb))
             comparisons.append(try ModuleComparison(path: ma.path, layer: ma.layer, a: da, b: db))
         }
         let onlyA = first.modules.map(\.path).filter { second.module($0) == nil }

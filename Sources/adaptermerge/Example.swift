@@ -32,6 +32,9 @@ struct Example: ParsableCommand {
             """
         )
 
+        /// The most rows any one count may ask for (bounded work and memory).
+        static let maximumRows = 1_000_000
+
         @Option(name: .shortAndLong, help: "The output directory.") var output: String
         @Option(help: "Seed.") var seed: UInt64 = 1
         @Option(help: "Pretraining rows per language.") var pretrain = 4000
@@ -45,15 +48,15 @@ struct Example: ParsableCommand {
 
         func validate() throws {
             for (name, n) in [("--pretrain", pretrain), ("--train", train), ("--dev", dev), ("--test", test),
-                              ("--parallel", parallel), ("--parallel-test", parallelTest), ("--parallel-dev", parallelDev)] where n < 0 {
-                throw ValidationError("\(name) must not be negative")
+                              ("--parallel", parallel), ("--parallel-test", parallelTest), ("--parallel-dev", parallelDev)] {
+                guard (0...World.maximumRows).contains(n) else {
+                    throw ValidationError("\(name) must be between 0 and \(World.maximumRows)")
+                }
             }
         }
 
         func run() throws {
-            let exists = FileSystem.exists(output)
-            if exists && !force { throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: output) }
-            if exists && !FileSystem.isDirectory(output) { throw FormatError(.outputExists, "exists and is not a directory", path: output) }
+            let out = try AtomicDirectoryWriter(destination: output, overwrite: force, marker: "world.json")
             var sizes = WorldGenerator.Sizes()
             sizes.pretrainPerLanguage = pretrain
             sizes.taskTrain = train
@@ -63,17 +66,12 @@ struct Example: ParsableCommand {
             sizes.parallelTestPerLanguage = parallelTest
             sizes.parallelDevPerLanguage = parallelDev
             let files = WorldGenerator(seed: seed, sizes: sizes).files()
-            // A new directory is assembled beside the destination and renamed into place.
-            let target = exists ? output : try FileSystem.makeTemporaryDirectory(near: output)
-            var committed = false
-            defer { if !exists && !committed { FileSystem.removeShallowDirectory(target) } }
             for (name, rows) in files {
                 let text = name.hasSuffix(".json") ? rows.map { $0.prettyText() + "\n" }.joined()
                                                    : rows.map { $0.compactText + "\n" }.joined()
-                try AtomicFileWriter.write(text, to: FileSystem.join(target, name), overwrite: true)
+                try AtomicFileWriter.write(text, to: out.path(name), overwrite: true)
             }
-            if !exists { try FileSystem.moveDirectory(target, to: output) }
-            committed = true
+            try out.commit()
             for (name, rows) in files where name != "world.json" { print("\(name): \(rows.count) rows") }
             print("wrote \(output) (seed \(seed))")
         }
@@ -103,16 +101,20 @@ struct Example: ParsableCommand {
         @Flag(help: "Replace existing tokenizer files.") var force = false
 
         func validate() throws {
-            guard vocabSize >= 259 else { throw ValidationError("--vocab-size must be at least 259 (256 bytes and 3 special tokens)") }
+            guard (259...(1 << 20)).contains(vocabSize) else {
+                throw ValidationError("--vocab-size must be between 259 (256 bytes and 3 special tokens) and \(1 << 20)")
+            }
             guard minFrequency >= 1 else { throw ValidationError("--min-frequency must be at least 1") }
         }
 
         func run() throws {
             let files = ["tokenizer.json", "tokenizer_config.json"].map { FileSystem.join(output, $0) }
-            if !force, let existing = files.first(where: FileSystem.exists) {
-                throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: existing)
+            if FileSystem.exists(output) {
+                for file in files { try FileSystem.checkOutput(file, kind: .file, overwrite: force) }
+            } else {
+                try FileSystem.checkOutput(output, kind: .directory(marker: "tokenizer.json"), overwrite: false)
             }
-            let texts = try data.split(separator: ",").flatMap { try JSONLines.read(String($0)) }.map { try $0.string(field) }
+            let texts = try OptionList.items(data, option: "--data").flatMap { try JSONLines.read($0) }.map { try $0.string(field) }
             let result = try BPETrainer.train(texts, vocabularySize: vocabSize, minimumFrequency: minFrequency)
             if !FileSystem.exists(output) { try FileSystem.createDirectory(output) }
             for (path, json) in zip(files, [result.tokenizer, result.config]) {

@@ -31,9 +31,8 @@ extension Example {
         }
 
         func run() throws {
-            for path in [markdown, svg].compactMap({ $0 }) where FileSystem.exists(path) && !force {
-                throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: path)
-            }
+            try OutputFiles.check([markdown, svg], force: force)
+            try OutputFiles.check([into], force: true)
             let summary = try StudySummary(seeds: try seeds.map { try StudySummary.Seed(directory: $0) })
             let tables = summary.markdown
             // Read and checked before anything is written, so a bad --into leaves every file as it was.

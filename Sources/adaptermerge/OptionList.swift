@@ -21,3 +21,13 @@ enum OptionList {
         }
     }
 }
+
+/// Side files a command writes besides its main output (reports, logs, charts).
+enum OutputFiles {
+    /// Checks each given path before any work (`/dev/stdout` is always writable).
+    static func check(_ paths: [String?], force: Bool) throws {
+        for path in paths.compactMap({ $0 }) where path != "/dev/stdout" {
+            try FileSystem.checkOutput(path, kind: .file, overwrite: force)
+        }
+    }
+}

@@ -42,14 +42,26 @@ struct Pretrain: ParsableCommand {
 
     func validate() throws {
         guard steps > 0, batchSize > 0, length > 1 else { throw ValidationError("--steps, --batch-size and --length must be positive (--length at least 2)") }
-        guard lr > 0, lr.isFinite, clip > 0, (0...1).contains(warmup) else { throw ValidationError("--lr and --clip must be positive, --warmup in [0, 1]") }
+        guard lr > 0, lr.isFinite, clip > 0, clip.isFinite, (0...1).contains(warmup) else {
+            throw ValidationError("--lr and --clip must be positive and finite, --warmup in [0, 1]")
+        }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw ValidationError("--weight-decay must be a finite number, not negative") }
+        guard batchSize <= 65536, length <= 1 << 20 else { throw ValidationError("--batch-size is at most 65536, --length at most 1048576") }
+        _ = try OptionList.items(data, option: "--data")
         guard ["f32", "bf16"].contains(dtype) else { throw ValidationError("--dtype must be f32 or bf16") }
     }
 
     func run() throws {
-        if FileSystem.exists(output) && !force { throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: output) }
+        try FileSystem.checkOutput(output, kind: .directory(marker: "config.json"), overwrite: force)
+        try OutputFiles.check([log], force: force)
         let configJSON = try FileSystem.readJSON(config)
         let modelConfig = try ModelConfig(json: configJSON, path: config)
+        // Weights, gradients and AdamW's two moments, in Float.
+        let needed = modelConfig.parameterCount.multipliedReportingOverflow(by: 16)
+        guard !needed.overflow, needed.partialValue <= PhysicalMemory.bytes / 2 else {
+            throw FormatError(.invalidContent, "the config describes \(modelConfig.parameterCount) parameters; pretraining them needs more than half of this machine's memory",
+                              path: config)
+        }
         guard modelConfig.modelType != .qwen2, !modelConfig.attentionBias, !modelConfig.mlpBias, !modelConfig.outputBias else {
             throw FormatError(.unsupported, "pretraining supports llama and mistral configs without biases", path: config)
         }
@@ -57,7 +69,7 @@ struct Pretrain: ParsableCommand {
         guard tok.vocabularySize <= modelConfig.vocabSize else {
             throw FormatError(.invalidContent, "vocab_size \(modelConfig.vocabSize) is smaller than the tokenizer's \(tok.vocabularySize) ids", path: config)
         }
-        let rows = try data.split(separator: ",").flatMap { try JSONLines.read(String($0)) }
+        let rows = try OptionList.items(data, option: "--data").flatMap { try JSONLines.read($0) }
         let examples = try rows.compactMap { row -> Scoring.Example? in
             let ids = Array(try tok.encode(try row.string(field)).prefix(min(length, modelConfig.maxPositionEmbeddings)))
             return ids.count > 1 ? Scoring.Example(ids: ids, promptLength: 1) : nil
@@ -102,13 +114,15 @@ struct Pretrain: ParsableCommand {
 
     /// config.json (with the stored dtype), model.safetensors and the tokenizer files, assembled beside the output and moved into place.
     func write(_ weights: FrozenWeights<Float>, configJSON: JSONValue) throws {
-        let exists = FileSystem.exists(output)
-        let target = exists ? output : try FileSystem.makeTemporaryDirectory(near: output)
-        var committed = false
-        defer { if !exists && !committed { FileSystem.removeShallowDirectory(target) } }
+        let out = try AtomicDirectoryWriter(destination: output, overwrite: force, marker: "config.json")
         let stored: DType = dtype == "bf16" ? .bf16 : .f32
-        try SafeTensorsWriter.write(try weights.checkpointTensors(dtype: stored), metadata: ["format": "pt"],
-                                    to: FileSystem.join(target, "model.safetensors"), overwrite: true)
+        let tensors = try weights.checkpointTensors(dtype: stored)
+        if let bad = tensors.first(where: { $0.tensor.nonFiniteCount > 0 }) {
+            throw FormatError(.invalidContent, "training diverged: \(bad.name) holds NaN/Inf values (lower --lr?); nothing written",
+                              path: output, location: bad.name)
+        }
+        try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"],
+                                    to: out.path("model.safetensors"), overwrite: true)
         var fields = configJSON.objectValue ?? []
         fields.removeAll { ["dtype", "torch_dtype"].contains($0.key) }
         fields.append((key: "dtype", value: .string(dtype == "bf16" ? "bfloat16" : "float32")))
@@ -118,9 +132,8 @@ struct Pretrain: ParsableCommand {
         let files: [(String, [UInt8])] = [("config.json", Array((JSONValue.object(fields).prettyText(indent: 2) + "\n").utf8))]
             + (try ["tokenizer.json", "tokenizer_config.json"].map { ($0, try FileSystem.readFile(FileSystem.join(tokenizer, $0), limit: 512 << 20)) })
         for (name, bytes) in files {
-            try AtomicFileWriter.write(bytes, to: FileSystem.join(target, name), overwrite: true)
+            try AtomicFileWriter.write(bytes, to: out.path(name), overwrite: true)
         }
-        if !exists { try FileSystem.moveDirectory(target, to: output) }
-        committed = true
+        try out.commit()
     }
 }

@@ -30,7 +30,7 @@ struct Score: ParsableCommand {
         let rows = try JSONLines.read(data)
         let examples = try rows.map { try $0.scoringExample(tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings) }
         let progress = Progress("scoring", total: examples.count)
-        let results = try Scoring.losses(examples, model: model, adapters: adapters, batchSize: modelOptions.batchSize,
+        let results = try Scoring.losses(rows: rows, examples: examples, model: model, adapters: adapters, batchSize: modelOptions.batchSize,
                                          padID: tokenizer.padID ?? 0, progress: progress.advance)
         progress.finish()
         var byLanguage: [String: [Double]] = [:]

@@ -33,7 +33,7 @@ struct Tokenize: ParsableCommand {
         do {
             ids = try tokenizer.encode(text, addSpecialTokens: !noSpecialTokens)
         } catch let e as TokenizerError {
-            throw FormatError(.unsupported, e.message, path: model)
+            throw FormatError(.invalidContent, "cannot tokenize the text argument: \(e.message)", path: FileSystem.join(model, "tokenizer.json"))
         }
         let pieces = ids.map { tokenizer.token(for: $0) ?? "?" }
         if json {

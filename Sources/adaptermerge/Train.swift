@@ -79,8 +79,7 @@ struct Train: ParsableCommand {
 
     var targetNames: [String] {
         get throws {
-            try targets.split(separator: ",").map { raw in
-                let name = raw.trimmingCharacters(in: .whitespaces)
+            try OptionList.items(targets, option: "--targets").map { name in
                 let full = Train.projectionAliases[name] ?? name
                 guard LoRAParameters<Float>.allProjections.contains(full) else {
                     throw ValidationError("--targets: \"\(name)\" is not one of q, k, v, o, gate, up, down")
@@ -92,14 +91,19 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         guard rank > 0 else { throw ValidationError("--rank must be positive") }
-        guard alpha > 0, alpha.isFinite else { throw ValidationError("--alpha must be positive") }
+        guard alpha > 0, alpha <= 1e6 else { throw ValidationError("--alpha must be in (0, 1e6]") }
         guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
         guard epochs > 0, epochs.isFinite else { throw ValidationError("--epochs must be positive") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         guard gradAccum > 0 else { throw ValidationError("--grad-accum must be positive") }
-        guard clip >= 0 else { throw ValidationError("--clip must not be negative") }
+        guard clip >= 0, clip.isFinite else { throw ValidationError("--clip must be a finite number, not negative") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw ValidationError("--weight-decay must be a finite number, not negative") }
+        guard temperature <= 1e6 else { throw ValidationError("--temperature must be at most 1e6") }
+        guard batchSize <= 65536, gradAccum <= 65536 else { throw ValidationError("--batch-size and --grad-accum are at most 65536") }
+        _ = try OptionList.items(data, option: "--data")
+        if let dev { _ = try OptionList.items(dev, option: "--dev") }
         guard warmup >= 0, warmup <= 1 else { throw ValidationError("--warmup must be in [0, 1]") }
         guard temperature > 0, temperature.isFinite else { throw ValidationError("--temperature must be positive") }
         guard evalEvery > 0 else { throw ValidationError("--eval-every must be positive") }
@@ -108,22 +112,27 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        if FileSystem.exists(output) && !force {
-            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: output)
-        }
-        if let log, FileSystem.exists(log) && !force {
-            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: log)
+        // Everything that can be refused is refused before the weights load and training starts.
+        try AdapterWriter.checkOutput(output, overwrite: force)
+        try OutputFiles.check([log], force: force)
+        let config = try ModelConfig(directory: model)
+        if let largest = try targetNames.compactMap({ config.projectionShape($0) }).map({ min($0.out, $0.in) }).min(), rank > largest {
+            throw ValidationError("--rank \(rank) is larger than the smallest targeted projection (\(largest) wide in \(model))")
         }
         let transformer = try TransformerModel(directory: model)
         let tokenizer = try Tokenizer(directory: model)
         let maxLength = transformer.config.maxPositionEmbeddings
-        let paths = data.split(separator: ",").map(String.init)
-        let trainingData = try TrainingData(paths: paths, tokenizer: tokenizer, maxLength: maxLength, skipBadRows: skipBadRows)
+        let paths = try OptionList.items(data, option: "--data")
+        let trainingData = try Self.withSkipAdvice {
+            try TrainingData(paths: paths, tokenizer: tokenizer, maxLength: maxLength, skipBadRows: skipBadRows)
+        }
         for line in trainingData.skipped.prefix(5) { Terminal.warning("skipped \(line)") }
         if trainingData.skipped.count > 5 { Terminal.warning("skipped \(trainingData.skipped.count - 5) more rows") }
-        let devData = try dev.map {
-            try TrainingData(paths: $0.split(separator: ",").map(String.init), tokenizer: tokenizer, maxLength: maxLength,
-                             skipBadRows: skipBadRows)
+        let devData = try dev.map { dev in
+            try Self.withSkipAdvice {
+                try TrainingData(paths: try OptionList.items(dev, option: "--dev"), tokenizer: tokenizer, maxLength: maxLength,
+                                 skipBadRows: skipBadRows)
+            }
         }
 
         var recipe = TrainingRecipe(objective: objective)
@@ -157,12 +166,23 @@ struct Train: ParsableCommand {
             if let logFile { try? logFile.write(Array((TrainingDisplay.json(step).compactText + "\n").utf8)) }
         }
         display.finish()
-        let metadata = trainer.metadata(baseModel: FileSystem.split(model).name, data: trainingData, dataPaths: paths,
+        let metadata = trainer.metadata(baseModel: try ModelIdentity.of(directory: model), data: trainingData, dataPaths: paths,
                                         steps: total, last: result.last, bestDevLoss: result.bestDevLoss)
         try result.best.write(to: output, metadata: metadata, overwrite: force)
         try logFile?.commit()
         print(TrainingDisplay.summary(result.last, bestDevLoss: result.bestDevLoss, output: output,
                                       parameters: result.best.parameterCount, data: trainingData))
+    }
+}
+
+extension Train {
+    /// Adds the flag that skips a bad data row to the error about one.
+    static func withSkipAdvice<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as FormatError where error.location?.hasPrefix("line ") == true {
+            throw FormatError(error.code, error.message + " (use --skip-bad-rows to skip such rows)", path: error.path, location: error.location)
+        }
     }
 }
 

@@ -48,8 +48,8 @@ struct Tune: ParsableCommand {
 
     var weights: [Double] {
         get throws {
-            try grid.split(separator: ",").map {
-                guard let w = Double($0.trimmingCharacters(in: .whitespaces)), w.isFinite, abs(w) <= 1e6 else {
+            try OptionList.items(grid, option: "--grid").map {
+                guard let w = Double($0), w.isFinite, abs(w) <= 1e6 else {
                     throw ValidationError("--grid: \"\($0)\" is not a weight between -1e6 and 1e6")
                 }
                 return w
@@ -61,8 +61,8 @@ struct Tune: ParsableCommand {
     var bandCuts: [Int?] {
         get throws {
             guard let cuts else { return [nil] }
-            return [nil] + (try cuts.split(separator: ",").map {
-                guard let k = Int($0.trimmingCharacters(in: .whitespaces)), k > 0 else {
+            return [nil] + (try OptionList.items(cuts, option: "--cuts").map {
+                guard let k = Int($0), k > 0 else {
                     throw ValidationError("--cuts: \"\($0)\" is not a positive layer index")
                 }
                 return k
@@ -71,21 +71,28 @@ struct Tune: ParsableCommand {
     }
 
     func validate() throws {
-        guard try !weights.isEmpty else { throw ValidationError("--grid needs at least one weight") }
-        _ = try bandCuts
-        guard refine >= 0 else { throw ValidationError("--refine must not be negative") }
+        guard try weights.count <= 1000 else { throw ValidationError("--grid takes at most 1000 weights") }
+        guard try bandCuts.count <= 257 else { throw ValidationError("--cuts takes at most 256 layers") }
+        guard (0...100).contains(refine) else { throw ValidationError("--refine must be between 0 and 100") }
+        _ = try OptionList.items(dev, option: "--dev")
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
     }
 
     func run() throws {
-        for path in [svg, output].compactMap({ $0 }) where FileSystem.exists(path) && !force {
-            throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: path)
-        }
+        try OutputFiles.check([svg], force: force)
+        if let output { try AdapterWriter.checkOutput(output, overwrite: force) }
         let transformer = try TransformerModel(directory: model)
         let tokenizer = try Tokenizer(directory: model)
         let taskSource = try AdapterReader.open(task), alignSource = try AdapterReader.open(align)
-        let rows = try dev.split(separator: ",").flatMap { try JSONLines.read(String($0)) }
+        let devFiles = try OptionList.items(dev, option: "--dev")
+        let rows = try devFiles.flatMap { try JSONLines.read($0) }
         let hasSlots = try rows.contains { SlotFilling.looksLikeSlots(try $0.string("text")) }
+        if metric == .slotF1 && !hasSlots {
+            throw ValidationError("--metric slot_f1: no dev row's text is a slot reference (\"label: value; …\" or \"None\"); use exact or loss")
+        }
+        if let cut = try bandCuts.compactMap({ $0 }).first(where: { $0 > transformer.config.layerCount }) {
+            throw ValidationError("--cuts: layer \(cut) is past the model's \(transformer.config.layerCount) layers")
+        }
         let chosenMetric = metric ?? (hasSlots ? .slotF1 : .loss)
         var check = HeldOutCheck(model: transformer, tokenizer: tokenizer, rows: rows, pairs: [], layer: 0)
         check.batchSize = batchSize
@@ -124,6 +131,10 @@ struct Tune: ParsableCommand {
             return best!
         }
         let chosenSetting = try bestSetting(over: languages)
+        guard chosenSetting.score.isFinite else {
+            throw FormatError(.invalidContent, "no weight gave a finite dev \(reportMetric.title) (every row unscored?); nothing is chosen",
+                              path: devFiles[0])
+        }
         let chosen = (weight: chosenSetting.weight, score: chosenSetting.score)
         let chosenCut = cutsToTry[chosenSetting.band]
         let search = searches[chosenSetting.band]
@@ -152,7 +163,7 @@ struct Tune: ParsableCommand {
             "grid": .array(try weights.map(JSONValue.number)),
             "refinements": .int(refine),
             "cuts_tried": .array(cutsToTry.map { $0.map { .int($0) } ?? .null }),
-            "dev": .array(try dev.split(separator: ",").map { ["path": .string(String($0)), "xxh64": .string(XXH64.hex(XXH64.hash(try FileSystem.readFile(String($0), limit: 4 << 30))))] }),
+            "dev": .array(try devFiles.map { ["path": .string($0), "xxh64": .string(XXH64.hex(XXH64.hash(try FileSystem.readFile($0, limit: JSONLines.maximumFileSize))))] }),
             "languages": .array(languages.map(JSONValue.string)),
             "chosen_weight": .number(chosen.weight),
             "chosen_cut": chosenCut.map { .int($0) } ?? .null,

@@ -38,7 +38,8 @@ struct Verify: ParsableCommand {
                 : "\(source.modules.count * 2) tensors, structure valid (safetensors has no checksums)"
             print("OK  \(adapter): \(what)")
             if nonFinite > 0 { Terminal.warning("\(adapter): \(nonFinite) NaN/Inf values in the factors") }
-        } catch let error as FormatError where error.code != .io {
+        } catch let error as FormatError where [.malformed, .checksumMismatch, .invalidContent].contains(error.code) {
+            // Damage found (exit 1); a file that is not an adapter at all, or cannot be read, is an input error (exit 2).
             throw CheckFailure(message: "FAIL \(error.description)")
         }
     }

@@ -168,7 +168,8 @@ final class MergeTests: XCTestCase {
         }
 
         // NaN in an input.
-        try AdapterWriter.write(modules: [m], metadata: task.metadata, to: dir + "/nan.lora", overwrite: false) { info in
+        try AdapterWriter.write(modules: [m], metadata: task.metadata, to: dir + "/nan.lora", overwrite: false,
+                                allowNonFinite: true) { info in
             let (a, b) = try task.factors(of: info)
             var values = try a.floats()
             values[3] = .nan
@@ -188,7 +189,8 @@ final class MergeTests: XCTestCase {
         let task = try adapter("task")
         let dir = try Fixtures.scratchDirectory()
         let poisoned = task.modules[2].path
-        try AdapterWriter.write(modules: task.modules, metadata: task.metadata, to: dir + "/late-nan.lora", overwrite: false) { info in
+        try AdapterWriter.write(modules: task.modules, metadata: task.metadata, to: dir + "/late-nan.lora", overwrite: false,
+                                allowNonFinite: true) { info in
             let (a, b) = try task.factors(of: info)
             guard info.path == poisoned else { return (a, b) }
             var values = try b.floats()
