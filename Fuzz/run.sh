@@ -20,7 +20,9 @@
 # go to Fuzz/out/ (gitignored); the committed seeds in Fuzz/corpus/<target>/
 # are only read.
 # Environment: SWIFTC (default: swiftc on PATH, else /opt/swift/usr/bin/swiftc);
-# CLANG (default: clang next to swiftc); FUZZ_REF=<git revision> builds from
+# CLANG (default: clang next to swiftc); FUZZ_OPT=-Onone compiles without
+# optimisation (CI's build-only check: about 10x faster to build, far slower to
+# fuzz; its own build directory); FUZZ_REF=<git revision> builds from
 # that commit's Sources/ instead of the working tree; FUZZ_PRINT_ERRORS=1
 # prints each rejected input's error; FUZZ_STRICT_ERRORS=1 treats an error
 # that names no location as a crash (see Fuzz/Common.swift).
@@ -50,13 +52,12 @@ describe() {
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 out=Fuzz/out
-build=$out/build
 swiftc=${SWIFTC:-$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)}
 clang=${CLANG:-$(dirname "$(readlink -f "$swiftc")")/clang}
 [[ -x $clang ]] || clang=$(command -v clang)
-flags=(-sanitize=fuzzer,address -parse-as-library -O -g -wmo -swift-version 6 -use-ld=lld)
-mkdir -p "$build/modules"
-
+opt=${FUZZ_OPT:--O}
+case $opt in -O|-Onone) ;; *) echo "FUZZ_OPT is -O (default) or -Onone" >&2; exit 2 ;; esac
+flags=(-sanitize=fuzzer,address -parse-as-library "$opt" -g -wmo -swift-version 6 -use-ld=lld)
 # Sources: the working tree, or with FUZZ_REF=<git revision> that revision's
 # Sources/ (extracted under Fuzz/out/src/), e.g. while others edit the tree.
 src=Sources
@@ -69,6 +70,13 @@ if [[ -n ${FUZZ_REF:-} ]]; then
         git archive "$identity" Sources | tar -x -C "$out/src/$identity"
     fi
 fi
+# One build directory per source identity (Fuzz/out/build-worktree,
+# Fuzz/out/build-<commit>, with a -Onone suffix for FUZZ_OPT=-Onone), so a working-tree build (CI) and a FUZZ_REF build
+# never invalidate each other; Fuzz/out/fuzz-<target> links to the last one built.
+build=$out/build-$identity
+[[ $identity == worktree ]] || build=$out/build-${identity:0:12}
+[[ $opt == -O ]] || build=$build$opt
+mkdir -p "$build/modules"
 stale() {  # stale <output> <stamp> <inputs...>: missing, other sources, or an input is newer
     local output=$1 stamp=$2; shift 2
     [[ ! -e $output || ! -f $stamp || $(cat "$stamp") != "$identity" ]] && return 0
@@ -111,7 +119,7 @@ build_target() {
     describe "$t"
     built=()
     for m in "${modules[@]}"; do build_module "$m"; done
-    bin=$out/fuzz-$t
+    bin=$build/fuzz-$t
     local objs=("${built[@]/#/$build/}")
     if stale "$bin" "$build/$t.stamp" Fuzz/Common.swift "Fuzz/$entry" Fuzz/run.sh "${objs[@]}"; then
         echo "building $bin from $identity..." >&2
@@ -121,6 +129,7 @@ build_target() {
             -lopenblas -lzstd -o "$bin"
         echo "$identity" > "$build/$t.stamp"
     fi
+    ln -sfn "${bin#"$out"/}" "$out/fuzz-$t"
 }
 
 if [[ $target == all ]]; then
