@@ -12,6 +12,7 @@
 //     RoPE scaling factors;
 //   - projectionShape(_:) for the seven projection names (q, k, v, o, gate,
 //     up, down) gives positive sizes, and nil for another name;
+//   - parameterCount (what pretrain checks against memory) is positive;
 //   - ropeTables(positions: 3) gives 3 × head_dim/2 finite values in
 //     [-1, 1], when head_dim ≤ 65536 (larger head dimensions are
 //     accepted by the reader; their tables are not computed here, see
@@ -55,6 +56,7 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         check(shape.out > 0 && shape.in > 0, "\(name) shape \(shape)")
     }
     check(config.projectionShape("lm_head") == nil, "a projectionShape for lm_head")
+    check(config.parameterCount > 0, "parameterCount \(config.parameterCount)")
     if config.headDimension <= 65536 {
         let (cos, sin) = config.ropeTables(positions: 3)
         check(cos.count == 3 * config.headDimension / 2 && sin.count == cos.count, "rope tables of \(cos.count) values")
