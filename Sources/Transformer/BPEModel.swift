@@ -53,32 +53,68 @@ public final class BPEModel: @unchecked Sendable {
             }
             symbols.append(id)
         }
-        while symbols.count > 1 {
-            var best = Int.max, at = -1, mergedID = 0
-            for k in 0..<(symbols.count - 1) {
-                if let m = merges[BPEModel.key(symbols[k], symbols[k + 1])], m.rank < best {
-                    best = m.rank
-                    at = k
-                    mergedID = m.id
-                }
-            }
-            if at < 0 { break }
-            // Merge every occurrence of this pair, left to right, as the library does.
-            let a = symbols[at], b = symbols[at + 1]
-            var out: [Int] = []
-            out.reserveCapacity(symbols.count)
-            var k = 0
-            while k < symbols.count {
-                if k + 1 < symbols.count && symbols[k] == a && symbols[k + 1] == b {
-                    out.append(mergedID)
-                    k += 2
-                } else {
-                    out.append(symbols[k])
-                    k += 1
-                }
-            }
-            symbols = out
+        return symbols.count > 1 ? mergeAll(symbols) : symbols
+    }
+
+    /// Applies merges lowest rank first, leftmost first among equals, as the
+    /// `tokenizers` library does: a heap of candidate pairs over a linked list
+    /// of symbols, so a word of n symbols costs O(n log n), not O(n²) (a
+    /// hostile text can be one very long word).
+    private func mergeAll(_ initial: [Int]) -> [Int] {
+        let n = initial.count
+        var id = initial
+        var next = Array(1...n), previous = Array(-1..<(n - 1))
+        var alive = [Bool](repeating: true, count: n)
+        // Entries (rank, position, merged id), ordered by rank then position.
+        var heap: [(rank: Int, position: Int, merged: Int)] = []
+        heap.reserveCapacity(n)
+        func less(_ a: (rank: Int, position: Int, merged: Int), _ b: (rank: Int, position: Int, merged: Int)) -> Bool {
+            a.rank != b.rank ? a.rank < b.rank : a.position < b.position
         }
-        return symbols
+        func push(_ position: Int) {
+            let right = next[position]
+            guard right < n, let m = merges[BPEModel.key(id[position], id[right])] else { return }
+            heap.append((m.rank, position, m.id))
+            var k = heap.count - 1
+            while k > 0 {
+                let parent = (k - 1) / 2
+                guard less(heap[k], heap[parent]) else { break }
+                heap.swapAt(k, parent)
+                k = parent
+            }
+        }
+        func pop() -> (rank: Int, position: Int, merged: Int) {
+            let top = heap[0]
+            let last = heap.removeLast()
+            if !heap.isEmpty {
+                heap[0] = last
+                var k = 0
+                while true {
+                    let l = 2 * k + 1, r = l + 1
+                    var smallest = k
+                    if l < heap.count && less(heap[l], heap[smallest]) { smallest = l }
+                    if r < heap.count && less(heap[r], heap[smallest]) { smallest = r }
+                    if smallest == k { break }
+                    heap.swapAt(k, smallest)
+                    k = smallest
+                }
+            }
+            return top
+        }
+        for position in 0..<(n - 1) { push(position) }
+        while !heap.isEmpty {
+            let top = pop()
+            let right = next[top.position]
+            // Stale entries: the left symbol was merged away, or the pair has changed.
+            guard alive[top.position], right < n,
+                  let m = merges[BPEModel.key(id[top.position], id[right])], m.id == top.merged else { continue }
+            id[top.position] = top.merged
+            alive[right] = false
+            next[top.position] = next[right]
+            if next[right] < n { previous[next[right]] = top.position }
+            if previous[top.position] >= 0 { push(previous[top.position]) }
+            push(top.position)
+        }
+        return (0..<n).filter { alive[$0] }.map { id[$0] }
     }
 }
