@@ -93,7 +93,8 @@ extension SplitPattern {
     /// Runs `work` on its own thread and gives up after ``regexTimeLimit``
     /// seconds. The thread cannot be stopped; it is left to finish (or to end
     /// with the process, which is what the CLI does with the error).
-    static func withinTimeLimit<T: Sendable>(textLength: Int, _ work: @escaping @Sendable () throws -> T) throws -> T {
+    static func withinTimeLimit<T: Sendable>(textLength: Int, limit: Double = regexTimeLimit,
+                                             _ work: @escaping @Sendable () throws -> T) throws -> T {
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
@@ -102,8 +103,8 @@ extension SplitPattern {
         }
         thread.stackSize = 8 << 20
         thread.start()
-        guard done.wait(timeout: .now() + regexTimeLimit) == .success, let result = box.result else {
-            throw TokenizerError("the pre-tokenizer regex took more than \(Int(regexTimeLimit)) s on a text of \(textLength) characters (a pattern that backtracks)")
+        guard done.wait(timeout: .now() + limit) == .success, let result = box.result else {
+            throw TokenizerError("the pre-tokenizer regex took more than \(limit) s on a text of \(textLength) characters (a pattern that backtracks)")
         }
         return try result.get()
     }
