@@ -101,6 +101,10 @@ public final class Trainer {
     }
 
     /// Optimizer steps the run will take for `data`.
+    /// The most optimizer steps one run may take: a stated bound on the work a
+    /// mistyped `--steps` or `--epochs` can start.
+    public static let maximumSteps = 1_000_000
+
     public func totalSteps(_ data: TrainingData) -> Int {
         if let steps = recipe.steps { return max(1, steps) }
         let rows: Int

@@ -41,6 +41,7 @@ struct Pretrain: ParsableCommand {
     @Flag(help: "Replace an existing output.") var force = false
 
     func validate() throws {
+        guard steps <= Trainer.maximumSteps else { throw ValidationError("--steps is at most \(Trainer.maximumSteps)") }
         guard steps > 0, batchSize > 0, length > 1 else { throw ValidationError("--steps, --batch-size and --length must be positive (--length at least 2)") }
         guard lr > 0, lr.isFinite, clip > 0, clip.isFinite, (0...1).contains(warmup) else {
             throw ValidationError("--lr and --clip must be positive and finite, --warmup in [0, 1]")

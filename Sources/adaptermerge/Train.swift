@@ -94,7 +94,10 @@ struct Train: ParsableCommand {
         guard alpha > 0, alpha <= 1e6 else { throw ValidationError("--alpha must be in (0, 1e6]") }
         guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
         guard epochs > 0, epochs.isFinite else { throw ValidationError("--epochs must be positive") }
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if let steps, !(1...Trainer.maximumSteps).contains(steps) {
+            throw ValidationError("--steps must be between 1 and \(Trainer.maximumSteps)")
+        }
+        guard epochs <= 1e4 else { throw ValidationError("--epochs is at most 10000") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         guard gradAccum > 0 else { throw ValidationError("--grad-accum must be positive") }
@@ -159,6 +162,9 @@ struct Train: ParsableCommand {
         }
         let trainer = Trainer(model: transformer, recipe: recipe, initial: initialParameters)
         let total = trainer.totalSteps(trainingData)
+        guard total <= Trainer.maximumSteps else {
+            throw ValidationError("--epochs \(epochs) makes \(total) steps, more than \(Trainer.maximumSteps)")
+        }
         let logFile = try log.map { try AtomicFileWriter(destination: $0, overwrite: force) }
         let display = TrainingDisplay(total: total)
         let result = try trainer.run(trainingData, dev: devData) { step in
