@@ -22,7 +22,7 @@ struct Train: ParsableCommand {
         Defaults follow DESIGN.md §6: r 8, alpha 16, dropout 0.1 on all seven
         projections; AdamW (0.9, 0.999, 1e-8), lr 5e-4, clipping at 1.0, the
         inverse-square-root schedule with 3% warm-up. The same seed gives the
-        same adapter bit for bit on the same machine.
+        same adapter bit for bit on the same machine with the same core count.
 
         Examples:
           adaptermerge train task --model model/ --data task.jsonl -o task.lora
