@@ -30,7 +30,7 @@ public enum Scoring {
                               batchSize: Int = 8, padID: Int = 0, progress: ((Int) -> Void)? = nil) throws -> [(loss: Double, tokens: Int)] {
         let results = try losses(examples, model: model, adapters: adapters, batchSize: batchSize, padID: padID, progress: progress)
         if let i = results.firstIndex(where: { !$0.loss.isFinite }) {
-            throw FormatError(.invalidContent, "the loss is \(results[i].loss): the model's weights or an adapter produce NaN/Inf",
+            throw FormatError(.invalidContent, "the loss is \(results[i].loss.isNaN ? "NaN" : "infinite"): the model's weights or an adapter produce NaN/Inf",
                               path: rows[i].file, location: "line \(rows[i].line)")
         }
         return results
