@@ -1,15 +1,17 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layering (DESIGN.md §2): each module depends only on those below it.
+// Layering (docs/DESIGN.md, "Architecture"): each module depends only on those below it,
+// and every dependency listed is imported (no dead edge).
 //
-//   adaptermerge (executable)
-//   Evaluation     held-out checks, retrieval analysis, weight search, reports
-//   Training       backward pass, optimizers, task / alignment / joint trainers
-//   Transformer    Llama-family runtime: tokenizer, config, weights, forward pass
-//   AdapterMath    merge methods, certificates, statistics
-//   AdapterFormat  .lora container, safetensors, PEFT directories, JSON, checksums
-//   Tensors        dtypes, storage, BLAS/LAPACK wrappers
+//   adaptermerge (executable)  parse → one library call → render
+//   Evaluation     held-out checks, retrieval analysis, weight search, reports   → Transformer
+//   Training       backward pass, optimizers, task / alignment / joint trainers  → Transformer
+//   ExampleWorld   the generated multilingual world                              → AdapterFormat
+//   Transformer    Llama-family runtime: tokenizer, config, weights, forward pass → AdapterFormat, CKernels
+//   AdapterMath    merge methods, certificates, statistics                       → AdapterFormat
+//   AdapterFormat  .lora, safetensors, PEFT, JSON, data rows, layer bands, files → Tensors, CZstd
+//   Tensors        dtypes, storage, BLAS/LAPACK, seeded generators, parallel helpers
 //   CBLAS, CZstd   system libraries (OpenBLAS with its LAPACK; libzstd)
 //   CSystem        glibc calls the Glibc module leaves out
 //   CKernels       element-wise kernels, one clone per instruction set
@@ -17,7 +19,10 @@ let package = Package(
     name: "adaptermerge",
     products: [
         .executable(name: "adaptermerge", targets: ["adaptermerge"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "ExampleWorld", targets: ["ExampleWorld"]),
+        .library(name: "Transformer", targets: ["Transformer"]),
         .library(name: "AdapterMath", targets: ["AdapterMath"]),
         .library(name: "AdapterFormat", targets: ["AdapterFormat"]),
         .library(name: "Tensors", targets: ["Tensors"]),
@@ -41,11 +46,11 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "AdapterFormat", dependencies: ["Tensors", "CZstd", "CSystem"]),
         .target(name: "AdapterMath", dependencies: ["Tensors", "AdapterFormat"]),
-        .target(name: "Transformer", dependencies: ["Tensors", "AdapterFormat", "AdapterMath", "CKernels"]),
+        .target(name: "Transformer", dependencies: ["Tensors", "AdapterFormat", "CKernels"]),
         .target(name: "Training", dependencies: ["Transformer", "AdapterFormat", "Tensors", "CKernels"]),
-        .target(name: "Evaluation", dependencies: ["Transformer", "AdapterMath", "AdapterFormat", "Tensors"]),
+        .target(name: "Evaluation", dependencies: ["Transformer", "AdapterFormat", "Tensors"]),
         // The example world generator (examples and the study).
-        .target(name: "ExampleWorld", dependencies: ["Training", "AdapterFormat"]),
+        .target(name: "ExampleWorld", dependencies: ["Tensors", "AdapterFormat"]),
         .executableTarget(
             name: "adaptermerge",
             dependencies: [

@@ -1,3 +1,4 @@
+import AdapterFormat
 import Tensors
 
 /// How `combine` turns several updates into one.

@@ -65,7 +65,7 @@ public struct MergeRecipe: Sendable, Equatable {
             if let text = try input.string("layers") {
                 do {
                     layerBands[i] = try LayerBands(parsing: text)
-                } catch let error as MergeError {
+                } catch let error as FormatError {
                     throw input.error("layers", error.message)
                 }
             }

@@ -128,24 +128,23 @@ public struct HeldOutCheck {
             results.deinitialize()
             results.deallocate()
         }
-        let shared = SharedResults(results)
+        let shared = SharedPointer(results)
         let threads = max(1, min(model.threadCount, examples.count))
-        let savedThreads = BLAS.threadCount
-        if threads > 1 { BLAS.setThreadCount(1) }
-        defer { BLAS.setThreadCount(savedThreads) }
         let model = self.model, tokenizer = self.tokenizer, extra = extraTokens
         let done = ProgressCounter(progress)
-        DispatchQueue.concurrentPerform(iterations: threads) { worker in
-            for i in stride(from: worker, to: examples.count, by: threads) {
-                let prompt = Array(examples[i].ids.prefix(examples[i].promptLength))
-                let budget = min(examples[i].ids.count - examples[i].promptLength + extra, limit - prompt.count)
-                shared.p[i] = Result {
-                    guard budget > 0 else { return "" }
-                    let ids = try model.generate(prompt: prompt, maxNewTokens: budget, stopTokens: stop, adapters: adapters,
-                                                 serial: threads > 1)
-                    return tokenizer.decode(ids, skipSpecialTokens: true)
+        BLAS.withThreads(threads > 1 ? 1 : BLAS.threadCount) {
+            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                for i in stride(from: worker, to: examples.count, by: threads) {
+                    let prompt = Array(examples[i].ids.prefix(examples[i].promptLength))
+                    let budget = min(examples[i].ids.count - examples[i].promptLength + extra, limit - prompt.count)
+                    shared.p[i] = Result {
+                        guard budget > 0 else { return "" }
+                        let ids = try model.generate(prompt: prompt, maxNewTokens: budget, stopTokens: stop, adapters: adapters,
+                                                     serial: threads > 1)
+                        return tokenizer.decode(ids, skipSpecialTokens: true)
+                    }
+                    done.add(1)
                 }
-                done.add(1)
             }
         }
         return try results.map { try $0.get() }
@@ -160,20 +159,3 @@ public struct HeldOutCheck {
     }
 }
 
-/// Result slots written by the decoding workers at disjoint indices.
-struct SharedResults: @unchecked Sendable {
-    let p: UnsafeMutablePointer<Result<String, any Error>>
-    init(_ buffer: UnsafeMutableBufferPointer<Result<String, any Error>>) { p = buffer.baseAddress! }
-}
-
-/// Reports finished items from several workers, one at a time.
-final class ProgressCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private let report: (@Sendable (Int) -> Void)?
-    init(_ report: (@Sendable (Int) -> Void)?) { self.report = report }
-    func add(_ n: Int) {
-        lock.lock()
-        report?(n)
-        lock.unlock()
-    }
-}

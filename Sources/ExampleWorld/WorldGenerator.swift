@@ -1,5 +1,5 @@
 import AdapterFormat
-import Training
+import Tensors
 
 /// A small multilingual world for the shipped example and the study: English
 /// and six related languages, a MASSIVE-style slot-filling task, general text

@@ -16,6 +16,14 @@ public struct SplitMix64: Sendable {
         return SplitMix64.mix(state)
     }
 
+    /// A run's seed for one named use ("dropout", "lora-init", a module path):
+    /// the seed XOR the FNV-1a hash of the name, so streams of one seed differ.
+    public static func streamSeed(_ seed: UInt64, _ stream: String) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in stream.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return seed ^ h
+    }
+
     /// The output function: draw i of the stream starting at `s` is `mix(s + (i + 1) · gamma)`.
     @inline(__always)
     public static func mix(_ value: UInt64) -> UInt64 {

@@ -67,18 +67,9 @@ public final class LoRAParameters<Scalar: TrainingScalar>: @unchecked Sendable {
     public static func loaded(from source: any AdapterSource, config: ModelConfig) throws -> LoRAParameters {
         var modules: [Module] = []
         for m in source.modules {
-            let parts = m.path.split(separator: ".")
-            guard parts.count == 5, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]),
-                  layer >= 0, layer < config.layerCount, let shape = config.projectionShape(String(parts[4])) else {
-                throw FormatError(.unsupported, "module \(m.path) is not a projection of this \(config.modelType.rawValue) model",
-                                  path: source.location)
-            }
-            guard shape.out == m.outFeatures, shape.in == m.inFeatures else {
-                throw FormatError(.invalidContent, "module \(m.path) is \(m.outFeatures)×\(m.inFeatures), the model's is \(shape.out)×\(shape.in)",
-                                  path: source.location)
-            }
+            let site = try config.site(of: m, in: source.location)
             let (a, b) = try source.finiteFactors(of: m)
-            modules.append(module(config: config, layer: layer, projection: String(parts[4]), rank: m.rank, alpha: m.alpha,
+            modules.append(module(config: config, layer: site.layer, projection: site.projection, rank: m.rank, alpha: m.alpha,
                                   useRSLoRA: m.useRSLoRA, a: Storage(converting: try a.floats()), b: Storage(converting: try b.floats())))
         }
         return LoRAParameters(modules: modules, layers: config.layerCount)

@@ -116,16 +116,15 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         }
         let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: parts)
         defer { sums.deallocate() }
-        let results = SharedBuffer(sums)
-        let savedThreads = BLAS.threadCount
-        BLAS.setThreadCount(1)
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
-            let slice = Array(examples[(p * examples.count / parts)..<((p + 1) * examples.count / parts)])
-            var stream = TrainingRandom(state: seeds[p])
-            results.p[p] = graphs[p].taskPart(slice, normalizer: total, lora: lora, gradients: partials[p], weight: weight,
-                                              random: &stream)
+        let results = SharedPointer(sums)
+        BLAS.withThreads(1) {
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let slice = Array(examples[(p * examples.count / parts)..<((p + 1) * examples.count / parts)])
+                var stream = TrainingRandom(state: seeds[p])
+                results.p[p] = graphs[p].taskPart(slice, normalizer: total, lora: lora, gradients: partials[p], weight: weight,
+                                                  random: &stream)
+            }
         }
-        BLAS.setThreadCount(savedThreads)
         if let base = baseGradients {
             for graph in graphs {
                 guard let partial = graph.baseGradients else { continue }
@@ -326,10 +325,9 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
     /// thread each with single-threaded BLAS.
     func inParallel(_ parts: [AlignmentPart], _ body: @Sendable (Int, AlignmentPart) -> Void) {
         guard parts.count > 1 else { body(0, parts[0]); return }
-        let saved = BLAS.threadCount
-        BLAS.setThreadCount(1)
-        defer { BLAS.setThreadCount(saved) }
-        DispatchQueue.concurrentPerform(iterations: parts.count) { body($0, parts[$0]) }
+        BLAS.withThreads(1) {
+            DispatchQueue.concurrentPerform(iterations: parts.count) { body($0, parts[$0]) }
+        }
     }
 }
 
@@ -339,8 +337,3 @@ struct SharedArray<T>: @unchecked Sendable {
     init(_ values: [T]) { self.values = values }
 }
 
-/// A buffer that parallel parts write at disjoint indices.
-struct SharedBuffer<T>: @unchecked Sendable {
-    let p: UnsafeMutablePointer<T>
-    init(_ buffer: UnsafeMutableBufferPointer<T>) { p = buffer.baseAddress! }
-}

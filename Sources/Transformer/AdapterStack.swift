@@ -1,5 +1,4 @@
 import AdapterFormat
-import AdapterMath
 import Tensors
 
 /// LoRA adapters applied unmerged, each with its own weight, as llama.cpp's
@@ -43,23 +42,12 @@ public struct AdapterStack: Sendable {
         self.init(layers: config.layerCount)
         for (index, (source, baseWeight)) in adapters.enumerated() {
             for module in source.modules {
-                let parts = module.path.split(separator: ".")
-                guard parts.count == 5, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]),
-                      layer >= 0, layer < config.layerCount, let shape = config.projectionShape(String(parts[4])),
-                      (parts[3] == "self_attn") == ["q_proj", "k_proj", "v_proj", "o_proj"].contains(String(parts[4])),
-                      parts[3] == "self_attn" || parts[3] == "mlp" else {
-                    throw FormatError(.unsupported, "module \(module.path) is not a projection of this \(config.modelType.rawValue) model",
-                                      path: source.location)
-                }
-                guard shape.out == module.outFeatures, shape.in == module.inFeatures else {
-                    throw FormatError(.invalidContent,
-                                      "module \(module.path) is \(module.outFeatures)×\(module.inFeatures), the model's is \(shape.out)×\(shape.in): the adapter is for another base model",
-                                      path: source.location)
-                }
+                let site = try config.site(of: module, in: source.location)
+                let layer = site.layer
                 let weight = baseWeight * (layerBands[index]?.factor(layer: layer) ?? 1)
                 if weight == 0 && layerBands[index] != nil { continue }
                 let (a, b) = try source.finiteFactors(of: module)
-                terms[layer][String(parts[4]), default: []].append(
+                terms[layer][site.projection, default: []].append(
                     Term(rank: module.rank, a: try a.floats(), b: try b.floats(), scale: Float(module.scaling * weight)))
             }
         }

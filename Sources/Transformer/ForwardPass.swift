@@ -11,8 +11,8 @@ import Tensors
 struct ForwardPass {
     /// Where the parts write: every part owns the rows of its sequences.
     struct Output: @unchecked Sendable {
-        let logits: Shared<Float>?
-        let states: [Shared<Float>]
+        let logits: SharedPointer<Float>?
+        let states: [SharedPointer<Float>]
     }
 
     let model: TransformerModel
@@ -55,7 +55,7 @@ struct ForwardPass {
                                 output: qkv.p, ldc: qkvWidth, accumulate: false, scratch: loraScratch.p)
             rope.cos.withUnsafeBufferPointer { cosines in
                 rope.sin.withUnsafeBufferPointer { sines in
-                    let cs = Shared(cosines), ss = Shared(sines)
+                    let cs = SharedPointer(cosines), ss = SharedPointer(sines)
                     each(rows) { range in
                         Kernels.rope(qkv.p, rowStride: qkvWidth, column: 0, heads: c.headCount, headDimension: d,
                                      rows: range, length: length, cos: cs.p, sin: ss.p)
@@ -96,7 +96,7 @@ struct ForwardPass {
     private func norm(_ x: Scratch, _ weight: [Float], into out: Scratch, rows: Int, epsilon: Float) {
         let h = model.config.hiddenSize
         weight.withUnsafeBufferPointer { wp in
-            let ws = Shared(wp)
+            let ws = SharedPointer(wp)
             each(rows) { range in Kernels.rmsNorm(x.p, ws.p, into: out.p, rows: range, width: h, epsilon: epsilon) }
         }
     }

@@ -70,14 +70,6 @@ enum Kernels {
     }
 }
 
-/// A raw pointer shared with worker threads that touch disjoint parts of it.
-struct Shared<T>: @unchecked Sendable {
-    let p: UnsafeMutablePointer<T>
-    init(_ pointer: UnsafeMutablePointer<T>) { p = pointer }
-    init(_ buffer: UnsafeMutableBufferPointer<T>) { p = buffer.baseAddress! }
-    init(_ buffer: UnsafeBufferPointer<T>) { p = UnsafeMutablePointer(mutating: buffer.baseAddress!) }
-}
-
 /// Runs `body` over `0..<count` split into a few contiguous chunks on all cores.
 func parallelChunks(_ count: Int, _ body: @Sendable (Range<Int>) -> Void) {
     let chunks = min(count, max(1, ProcessInfo.processInfo.activeProcessorCount * 2))

@@ -91,19 +91,18 @@ public final class TransformerModel: @unchecked Sendable {
         defer { for buffer in stateBuffers { buffer.deallocate() } }
         let parts = cache == nil && !serial ? max(1, min(threadCount, batch.count)) : 1
         let run = { (logits: UnsafeMutablePointer<Float>?) in
-            let output = ForwardPass.Output(logits: logits.map { Shared($0) }, states: stateBuffers.map { Shared($0) })
+            let output = ForwardPass.Output(logits: logits.map { SharedPointer($0) }, states: stateBuffers.map { SharedPointer($0) })
             if parts == 1 {
                 ForwardPass(model: self, batch: batch, sequences: 0..<batch.count, adapters: adapters, layers: layers,
                             spreadAcrossCores: !serial && self.threadCount > 1, cache: cache, rope: rope).run(into: output)
                 return
             }
-            let savedThreads = BLAS.threadCount
-            BLAS.setThreadCount(1)
-            defer { BLAS.setThreadCount(savedThreads) }
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                let sequences = (p * batch.count / parts)..<((p + 1) * batch.count / parts)
-                ForwardPass(model: self, batch: batch, sequences: sequences, adapters: adapters, layers: layers,
-                            spreadAcrossCores: false, cache: nil, rope: rope).run(into: output)
+            BLAS.withThreads(1) {
+                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    let sequences = (p * batch.count / parts)..<((p + 1) * batch.count / parts)
+                    ForwardPass(model: self, batch: batch, sequences: sequences, adapters: adapters, layers: layers,
+                                spreadAcrossCores: false, cache: nil, rope: rope).run(into: output)
+                }
             }
         }
         var logits: [Float] = []

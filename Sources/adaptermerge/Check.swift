@@ -122,12 +122,12 @@ struct Check: ParsableCommand {
 
         var check = HeldOutCheck(model: model, tokenizer: tokenizer, rows: rows, pairs: pairRows, layer: alignmentLayer)
         check.batchSize = modelOptions.batchSize
-        let progress = SendableProgress("checking", total: rows.count * (noBaseline ? 1 : 2))
-        let candidate = try check.run(candidateStack, progress: progress.advance)
+        let progress = Progress("checking", total: rows.count * (noBaseline ? 1 : 2))
+        let candidate = try check.run(candidateStack, progress: { progress.advance($0) })
         var baselineResult: SettingResult?
         if !noBaseline {
             let stack = try AdapterStack(adapters: baselineSources, config: model.config)
-            baselineResult = try check.run(stack, progress: progress.advance)
+            baselineResult = try check.run(stack, progress: { progress.advance($0) })
         }
         progress.finish()
 
@@ -159,22 +159,4 @@ struct Check: ParsableCommand {
             return line.compactText + "\n"
         }.joined()
     }
-}
-
-/// The progress bar, advanced from decoding workers.
-final class SendableProgress: @unchecked Sendable {
-    private let bar: Progress
-    private let lock = NSLock()
-
-    init(_ label: String, total: Int) { bar = Progress(label, total: total) }
-
-    var advance: @Sendable (Int) -> Void {
-        { [self] n in
-            lock.lock()
-            bar.advance(n)
-            lock.unlock()
-        }
-    }
-
-    func finish() { bar.finish() }
 }

@@ -5,7 +5,10 @@ import Foundation
 
 /// A one-line progress bar with throughput on stderr, drawn only when stderr
 /// is a terminal, so logs and CI output stay clean.
-final class Progress {
+///
+/// Advanced from one thread at a time: workers report through the library's
+/// `ProgressCounter`, which serializes them, so the bar needs no lock.
+final class Progress: @unchecked Sendable {
     private let total: Int
     private let label: String
     private var done = 0

@@ -1,5 +1,6 @@
 import XCTest
 @testable import AdapterMath
+import Tensors
 import TestSupport
 
 final class DenseTaskArithmeticTests: XCTestCase {

@@ -83,6 +83,7 @@ final class WorldGeneratorTests: XCTestCase {
     }
 }
 
+import Tensors
 import Training
 enum TrainingRandomForTests {
     static func make() -> TrainingRandom { TrainingRandom(seed: 0, stream: "test") }

@@ -1,4 +1,5 @@
 import XCTest
+import Tensors
 import AdapterFormat
 import TestSupport
 @testable import Training

@@ -1,4 +1,4 @@
-import AdapterMath
+import Tensors
 import Foundation
 import TestSupport
 import XCTest

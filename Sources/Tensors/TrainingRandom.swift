@@ -1,16 +1,14 @@
-import Tensors
-
-/// The trainers' seeded generator (SplitMix64): the same seed and stream give
-/// the same numbers on every machine, so a training run is reproducible bit
-/// for bit (for the same BLAS kernels).
+/// The trainers' and the example world's seeded generator (SplitMix64): the
+/// same seed and stream give the same numbers on every machine, so a training
+/// run is reproducible bit for bit (for the same BLAS kernels). The merges
+/// draw from ``SeededGenerator`` instead (xoshiro256**, a longer period for
+/// dense masks); both derive their streams through ``SplitMix64/streamSeed(_:_:)``.
 public struct TrainingRandom: Sendable {
     private var generator: SplitMix64
 
     /// A generator for one use (`stream`: "lora-init", "dropout", "shuffle", …) of a run's seed.
     public init(seed: UInt64, stream: String) {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in stream.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        generator = SplitMix64(state: seed ^ h)
+        generator = SplitMix64(state: SplitMix64.streamSeed(seed, stream))
     }
 
     /// A generator continuing from a raw state (a draw of another generator).

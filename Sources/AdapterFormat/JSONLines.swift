@@ -1,5 +1,3 @@
-import AdapterFormat
-
 /// One row of a JSON-lines data file, with where it came from.
 public struct DataRow: Sendable {
     public let file: String

@@ -1,5 +1,3 @@
-import AdapterFormat
-
 /// Per-layer factors for one input of a merge: bands of layers, each with a
 /// factor that multiplies the input's weight there. Layers outside every band
 /// keep factor 1.
@@ -28,12 +26,12 @@ public struct LayerBands: Sendable, Equatable, CustomStringConvertible {
     public init(bands: [Band]) throws {
         for (i, a) in bands.enumerated() {
             if let upper = a.upper, upper < a.lower {
-                throw MergeError(.invalidOption, "layer band \(a.lower)-\(upper) is empty")
+                throw FormatError(.invalidContent, "layer band \(a.lower)-\(upper) is empty")
             }
-            guard a.factor.isFinite else { throw MergeError(.invalidOption, "layer band factors must be finite") }
+            guard a.factor.isFinite else { throw FormatError(.invalidContent, "layer band factors must be finite") }
             for b in bands[(i + 1)...] {
                 let overlap = max(a.lower, b.lower) <= min(a.upper ?? .max, b.upper ?? .max)
-                if overlap { throw MergeError(.invalidOption, "layer bands \(Self.text(a)) and \(Self.text(b)) overlap") }
+                if overlap { throw FormatError(.invalidContent, "layer bands \(Self.text(a)) and \(Self.text(b)) overlap") }
             }
         }
         self.bands = bands.sorted { $0.lower < $1.lower }
@@ -42,19 +40,19 @@ public struct LayerBands: Sendable, Equatable, CustomStringConvertible {
     /// Parses `a-b=f,c-=g`.
     public init(parsing text: String) throws {
         guard let parts = CommaList.items(text) else {
-            throw MergeError(.invalidOption, "layer bands \"\(text)\" have an empty item")
+            throw FormatError(.invalidContent, "layer bands \"\(text)\" have an empty item")
         }
         var bands: [Band] = []
         for part in parts {
             let pieces = part.split(separator: "=", omittingEmptySubsequences: false)
             guard pieces.count == 2, let factor = Double(CommaList.trimmed(pieces[1])) else {
-                throw MergeError(.invalidOption, "layer band \"\(part)\" is not layers=factor (e.g. 0-15=1 or 16-=0)")
+                throw FormatError(.invalidContent, "layer band \"\(part)\" is not layers=factor (e.g. 0-15=1 or 16-=0)")
             }
             let range = CommaList.trimmed(pieces[0])
             let bounds = range.split(separator: "-", omittingEmptySubsequences: false)
             func number(_ s: Substring) throws -> Int {
                 guard let n = Int(s), n >= 0 else {
-                    throw MergeError(.invalidOption, "layer band \"\(part)\": \"\(s)\" is not a layer index")
+                    throw FormatError(.invalidContent, "layer band \"\(part)\": \"\(s)\" is not a layer index")
                 }
                 return n
             }
@@ -64,10 +62,10 @@ public struct LayerBands: Sendable, Equatable, CustomStringConvertible {
                 let lower = bounds[0].isEmpty ? 0 : try number(bounds[0])
                 let upper = bounds[1].isEmpty ? nil : try number(bounds[1])
                 bands.append(Band(lower: lower, upper: upper, factor: factor))
-            default: throw MergeError(.invalidOption, "layer band \"\(part)\" has more than one range")
+            default: throw FormatError(.invalidContent, "layer band \"\(part)\" has more than one range")
             }
         }
-        guard !bands.isEmpty else { throw MergeError(.invalidOption, "no layer bands given") }
+        guard !bands.isEmpty else { throw FormatError(.invalidContent, "no layer bands given") }
         try self.init(bands: bands)
     }
 

@@ -1,5 +1,3 @@
-import Tensors
-
 /// xoshiro256** seeded through SplitMix64: fast, reproducible everywhere.
 ///
 /// Merges that draw random numbers (DARE's drop mask, the randomized SVD's
@@ -15,9 +13,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// A generator for one purpose: the seed mixed with a name and an index.
     public init(seed: UInt64, stream: String, index: Int = 0) {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in stream.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        self.init(seed: seed ^ h ^ (UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15))
+        self.init(seed: SplitMix64.streamSeed(seed, stream) ^ (UInt64(truncatingIfNeeded: index) &* SplitMix64.gamma))
     }
 
     @inline(__always) static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
