@@ -59,7 +59,8 @@ clang=${CLANG:-$(dirname "$(readlink -f "$swiftc")")/clang}
 [[ -x $clang ]] || clang=$(command -v clang)
 opt=${FUZZ_OPT:--O}
 case $opt in -O|-Onone) ;; *) echo "FUZZ_OPT is -O (default) or -Onone" >&2; exit 2 ;; esac
-flags=(-sanitize=fuzzer,address -parse-as-library "$opt" -g -wmo -swift-version 6 -use-ld=lld)
+# -package-name as SwiftPM passes it: the modules use the `package` access level.
+flags=(-sanitize=fuzzer,address -parse-as-library "$opt" -g -wmo -swift-version 6 -use-ld=lld -package-name adaptermerge)
 # Sources: the working tree, or with FUZZ_REF=<git revision> that revision's
 # Sources/ (extracted under Fuzz/out/src/), e.g. while others edit the tree.
 src=Sources
