@@ -43,7 +43,7 @@ public final class AtomicDirectoryWriter {
     /// Moves the finished directory into place.
     public func commit() throws {
         if FileSystem.exists(destination) {
-            guard overwrite else { throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: destination) }
+            guard overwrite else { throw FormatError(.outputExists, "already exists", path: destination) }
             if renameat2(AT_FDCWD, staging, AT_FDCWD, destination, UInt32(ADAPTERMERGE_RENAME_EXCHANGE)) != 0 {
                 // No exchange on this file system: move the old one aside first.
                 let aside = try FileSystem.makeTemporaryDirectory(near: destination)

@@ -142,7 +142,7 @@ public final class AtomicFileWriter {
             }
         } else {
             guard link(temporary, destination) == 0 else {
-                let reason = errno == EEXIST ? "already exists (use --force to overwrite)" : MappedFile.errnoText()
+                let reason = errno == EEXIST ? "already exists" : MappedFile.errnoText()
                 throw FormatError(errno == EEXIST ? .outputExists : .io, reason, path: destination)
             }
             unlink(temporary)

@@ -29,18 +29,18 @@ extension FileSystem {
             throw FormatError(.io, "cannot write in the output's directory \(parent): \(MappedFile.errnoText())", path: path)
         }
         guard exists(path) else { return }
-        if !overwrite { throw FormatError(.outputExists, "already exists (use --force to overwrite)", path: path) }
+        if !overwrite { throw FormatError(.outputExists, "already exists", path: path) }
         switch kind {
         case .file:
-            if isDirectory(path) { throw FormatError(.outputExists, "is a directory, but a file is to be written here", path: path) }
+            if isDirectory(path) { throw FormatError(.outputInTheWay, "is a directory, but a file is to be written here", path: path) }
         case .directory(let marker):
-            guard isDirectory(path) else { throw FormatError(.outputExists, "exists and is not a directory", path: path) }
+            guard isDirectory(path) else { throw FormatError(.outputInTheWay, "exists and is not a directory", path: path) }
             let entries = try directoryEntries(path)
             guard entries.isEmpty || entries.contains(marker) else {
-                throw FormatError(.outputExists, "is a directory without \(marker); not replaced, to keep what it holds", path: path)
+                throw FormatError(.outputInTheWay, "is a directory without \(marker); not replaced, to keep what it holds", path: path)
             }
             if let sub = entries.first(where: { isDirectory(join(path, $0)) }) {
-                throw FormatError(.outputExists, "holds a subdirectory (\(sub)); not replaced, to keep what it holds", path: path)
+                throw FormatError(.outputInTheWay, "holds a subdirectory (\(sub)); not replaced, to keep what it holds", path: path)
             }
         }
     }

@@ -5,7 +5,7 @@ import Tensors
 ///
 /// The CLI prints ``description`` as its one line on stderr. Codes form an
 /// open set (swift-nio style), so new ones do not break callers.
-public struct FormatError: Error, Sendable, CustomStringConvertible {
+public struct FormatError: AdapterMergeError {
     public typealias Code = ErrorCode<FormatError>
 
     public let code: Code
@@ -27,12 +27,7 @@ public struct FormatError: Error, Sendable, CustomStringConvertible {
         self.path == nil ? FormatError(code, message, path: path, location: location) : self
     }
 
-    public var description: String {
-        var where_ = ""
-        if let path { where_ = path }
-        if let location { where_ += where_.isEmpty ? location : ": \(location)" }
-        return where_.isEmpty ? message : "\(where_): \(message)"
-    }
+    public var codeName: String { code.description }
 }
 
 extension ErrorCode where Domain == FormatError {
@@ -46,8 +41,11 @@ extension ErrorCode where Domain == FormatError {
     public static let checksumMismatch = Self("checksum mismatch")
     /// A feature adaptermerge deliberately does not handle.
     public static let unsupported = Self("unsupported")
-    /// An output already exists and `--force` was not given.
+    /// An output already exists and replacing it was not asked for.
     public static let outputExists = Self("output exists")
+    /// Something at an output path that no writer replaces (a directory where a
+    /// file goes, an unrelated directory), asked for or not.
+    public static let outputInTheWay = Self("output in the way")
     /// Values that are valid in form but not acceptable (NaN, mismatched shapes, ...).
     public static let invalidContent = Self("invalid content")
 }

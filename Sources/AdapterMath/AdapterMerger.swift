@@ -33,18 +33,18 @@ public final class AdapterMerger {
             throw MergeError(.invalidOption, "\(options.weights.count) weights given for \(inputs.count) adapters")
         }
         guard options.weights.allSatisfy(\.isFinite) else { throw MergeError(.invalidOption, "weights must be finite numbers") }
-        if let k = options.rank, k < 1 { throw MergeError(.invalidOption, "--rank must be at least 1") }
+        if let k = options.rank, k < 1 { throw MergeError(.invalidOption, "the rank must be at least 1") }
         if options.method == .ties || options.method == .dare {
             guard options.density > 0 && options.density <= 1 else {
-                throw MergeError(.invalidOption, "--density must be in (0, 1], got \(options.density)")
+                throw MergeError(.invalidOption, "the density must be in (0, 1], got \(options.density)")
             }
         }
 
         // Base models: a missing name is not a mismatch.
         let named = inputs.compactMap { input in input.metadata.baseModel.map { (input.location, $0) } }
         if !options.allowBaseMismatch, let first = named.first, let other = named.first(where: { $0.1 != first.1 }) {
-            throw MergeError(.incompatible,
-                             "adapters are for different base models: \(first.0) says \"\(first.1)\", \(other.0) says \"\(other.1)\" (use --allow-base-mismatch if they really share one)")
+            throw MergeError(.baseModelMismatch,
+                             "adapters are for different base models: \(first.0) says \"\(first.1)\", \(other.0) says \"\(other.1)\"")
         }
 
         // Every module path across inputs, with one shape.
@@ -78,7 +78,7 @@ public final class AdapterMerger {
             case .add:
                 if let other = contributors.first(where: { $0.module.rank != first.module.rank }) {
                     throw MergeError(.unsupportedByMethod,
-                                     "add needs equal ranks, but module \(path) has rank \(first.module.rank) in \(inputs[first.input].location) and \(other.module.rank) in \(inputs[other.input].location) (use concat, or svd --rank k)")
+                                     "add needs equal ranks, but module \(path) has rank \(first.module.rank) in \(inputs[first.input].location) and \(other.module.rank) in \(inputs[other.input].location) (concat and svd merge unequal ranks)")
                 }
                 rankOut = first.module.rank
             case .svd:
@@ -170,7 +170,7 @@ public final class AdapterMerger {
             let factors = try inputs[i].factors(of: m)
             let bad = factors.a.nonFiniteCount + factors.b.nonFiniteCount
             if bad > 0 && !options.allowNonFinite {
-                throw MergeError(.nonFinite, "module \(m.path) of \(inputs[i].location) has \(bad) NaN/Inf values (use --allow-nonfinite to merge anyway)")
+                throw MergeError(.nonFinite, "module \(m.path) of \(inputs[i].location) has \(bad) NaN/Inf values")
             }
             return try LowRankDelta(a: factors.a, b: factors.b, scaling: 1)
         }

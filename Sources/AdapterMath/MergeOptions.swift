@@ -66,8 +66,10 @@ public enum MergeErrorDomain {}
 public typealias MergeError = CodedError<MergeErrorDomain>
 
 extension ErrorCode where Domain == MergeErrorDomain {
-    /// The inputs cannot belong together (base model, shapes).
+    /// The inputs cannot belong together (module shapes).
     public static let incompatible = Self("incompatible inputs")
+    /// The inputs name different base models (their shapes may still agree).
+    public static let baseModelMismatch = Self("base model mismatch")
     /// The method cannot be applied to these inputs (e.g. `add` with unequal ranks).
     public static let unsupportedByMethod = Self("unsupported by method")
     /// NaN or infinity in an input.

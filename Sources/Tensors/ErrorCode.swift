@@ -23,5 +23,37 @@ public struct CodedError<Domain>: Error, Sendable, Equatable, CustomStringConver
         self.message = message
     }
 
-    public var description: String { message }
+}
+
+/// What every error adaptermerge throws tells: a code from an open set, a
+/// one-line message in the library's own terms, and where (the file and the
+/// place in it) when that is known.
+///
+/// The CLI catches this protocol once, prints ``description`` as its one line
+/// on stderr and adds advice about its own flags (`--force`, …) by code, so no
+/// library message has to name a flag.
+public protocol AdapterMergeError: Error, Sendable, CustomStringConvertible {
+    /// The code's name (`output exists`, `non-finite input`, …).
+    var codeName: String { get }
+    /// What is wrong, in one line, without the place.
+    var message: String { get }
+    /// The file (or directory) concerned.
+    var path: String? { get }
+    /// Where in it: a tensor or module name, a byte offset, a JSON key, `line 7`.
+    var location: String? { get }
+}
+
+extension AdapterMergeError {
+    public var path: String? { nil }
+    public var location: String? { nil }
+
+    /// `path: location: message`, leaving out what is not known.
+    public var description: String {
+        let place = [path, location].compactMap { $0 }.joined(separator: ": ")
+        return place.isEmpty ? message : "\(place): \(message)"
+    }
+}
+
+extension CodedError: AdapterMergeError {
+    public var codeName: String { code.description }
 }

@@ -248,12 +248,13 @@ public final class Trainer {
             throw TrainingError("the \(name) data (\(files)) has token id \(bad), outside the model's vocabulary of \(config.vocabSize): the tokenizer does not belong to this model")
         }
         if recipe.objective != .task && recipe.batchSize < 2 {
-            throw TrainingError("alignment needs --batch-size of at least 2: the other pairs of a batch are the negatives")
+            throw TrainingError("alignment needs batches of at least 2 pairs: the other pairs of a batch are the negatives",
+                                code: .batchTooSmall)
         }
         let layer = recipe.alignmentLayer(config)
         // hidden_states[L] carries the final norm, which the alignment loss does not apply: stop below it.
         if recipe.objective != .task && (layer < 1 || layer >= max(2, config.layerCount)) && !(config.layerCount == 1 && layer == 1) {
-            throw TrainingError("--layer \(layer) is outside 1…\(max(1, config.layerCount - 1)) (the states after a block, before the final norm)")
+            throw TrainingError("the alignment layer \(layer) is outside 1…\(max(1, config.layerCount - 1)) (the states after a block, before the final norm)", code: .layerOutOfRange)
         }
     }
 
@@ -331,7 +332,22 @@ public struct BatchStream {
 }
 
 /// A training run that cannot start, in one line.
-public struct TrainingError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+public struct TrainingError: AdapterMergeError {
+    public typealias Code = ErrorCode<TrainingError>
+    public let code: Code
+    public let message: String
+    public init(_ message: String, code: Code = .refused) {
+        self.code = code
+        self.message = message
+    }
+    public var codeName: String { code.description }
+}
+
+extension ErrorCode where Domain == TrainingError {
+    /// The data, model or recipe cannot be trained on.
+    public static let refused = Self("training refused")
+    /// The alignment batch holds fewer than two pairs (no negatives).
+    public static let batchTooSmall = Self("batch too small")
+    /// The alignment layer is not a block's output below the final norm.
+    public static let layerOutOfRange = Self("layer out of range")
 }

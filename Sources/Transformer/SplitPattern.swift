@@ -1,3 +1,5 @@
+import Tensors
+
 /// The pre-tokenizer's split: the regex of GPT-2, Llama 3 and Qwen2, matched
 /// by hand-written scanners (Swift's `Regex` is far slower), with `Regex` as
 /// the fallback for any other pattern.
@@ -169,8 +171,8 @@ enum CharacterClass {
 }
 
 /// A tokenizer file or text that cannot be handled.
-public struct TokenizerError: Error, Sendable, CustomStringConvertible {
+public struct TokenizerError: AdapterMergeError {
     public let message: String
     public init(_ message: String) { self.message = message }
-    public var description: String { message }
+    public var codeName: String { "tokenizer" }
 }

@@ -41,20 +41,8 @@ struct AdapterMerge: ParsableCommand {
         } catch let failure as CheckFailure {
             Terminal.error(failure.message)
             Glibc.exit(1)
-        } catch let error as FormatError {
-            Terminal.error(error.description)
-            Glibc.exit(2)
-        } catch let error as MergeError {
-            Terminal.error(error.description)
-            Glibc.exit(2)
-        } catch let error as TensorError {
-            Terminal.error(error.description)
-            Glibc.exit(2)
-        } catch let error as TrainingError {
-            Terminal.error(error.description)
-            Glibc.exit(2)
-        } catch let error as TokenizerError {
-            Terminal.error(error.description)
+        } catch let error as any AdapterMergeError {
+            Terminal.error(error.description + advice(for: error))
             Glibc.exit(2)
         } catch {
             // --help and --version arrive here as clean exits.
@@ -66,6 +54,20 @@ struct AdapterMerge: ParsableCommand {
             let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             Terminal.error((text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text) + " (see --help)")
             Glibc.exit(2)
+        }
+    }
+}
+
+extension AdapterMerge {
+    /// The flag that would have avoided a library error, in the CLI's words.
+    static func advice(for error: any AdapterMergeError) -> String {
+        switch error {
+        case let e as FormatError where e.code == .outputExists: " (use --force to overwrite)"
+        case let e as MergeError where e.code == .baseModelMismatch: " (use --allow-base-mismatch if they really share one)"
+        case let e as MergeError where e.code == .nonFinite: " (use --allow-nonfinite to merge anyway)"
+        case let e as TrainingError where e.code == .batchTooSmall: " (--batch-size)"
+        case let e as TrainingError where e.code == .layerOutOfRange: " (--layer)"
+        default: ""
         }
     }
 }

@@ -150,7 +150,7 @@ final class MergeTests: XCTestCase {
         try AdapterWriter.write(modules: task.modules, metadata: renamed, to: dir + "/other.lora", overwrite: false, factors: task.factors(of:))
         let other = try AdapterReader.open(dir + "/other.lora")
         XCTAssertThrowsError(try AdapterMerger(inputs: [task, other], options: MergeOptions(weights: [1, 1]))) { error in
-            XCTAssertEqual((error as? MergeError)?.code, .incompatible)
+            XCTAssertEqual((error as? MergeError)?.code, .baseModelMismatch)
             XCTAssertTrue("\(error)".contains("Llama-3.1-8B"), "\(error)")
         }
         XCTAssertNoThrow(try AdapterMerger(inputs: [task, other], options: MergeOptions(weights: [1, 1], allowBaseMismatch: true)))
