@@ -112,9 +112,11 @@ public final class LoRAParameters<Scalar: TrainingScalar>: @unchecked Sendable {
     public var parameterCount: Int { modules.reduce(0) { $0 + $1.a.count + $1.b.count } }
 
     /// Writes the factors as a `.lora` file or PEFT directory (f32).
-    public func write(to path: String, metadata: AdapterMetadata, overwrite: Bool) throws {
+    public func write(to path: String, metadata: AdapterMetadata, overwrite: Bool, dtype: DType? = nil,
+                      options: LoraWriteOptions = LoraWriteOptions()) throws {
         let byPath = Dictionary(uniqueKeysWithValues: modules.map { ($0.info.path, $0) })
-        try AdapterWriter.write(modules: modules.map(\.info), metadata: metadata, to: path, overwrite: overwrite) { info in
+        try AdapterWriter.write(modules: modules.map(\.info), metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,
+                                options: options) { info in
             let m = byPath[info.path]!
             return (try Tensor(floats: m.a.array.map { Float($0) }, shape: [m.rank, m.inFeatures]),
                     try Tensor(floats: m.b.array.map { Float($0) }, shape: [m.outFeatures, m.rank]))

@@ -26,7 +26,13 @@ struct AdapterMerge: ParsableCommand {
           adaptermerge verify task.lora
         """,
         version: version,
-        subcommands: [Combine.self, Diff.self, Convert.self, Inspect.self, Verify.self, Tokenize.self, Score.self, Analyze.self, Apply.self, Train.self, Check.self, Tune.self, Example.self, Pretrain.self]
+        groupedSubcommands: [
+            CommandGroup(name: "Adapters", subcommands: [Combine.self, Convert.self, Inspect.self, Diff.self, Verify.self]),
+            CommandGroup(name: "Models", subcommands: [Tokenize.self, Score.self, Analyze.self, Apply.self]),
+            CommandGroup(name: "Training", subcommands: [Train.self, Pretrain.self]),
+            CommandGroup(name: "Evaluation", subcommands: [Check.self, Tune.self]),
+            CommandGroup(name: "Examples", subcommands: [Example.self]),
+        ]
     )
 
     /// Runs the command and turns every error into one line on stderr and

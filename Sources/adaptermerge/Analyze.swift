@@ -27,16 +27,14 @@ struct Analyze: ParsableCommand {
     @Option(help: "Write the per-layer curve as an SVG file.")
     var svg: String?
 
-    @Flag(help: "Overwrite an existing --svg file.")
-    var force = false
+    @OptionGroup var replace: ForceOption
 
-    @Flag(help: "Print JSON: layers, mean (accuracy per layer) and languages (lang → accuracy per layer).")
-    var json = false
+    @OptionGroup var format: JSONOption
 
     func run() throws {
-        try OutputFiles.check([svg], force: force)
-        let (model, tokenizer, adapters) = try modelOptions.load()
-        let analysis = try RetrievalAnalysis(rows: try JSONLines.read(pairs), model: model, tokenizer: tokenizer, adapters: adapters,
+        try OutputFiles.check([svg], force: replace.force)
+        let loaded = try modelOptions.load()
+        let analysis = try RetrievalAnalysis(rows: try JSONLines.read(pairs), model: loaded.model, tokenizer: loaded.tokenizer, adapters: loaded.adapters,
                                              batchSize: modelOptions.batchSize)
         let (languages, perLanguage, mean, layers, best) = (analysis.languages, analysis.perLanguage, analysis.mean,
                                                            analysis.layers, analysis.bestLayer)
@@ -46,9 +44,9 @@ struct Analyze: ParsableCommand {
                                            x: layers.map(Double.init),
                                            series: [("mean", mean)] + languages.map { ($0, perLanguage[$0]!) },
                                            highlightX: Double(best))
-            try AtomicFileWriter.write(chart, to: svg, overwrite: force)
+            try AtomicFileWriter.write(chart, to: svg, overwrite: replace.force)
         }
-        if json {
+        if format.json {
             let doc: JSONValue = [
                 "layers": .array(layers.map { .int($0) }),
                 "mean": .array(mean.map { .double($0) }),

@@ -20,25 +20,20 @@ struct Apply: ParsableCommand {
     var model: String
 
     @Option(name: .customLong("adapter"), help: "An adapter as file[:weight] (repeatable).")
-    var adapters: [String] = []
+    var adapters: [AdapterSpec] = []
 
     @Option(name: .shortAndLong, help: "The model directory to write.")
     var output: String
 
-    @Flag(help: "Overwrite an existing output directory.")
-    var force = false
+    @OptionGroup var replace: ForceOption
 
     func validate() throws {
         if adapters.isEmpty { throw ValidationError("give at least one --adapter") }
-        for spec in adapters { _ = try ModelOptions.parse(spec) }
     }
 
     func run() throws {
-        let sources = try adapters.map { spec -> (source: any AdapterSource, weight: Double) in
-            let (path, weight) = try ModelOptions.parse(spec)
-            return (try AdapterReader.open(path), weight)
-        }
-        let result = try AdapterApplication.apply(model: model, adapters: sources, to: output, overwrite: force)
+        let result = try AdapterApplication.apply(model: model, adapters: try adapters.map { try $0.open() }, to: output,
+                                                  overwrite: replace.force)
         print("wrote \(output): \(result.merged) of \(result.tensors) weights updated")
     }
 }

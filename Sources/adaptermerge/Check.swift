@@ -31,7 +31,7 @@ struct Check: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
 
     @Option(parsing: .singleValue, help: "A baseline adapter as file[:weight] (repeatable); without one, the base model is the baseline.")
-    var baseline: [String] = []
+    var baseline: [AdapterSpec] = []
 
     @Flag(help: "Compare with no baseline at all (no deltas, no gates).")
     var noBaseline = false
@@ -60,8 +60,7 @@ struct Check: ParsableCommand {
     @Option(help: "Fail (exit 1) if the held-out loss rises more than this over the baseline.")
     var maxLossIncrease: Double?
 
-    @Flag(help: "Print JSON: languages (lang → candidate/baseline metrics), groups and gates.")
-    var json = false
+    @OptionGroup var format: JSONOption
 
     @Option(help: "Also write a Markdown summary (for CI step summaries).")
     var markdown: String?
@@ -72,13 +71,11 @@ struct Check: ParsableCommand {
     @Option(help: "Also write each task row's greedy outputs as JSON lines: index, lang, prefix, reference, candidate, baseline.")
     var outputs: String?
 
-    @Flag(help: "Overwrite existing --markdown/--html/--outputs files.")
-    var force = false
+    @OptionGroup var replace: ForceOption
 
     func validate() throws {
         if noBaseline && !baseline.isEmpty { throw ValidationError("give --baseline or --no-baseline, not both") }
         if noBaseline && (minGain != nil || maxLossIncrease != nil) { throw ValidationError("gates need a baseline") }
-        for spec in baseline { _ = try ModelOptions.parse(spec) }
         if let layer, layer < 0 { throw ValidationError("--layer must not be negative") }
         for (name, value) in [("--min-gain", minGain), ("--max-loss-increase", maxLossIncrease)] {
             if let value, !value.isFinite { throw ValidationError("\(name) must be a finite number") }
@@ -90,16 +87,14 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
-        try OutputFiles.check([markdown, html, outputs], force: force)
-        let (model, tokenizer, candidateStack) = try modelOptions.load()
+        try OutputFiles.check([markdown, html, outputs], force: replace.force)
+        let loaded = try modelOptions.load()
+        let (model, tokenizer, candidateStack) = (loaded.model, loaded.tokenizer, loaded.adapters)
         if let layer, layer > model.config.layerCount {
             throw ValidationError("--layer \(layer): the model's hidden states run from 0 to \(model.config.layerCount)")
         }
-        let candidateSources = try modelOptions.adapters.map { try AdapterReader.open(ModelOptions.parse($0).path) }
-        let baselineSources = try baseline.map { spec -> (source: any AdapterSource, weight: Double) in
-            let (path, weight) = try ModelOptions.parse(spec)
-            return (try AdapterReader.open(path), weight)
-        }
+        let candidateSources = loaded.sources.map(\.source)
+        let baselineSources = try baseline.map { try $0.open() }
         let keep = try languages.map { Set(try OptionList.items($0, option: "--languages")) }
         func filtered(_ rows: [DataRow]) -> [DataRow] {
             guard let keep else { return rows }
@@ -132,14 +127,14 @@ struct Check: ParsableCommand {
         progress.finish()
 
         var report = CheckReport(languages: check.languages, candidate: candidate, baseline: baselineResult, groups: groups,
-                                 layer: alignmentLayer, candidateName: modelOptions.adapters.joined(separator: " + "),
-                                 baselineName: noBaseline ? nil : (baseline.isEmpty ? "base model" : baseline.joined(separator: " + ")))
+                                 layer: alignmentLayer, candidateName: modelOptions.adapters.map(\.text).joined(separator: " + "),
+                                 baselineName: noBaseline ? nil : (baseline.isEmpty ? "base model" : baseline.map(\.text).joined(separator: " + ")))
         report.applyGates(minimumGain: minGain, maximumLossIncrease: maxLossIncrease)
 
-        if let markdown { try AtomicFileWriter.write(report.markdown, to: markdown, overwrite: force) }
-        if let html { try AtomicFileWriter.write(report.html, to: html, overwrite: force) }
-        if let outputs { try AtomicFileWriter.write(Self.outputLines(rows: rows, candidate: candidate, baseline: baselineResult), to: outputs, overwrite: force) }
-        print(json ? report.json.prettyText() : report.text, terminator: json ? "\n" : "")
+        if let markdown { try AtomicFileWriter.write(report.markdown, to: markdown, overwrite: replace.force) }
+        if let html { try AtomicFileWriter.write(report.html, to: html, overwrite: replace.force) }
+        if let outputs { try AtomicFileWriter.write(Self.outputLines(rows: rows, candidate: candidate, baseline: baselineResult), to: outputs, overwrite: replace.force) }
+        print(format.json ? report.json.prettyText() : report.text, terminator: format.json ? "\n" : "")
         let failed = report.failedGates
         if !failed.isEmpty {
             throw CheckFailure(message: failed.map { "gate \($0.name) failed: \($0.detail)" }.joined(separator: "; "))

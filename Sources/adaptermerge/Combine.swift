@@ -61,7 +61,9 @@ struct Combine: ParsableCommand {
     @Option(help: "A JSON recipe naming inputs, weights, method and output (paths relative to the recipe).")
     var recipe: String?
 
-    @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var encoding: AdapterEncodingOptions
+
+    @OptionGroup var replace: ForceOption
 
     @Flag(help: "Merge adapters whose base_model names differ.")
     var allowBaseMismatch = false
@@ -69,8 +71,7 @@ struct Combine: ParsableCommand {
     @Flag(help: "Merge factors that contain NaN or infinity.")
     var allowNonfinite = false
 
-    @Flag(help: "Print the certificate as JSON.")
-    var json = false
+    @OptionGroup var format: JSONOption
 
     func validate() throws {
         if recipe == nil && adapters.isEmpty { throw ValidationError("give adapters to merge, or --recipe") }
@@ -82,12 +83,12 @@ struct Combine: ParsableCommand {
         BLAS.setThreadCount(1)
         let job = try resolvedJob()
         // Fail before any work if the output cannot be written.
-        try AdapterWriter.checkOutput(job.output, overwrite: outputOptions.force)
+        try AdapterWriter.checkOutput(job.output, overwrite: replace.force)
         let inputs = try job.inputs.map { try AdapterReader.open($0) }
         var options = MergeOptions(method: job.method, weights: job.weights ?? Array(repeating: 1, count: inputs.count),
                                    rank: job.rank, density: job.density ?? 0.5, seed: job.seed,
                                    allowBaseMismatch: allowBaseMismatch, allowNonFinite: allowNonfinite,
-                                   dtype: job.dtype ?? outputOptions.dtype.dtype)
+                                   dtype: job.dtype ?? encoding.dtype.dtype)
         options.layerBands = try job.layerBands ?? Combine.parseLayerWeights(layerWeights)
         if options.weights.count != inputs.count {
             throw ValidationError("\(options.weights.count) weights for \(inputs.count) adapters")
@@ -96,13 +97,13 @@ struct Combine: ParsableCommand {
         let hashes = try inputs.map { try $0.contentHash() }
         var report = MergeReport(method: options.method, weights: options.weights, modules: [])
         try AdapterWriter.write(modules: merger.outputModules, metadata: merger.outputMetadata(inputHashes: hashes),
-                                to: job.output, overwrite: outputOptions.force, options: outputOptions.writeOptions,
+                                to: job.output, overwrite: replace.force, options: encoding.writeOptions,
                                 allowNonFinite: allowNonfinite) { module in
             let merged = try merger.merge(module)
             report.modules.append(merged.report)
             return (merged.a, merged.b)
         }
-        if json {
+        if format.json {
             print(CertificateText.json(report, inputs: inputs, output: job.output).prettyText())
         } else {
             print(CertificateText.render(report, inputs: inputs, output: job.output), terminator: "")

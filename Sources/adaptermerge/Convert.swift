@@ -24,7 +24,9 @@ struct Convert: ParsableCommand {
     @Argument(help: "Where to write: a .lora file, or a PEFT directory.")
     var output: String
 
-    @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var encoding: AdapterEncodingOptions
+
+    @OptionGroup var replace: ForceOption
 
     @Option(help: "Record the adapter's kind (task, alignment, joint, merged).")
     var kind: AdapterKind?
@@ -43,14 +45,14 @@ struct Convert: ParsableCommand {
     }
 
     func run() throws {
-        try AdapterWriter.checkOutput(output, overwrite: outputOptions.force)
+        try AdapterWriter.checkOutput(output, overwrite: replace.force)
         let source = try AdapterReader.open(input)
         var metadata = source.metadata
         if let kind { metadata.kind = kind }
         if let languages { metadata.languages = try OptionList.items(languages, option: "--languages") }
         if let baseModel { metadata.baseModel = baseModel }
-        try AdapterWriter.write(modules: source.modules, metadata: metadata, to: output, overwrite: outputOptions.force,
-                                dtype: outputOptions.dtype.dtype, options: outputOptions.writeOptions, allowNonFinite: allowNonfinite,
+        try AdapterWriter.write(modules: source.modules, metadata: metadata, to: output, overwrite: replace.force,
+                                dtype: encoding.dtype.dtype, options: encoding.writeOptions, allowNonFinite: allowNonfinite,
                                 factors: source.factors(of:))
         let written = try AdapterReader.open(output)
         let ratio = written.storedBytes > 0 ? Double(written.rawBytes) / Double(written.storedBytes) : 1

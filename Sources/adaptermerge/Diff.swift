@@ -25,8 +25,7 @@ struct Diff: ParsableCommand {
     @Argument(help: "The second adapter (b).")
     var b: String
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var format: JSONOption
 
     func run() throws {
         // Factor-space work is many small, tall-skinny LAPACK calls: BLAS threads only contend.
@@ -44,7 +43,7 @@ struct Diff: ParsableCommand {
         }
         let onlyA = first.modules.map(\.path).filter { second.module($0) == nil }
         let onlyB = second.modules.map(\.path).filter { first.module($0) == nil }
-        if json {
+        if format.json {
             print(DiffText.json(comparisons, onlyA: onlyA, onlyB: onlyB, a: a, b: b).prettyText())
         } else {
             print(DiffText.render(comparisons, onlyA: onlyA, onlyB: onlyB, a: a, b: b), terminator: "")

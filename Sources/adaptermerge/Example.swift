@@ -44,7 +44,7 @@ struct Example: ParsableCommand {
         @Option(help: "Parallel training pairs per aligned language.") var parallel = 800
         @Option(help: "Parallel test pairs per language.") var parallelTest = 100
         @Option(help: "Parallel dev pairs per aligned language.") var parallelDev = 40
-        @Flag(help: "Replace the files of an existing directory.") var force = false
+        @OptionGroup var replace: ForceOption
 
         func validate() throws {
             for (name, n) in [("--pretrain", pretrain), ("--train", train), ("--dev", dev), ("--test", test),
@@ -56,7 +56,7 @@ struct Example: ParsableCommand {
         }
 
         func run() throws {
-            let out = try AtomicDirectoryWriter(destination: output, overwrite: force, marker: "world.json")
+            let out = try AtomicDirectoryWriter(destination: output, overwrite: replace.force, marker: "world.json")
             var sizes = WorldGenerator.Sizes()
             sizes.pretrainPerLanguage = pretrain
             sizes.taskTrain = train
@@ -98,7 +98,7 @@ struct Example: ParsableCommand {
         @Option(help: "Ids in all: 256 bytes, the merges and 3 special tokens.") var vocabSize = 2048
         @Option(help: "Pairs seen fewer times are not merged.") var minFrequency = 2
         @Option(name: .shortAndLong, help: "The directory to write the two files into (created if missing).") var output: String
-        @Flag(help: "Replace existing tokenizer files.") var force = false
+        @OptionGroup var replace: ForceOption
 
         func validate() throws {
             guard (259...(1 << 20)).contains(vocabSize) else {
@@ -110,7 +110,7 @@ struct Example: ParsableCommand {
         func run() throws {
             let files = ["tokenizer.json", "tokenizer_config.json"].map { FileSystem.join(output, $0) }
             if FileSystem.exists(output) {
-                for file in files { try FileSystem.checkOutput(file, kind: .file, overwrite: force) }
+                for file in files { try FileSystem.checkOutput(file, kind: .file, overwrite: replace.force) }
             } else {
                 try FileSystem.checkOutput(output, kind: .directory(marker: "tokenizer.json"), overwrite: false)
             }
@@ -118,7 +118,7 @@ struct Example: ParsableCommand {
             let result = try BPETrainer.train(texts, vocabularySize: vocabSize, minimumFrequency: minFrequency)
             if !FileSystem.exists(output) { try FileSystem.createDirectory(output) }
             for (path, json) in zip(files, [result.tokenizer, result.config]) {
-                try AtomicFileWriter.write(json.prettyText(indent: 2) + "\n", to: path, overwrite: force)
+                try AtomicFileWriter.write(json.prettyText(indent: 2) + "\n", to: path, overwrite: replace.force)
             }
             print("trained \(result.merges) merges on \(texts.count) rows; wrote \(files.joined(separator: ", "))")
         }

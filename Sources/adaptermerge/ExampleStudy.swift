@@ -24,14 +24,14 @@ extension Example {
         @Option(help: "Write F1, the base model's retrieval by layer, as an SVG chart.") var svg: String?
         @Option(help: "Replace the section between <!-- study:begin --> and <!-- study:end --> of this Markdown file.")
         var into: String?
-        @Flag(help: "Overwrite existing --markdown and --svg files.") var force = false
+        @OptionGroup var replace: ForceOption
 
         func validate() throws {
             guard !seeds.isEmpty else { throw ValidationError("give at least one seed directory") }
         }
 
         func run() throws {
-            try OutputFiles.check([markdown, svg], force: force)
+            try OutputFiles.check([markdown, svg], force: replace.force)
             try OutputFiles.check([into], force: true)
             let summary = try StudySummary(seeds: try seeds.map { try StudySummary.Seed(directory: $0) })
             let tables = summary.markdown
@@ -41,7 +41,7 @@ extension Example {
                                                   with: tables, path: path)
             }
             for (path, text) in [(markdown, tables), (svg, summary.retrievalChart)] {
-                if let path { try AtomicFileWriter.write(text, to: path, overwrite: force) }
+                if let path { try AtomicFileWriter.write(text, to: path, overwrite: replace.force) }
             }
             // --into names a file the user asked to have edited: it is replaced without --force.
             if let into, let updated { try AtomicFileWriter.write(updated, to: into, overwrite: true) }

@@ -21,8 +21,7 @@ struct Inspect: ParsableCommand {
     @Argument(help: "A .lora file, a PEFT adapter directory, or its adapter_model.safetensors.")
     var adapter: String
 
-    @Flag(help: "Print one JSON object instead of text.")
-    var json = false
+    @OptionGroup var format: JSONOption
 
     @Flag(help: "Also list every module.")
     var modules = false
@@ -31,7 +30,7 @@ struct Inspect: ParsableCommand {
         // Factor-space work is many small, tall-skinny LAPACK calls: BLAS threads only contend.
         BLAS.setThreadCount(1)
         let report = try AdapterReport(source: try AdapterReader.open(adapter))
-        if json {
+        if format.json {
             print(report.json.prettyText(indent: 2))
         } else {
             print(InspectText.render(report, modules: modules), terminator: "")

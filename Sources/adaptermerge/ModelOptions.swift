@@ -9,33 +9,27 @@ struct ModelOptions: ParsableArguments {
 
     @Option(name: .customLong("adapter"),
             help: "A LoRA adapter to apply unmerged, as file[:weight] (repeatable; weight defaults to 1).")
-    var adapters: [String] = []
+    var adapters: [AdapterSpec] = []
 
     @Option(help: "Sequences per forward pass.")
     var batchSize: Int = 8
 
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
-        for spec in adapters { _ = try ModelOptions.parse(spec) }
     }
 
-    /// Splits `path[:weight]`; a colon followed by a number is a weight.
-    static func parse(_ spec: String) throws -> (path: String, weight: Double) {
-        if let colon = spec.lastIndex(of: ":"), let w = Double(spec[spec.index(after: colon)...]) {
-            guard w.isFinite else { throw ValidationError("adapter weight in \"\(spec)\" is not finite") }
-            return (String(spec[..<colon]), w)
-        }
-        return (spec, 1)
+    /// The model, its tokenizer, the adapters (each opened once) and their stack.
+    struct Loaded {
+        let model: TransformerModel
+        let tokenizer: Tokenizer
+        let sources: [(source: any AdapterSource, weight: Double)]
+        let adapters: AdapterStack
     }
 
-    /// Loads the model, its tokenizer and the adapter stack.
-    func load() throws -> (model: TransformerModel, tokenizer: Tokenizer, adapters: AdapterStack) {
+    func load() throws -> Loaded {
         let model = try TransformerModel(directory: self.model)
         let tokenizer = try Tokenizer(directory: self.model)
-        let sources = try adapters.map { spec -> (source: any AdapterSource, weight: Double) in
-            let (path, weight) = try ModelOptions.parse(spec)
-            return (try AdapterReader.open(path), weight)
-        }
-        return (model, tokenizer, try AdapterStack(adapters: sources, config: model.config))
+        let sources = try adapters.map { try $0.open() }
+        return Loaded(model: model, tokenizer: tokenizer, sources: sources, adapters: try AdapterStack(adapters: sources, config: model.config))
     }
 }

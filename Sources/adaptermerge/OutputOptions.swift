@@ -19,8 +19,8 @@ enum DTypeChoice: String, ExpressibleByArgument, CaseIterable {
 extension EncodingChoice: ExpressibleByArgument {}
 extension AdapterKind: ExpressibleByArgument {}
 
-/// Options shared by every command that writes an adapter.
-struct OutputOptions: ParsableArguments {
+/// How a written adapter is stored: every command that writes one takes these.
+struct AdapterEncodingOptions: ParsableArguments {
     @Option(help: "Stored dtype of the factors.")
     var dtype: DTypeChoice = .keep
 
@@ -30,12 +30,22 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "zstd compression level (1-19).")
     var level: Int32 = Zstd.defaultLevel
 
-    @Flag(help: "Overwrite an existing output.")
-    var force = false
-
     func validate() throws {
         guard (1...19).contains(level) else { throw ValidationError("--level must be between 1 and 19") }
     }
 
     var writeOptions: LoraWriteOptions { LoraWriteOptions(encoding: encoding, level: level) }
+}
+
+/// `--force`: the one flag that lets a command replace what it writes (a file,
+/// or a directory of the same kind; never anything else).
+struct ForceOption: ParsableArguments {
+    @Flag(help: "Replace existing outputs of this command.")
+    var force = false
+}
+
+/// `--json`: print JSON instead of text (the command's description lists the keys).
+struct JSONOption: ParsableArguments {
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
 }

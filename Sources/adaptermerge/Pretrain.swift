@@ -38,7 +38,7 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Seed for initialisation and shuffling.") var seed: UInt64 = 0
     @Option(help: "Stored dtype: f32 or bf16.") var dtype = "f32"
     @Option(help: "Write one JSON line per step to this file.") var log: String?
-    @Flag(help: "Replace an existing output.") var force = false
+    @OptionGroup var replace: ForceOption
 
     func validate() throws {
         guard steps <= Trainer.maximumSteps else { throw ValidationError("--steps is at most \(Trainer.maximumSteps)") }
@@ -53,8 +53,8 @@ struct Pretrain: ParsableCommand {
     }
 
     func run() throws {
-        try FileSystem.checkOutput(output, kind: .directory(marker: "config.json"), overwrite: force)
-        try OutputFiles.check([log], force: force)
+        try FileSystem.checkOutput(output, kind: .directory(marker: "config.json"), overwrite: replace.force)
+        try OutputFiles.check([log], force: replace.force)
         let configJSON = try FileSystem.readJSON(config)
         let modelConfig = try ModelConfig(json: configJSON, path: config)
         // Weights, gradients and AdamW's two moments, in Float.
@@ -87,7 +87,7 @@ struct Pretrain: ParsableCommand {
         var stream = BatchStream(count: examples.count, batchSize: batchSize,
                                  random: TrainingRandom(seed: seed, stream: "pretrain-shuffle"))
         var dropout = TrainingRandom(seed: seed, stream: "dropout")
-        let logFile = try log.map { try AtomicFileWriter(destination: $0, overwrite: force) }
+        let logFile = try log.map { try AtomicFileWriter(destination: $0, overwrite: replace.force) }
         let display = TrainingDisplay(total: steps)
         let start = Date()
         var first = Double.nan, last = Double.nan
@@ -115,7 +115,7 @@ struct Pretrain: ParsableCommand {
 
     /// config.json (with the stored dtype), model.safetensors and the tokenizer files, assembled beside the output and moved into place.
     func write(_ weights: FrozenWeights<Float>, configJSON: JSONValue) throws {
-        let out = try AtomicDirectoryWriter(destination: output, overwrite: force, marker: "config.json")
+        let out = try AtomicDirectoryWriter(destination: output, overwrite: replace.force, marker: "config.json")
         let stored: DType = dtype == "bf16" ? .bf16 : .f32
         let tensors = try weights.checkpointTensors(dtype: stored)
         if let bad = tensors.first(where: { $0.tensor.nonFiniteCount > 0 }) {

@@ -22,11 +22,11 @@ struct Score: ParsableCommand {
     @Option(help: "A JSON-lines file with prefix, text and optional lang.")
     var data: String
 
-    @Flag(help: "Print JSON: examples (index, lang, loss, tokens) and languages (lang → mean loss).")
-    var json = false
+    @OptionGroup var format: JSONOption
 
     func run() throws {
-        let (model, tokenizer, adapters) = try modelOptions.load()
+        let loaded = try modelOptions.load()
+        let (model, tokenizer, adapters) = (loaded.model, loaded.tokenizer, loaded.adapters)
         let rows = try JSONLines.read(data)
         let examples = try rows.map { try $0.scoringExample(tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings) }
         let progress = Progress("scoring", total: examples.count)
@@ -41,7 +41,7 @@ struct Score: ParsableCommand {
             byLanguage[lang, default: []].append(r.loss)
         }
         let means = order.map { ($0, byLanguage[$0]!.reduce(0, +) / Double(byLanguage[$0]!.count)) }
-        if json {
+        if format.json {
             let doc: JSONValue = [
                 "examples": .array(zip(rows, results).enumerated().map { i, pair in
                     ["index": .int(i), "lang": pair.0.optionalString("lang").map(JSONValue.string) ?? .null,

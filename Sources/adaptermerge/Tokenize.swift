@@ -24,8 +24,7 @@ struct Tokenize: ParsableCommand {
     @Flag(help: "Leave out BOS/EOS.")
     var noSpecialTokens = false
 
-    @Flag(help: "Print JSON: ids, pieces and the decoded text.")
-    var json = false
+    @OptionGroup var format: JSONOption
 
     func run() throws {
         let tokenizer = try Tokenizer(directory: model)
@@ -36,7 +35,7 @@ struct Tokenize: ParsableCommand {
             throw FormatError(.invalidContent, "cannot tokenize the text argument: \(e.message)", path: FileSystem.join(model, "tokenizer.json"))
         }
         let pieces = ids.map { tokenizer.token(for: $0) ?? "?" }
-        if json {
+        if format.json {
             let doc: JSONValue = [
                 "ids": .array(ids.map { .int($0) }),
                 "pieces": .array(pieces.map { .string($0) }),

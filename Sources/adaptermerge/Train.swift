@@ -72,7 +72,8 @@ struct Train: ParsableCommand {
     @Option(help: "Write one JSON line per step (losses, lr, gradient norm, tokens/s) to this file.") var log: String?
     @Flag(help: "Skip rows that are malformed or too long (they are counted), instead of stopping.") var skipBadRows = false
     @Flag(help: "Recompute activations in the backward pass (less memory, about a third more time).") var recompute = false
-    @Flag(help: "Overwrite an existing output.") var force = false
+    @OptionGroup var encoding: AdapterEncodingOptions
+    @OptionGroup var replace: ForceOption
 
     static let projectionAliases = ["q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "o_proj",
                                     "gate": "gate_proj", "up": "up_proj", "down": "down_proj"]
@@ -116,8 +117,8 @@ struct Train: ParsableCommand {
 
     func run() throws {
         // Everything that can be refused is refused before the weights load and training starts.
-        try AdapterWriter.checkOutput(output, overwrite: force)
-        try OutputFiles.check([log], force: force)
+        try AdapterWriter.checkOutput(output, overwrite: replace.force)
+        try OutputFiles.check([log], force: replace.force)
         let config = try ModelConfig(directory: model)
         if let largest = try targetNames.compactMap({ config.projectionShape($0) }).map({ min($0.out, $0.in) }).min(), rank > largest {
             throw ValidationError("--rank \(rank) is larger than the smallest targeted projection (\(largest) wide in \(model))")
@@ -165,7 +166,7 @@ struct Train: ParsableCommand {
         guard total <= Trainer.maximumSteps else {
             throw ValidationError("--epochs \(epochs) makes \(total) steps, more than \(Trainer.maximumSteps)")
         }
-        let logFile = try log.map { try AtomicFileWriter(destination: $0, overwrite: force) }
+        let logFile = try log.map { try AtomicFileWriter(destination: $0, overwrite: replace.force) }
         let display = TrainingDisplay(total: total)
         let result = try trainer.run(trainingData, dev: devData) { step in
             display.show(step)
@@ -174,7 +175,8 @@ struct Train: ParsableCommand {
         display.finish()
         let metadata = trainer.metadata(baseModel: try ModelIdentity.of(directory: model), data: trainingData, dataPaths: paths,
                                         steps: total, last: result.last, bestDevLoss: result.bestDevLoss)
-        try result.best.write(to: output, metadata: metadata, overwrite: force)
+        try result.best.write(to: output, metadata: metadata, overwrite: replace.force, dtype: encoding.dtype.dtype,
+                              options: encoding.writeOptions)
         try logFile?.commit()
         print(TrainingDisplay.summary(result.last, bestDevLoss: result.bestDevLoss, output: output,
                                       parameters: result.best.parameterCount, data: trainingData))

@@ -43,8 +43,9 @@ struct Tune: ParsableCommand {
     @Option(help: "Write the curve (score against weight) as an SVG file.") var svg: String?
     @Option(name: .shortAndLong, help: "Write task + w·align merged (concat) with the chosen w and the tuning record.")
     var output: String?
-    @Flag(help: "Print JSON: curve, leave_one_language_out, chosen.") var json = false
-    @Flag(help: "Overwrite existing outputs.") var force = false
+    @OptionGroup var format: JSONOption
+    @OptionGroup var encoding: AdapterEncodingOptions
+    @OptionGroup var replace: ForceOption
 
     var weights: [Double] {
         get throws {
@@ -79,8 +80,8 @@ struct Tune: ParsableCommand {
     }
 
     func run() throws {
-        try OutputFiles.check([svg], force: force)
-        if let output { try AdapterWriter.checkOutput(output, overwrite: force) }
+        try OutputFiles.check([svg], force: replace.force)
+        if let output { try AdapterWriter.checkOutput(output, overwrite: replace.force) }
         let transformer = try TransformerModel(directory: model)
         let tokenizer = try Tokenizer(directory: model)
         let taskSource = try AdapterReader.open(task), alignSource = try AdapterReader.open(align)
@@ -156,7 +157,7 @@ struct Tune: ParsableCommand {
             let chart = SVGChart.lineChart(title: "Dev \(reportMetric.title) against the alignment weight (\(bandText(chosenCut)))",
                                            xLabel: "alignment weight", yLabel: reportMetric.title, x: curveWeights,
                                            series: [("mean", curve.map(\.1))] + perLanguage, highlightX: chosen.weight)
-            try AtomicFileWriter.write(chart, to: svg, overwrite: force)
+            try AtomicFileWriter.write(chart, to: svg, overwrite: replace.force)
         }
         let record: JSONValue = [
             "metric": .string(chosenMetric.rawValue),
@@ -181,12 +182,13 @@ struct Tune: ParsableCommand {
                 fields.append((key: "tuning", value: record))
                 metadata.lineage = .object(fields)
             }
-            try AdapterWriter.write(modules: merger.outputModules, metadata: metadata, to: output, overwrite: force) { module in
+            try AdapterWriter.write(modules: merger.outputModules, metadata: metadata, to: output, overwrite: replace.force,
+                                    dtype: encoding.dtype.dtype, options: encoding.writeOptions) { module in
                 let merged = try merger.merge(module)
                 return (merged.a, merged.b)
             }
         }
-        if json {
+        if format.json {
             print(record.prettyText())
             return
         }
