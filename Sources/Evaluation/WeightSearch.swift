@@ -73,10 +73,33 @@ public final class WeightSearch {
     /// others, and that language's score there, so no language judges the
     /// weight fitted to it.
     public func leaveOneLanguageOut(_ languages: [String]) throws -> [(language: String, weight: Double, score: Double)] {
+        try SettingSearch(searches: [self]).leaveOneLanguageOut(languages).map { ($0.language, $0.weight, $0.score) }
+    }
+}
+
+/// Several weight searches, one per setting (a layer band), searched together:
+/// the best (setting, weight) over some languages, the earlier setting on ties.
+public struct SettingSearch {
+    public let searches: [WeightSearch]
+
+    public init(searches: [WeightSearch]) { self.searches = searches }
+
+    public func best(over languages: [String]) throws -> (band: Int, weight: Double, score: Double) {
+        var best: (band: Int, weight: Double, score: Double)?
+        for (b, search) in searches.enumerated() {
+            let r = try search.best(over: languages)
+            if best == nil || r.score > best!.score { best = (b, r.weight, r.score) }
+        }
+        return best ?? (0, 0, -.infinity)
+    }
+
+    /// Leave-one-language-out over every setting: for each language, the setting
+    /// and weight chosen on the others, and that language's score there.
+    public func leaveOneLanguageOut(_ languages: [String]) throws -> [(language: String, band: Int, weight: Double, score: Double)] {
         guard languages.count > 1 else { return [] }
         return try languages.map { held in
-            let chosen = try best(over: languages.filter { $0 != held })
-            return (held, chosen.weight, try score(chosen.weight, over: [held]))
+            let pick = try best(over: languages.filter { $0 != held })
+            return (held, pick.band, pick.weight, try searches[pick.band].score(pick.weight, over: [held]))
         }
     }
 }

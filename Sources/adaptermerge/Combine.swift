@@ -93,16 +93,8 @@ struct Combine: ParsableCommand {
         if options.weights.count != inputs.count {
             throw ValidationError("\(options.weights.count) weights for \(inputs.count) adapters")
         }
-        let merger = try AdapterMerger(inputs: inputs, options: options)
-        let hashes = try inputs.map { try $0.contentHash() }
-        var report = MergeReport(method: options.method, weights: options.weights, modules: [])
-        try AdapterWriter.write(modules: merger.outputModules, metadata: merger.outputMetadata(inputHashes: hashes),
-                                to: job.output, overwrite: replace.force, options: encoding.writeOptions,
-                                allowNonFinite: allowNonfinite) { module in
-            let merged = try merger.merge(module)
-            report.modules.append(merged.report)
-            return (merged.a, merged.b)
-        }
+        let report = try AdapterMerger(inputs: inputs, options: options)
+            .write(to: job.output, overwrite: replace.force, options: encoding.writeOptions, allowNonFinite: allowNonfinite)
         if format.json {
             print(CertificateText.json(report, inputs: inputs, output: job.output).prettyText())
         } else {

@@ -183,7 +183,7 @@ final class RobustnessTests: XCTestCase {
                  arguments: ["tune", "--model", m, "--task", task, "--align", align, "--dev", dev, "-o", "$D/nowhere/o.lora"],
                  message: "does not exist"),
             Case(name: "tune --cuts past the layers",
-                 arguments: ["tune", "--model", m, "--task", task, "--align", align, "--dev", dev, "--cuts", "99"], message: "--cuts"),
+                 arguments: ["tune", "--model", m, "--task", task, "--align", align, "--dev", dev, "--cuts", "99"], message: "cut at layer 99"),
             // analyze
             Case(name: "analyze --svg in a missing directory",
                  arguments: ["analyze", "--model", m, "--pairs", pairs, "--svg", "$D/nowhere/c.svg"], message: "does not exist"),
