@@ -89,69 +89,31 @@ struct Check: ParsableCommand {
     func run() throws {
         try OutputFiles.check([markdown, html, outputs], force: replace.force)
         let loaded = try modelOptions.load()
-        let (model, tokenizer, candidateStack) = (loaded.model, loaded.tokenizer, loaded.adapters)
-        if let layer, layer > model.config.layerCount {
-            throw ValidationError("--layer \(layer): the model's hidden states run from 0 to \(model.config.layerCount)")
-        }
-        let candidateSources = loaded.sources.map(\.source)
-        let baselineSources = try baseline.map { try $0.open() }
-        let keep = try languages.map { Set(try OptionList.items($0, option: "--languages")) }
-        func filtered(_ rows: [DataRow]) -> [DataRow] {
-            guard let keep else { return rows }
-            return rows.filter { keep.contains($0.optionalString("lang") ?? "-") }
-        }
-        let rows = filtered(try OptionList.items(data, option: "--data").flatMap { try JSONLines.read($0) })
-        let pairRows = filtered(try pairs.map { try JSONLines.read($0) } ?? [])
-        guard !rows.isEmpty || !pairRows.isEmpty else {
-            throw ValidationError("no rows left to check in \(data)" + (pairs.map { " and \($0)" } ?? "")
-                                  + (languages.map { " for --languages \($0)" } ?? ""))
-        }
-
-        var groups = candidateSources.reduce(LanguageGroups(task: [], alignment: [])) {
-            $0.merged(with: LanguageGroups(metadata: $1.metadata))
-        }
-        if let taskLanguages { groups.task = try OptionList.items(taskLanguages, option: "--task-languages") }
-        if let alignLanguages { groups.alignment = try OptionList.items(alignLanguages, option: "--align-languages") }
-        let recipeLayer = candidateSources.compactMap { $0.metadata.recipe?["layer"]?.intValue }.first
-        let alignmentLayer = max(0, min(layer ?? recipeLayer ?? model.config.layerCount / 2, model.config.layerCount))
-
-        var check = HeldOutCheck(model: model, tokenizer: tokenizer, rows: rows, pairs: pairRows, layer: alignmentLayer)
+        let list = { (text: String?, option: String) in try text.map { try OptionList.items($0, option: option) } }
+        var check = try CandidateCheck(
+            model: loaded.model, tokenizer: loaded.tokenizer,
+            candidate: .init(adapters: loaded.sources, name: modelOptions.adapters.map(\.text).joined(separator: " + ")),
+            baseline: noBaseline ? nil : .init(adapters: try baseline.map { try $0.open() },
+                                               name: baseline.isEmpty ? "base model" : baseline.map(\.text).joined(separator: " + ")),
+            rows: try OptionList.items(data, option: "--data").flatMap { try JSONLines.read($0) },
+            pairs: try pairs.map { try JSONLines.read($0) } ?? [],
+            languages: try list(languages, "--languages").map(Set.init), taskLanguages: try list(taskLanguages, "--task-languages"),
+            alignmentLanguages: try list(alignLanguages, "--align-languages"), layer: layer)
         check.batchSize = modelOptions.batchSize
-        let progress = Progress("checking", total: rows.count * (noBaseline ? 1 : 2))
-        let candidate = try check.run(candidateStack, progress: { progress.advance($0) })
-        var baselineResult: SettingResult?
-        if !noBaseline {
-            let stack = try AdapterStack(adapters: baselineSources, config: model.config)
-            baselineResult = try check.run(stack, progress: { progress.advance($0) })
-        }
+        let progress = Progress("checking", total: check.plannedDecodes)
+        let (report, candidate, baselineResult) = try check.run(minimumGain: minGain, maximumLossIncrease: maxLossIncrease,
+                                                                progress: { progress.advance($0) })
         progress.finish()
-
-        var report = CheckReport(languages: check.languages, candidate: candidate, baseline: baselineResult, groups: groups,
-                                 layer: alignmentLayer, candidateName: modelOptions.adapters.map(\.text).joined(separator: " + "),
-                                 baselineName: noBaseline ? nil : (baseline.isEmpty ? "base model" : baseline.map(\.text).joined(separator: " + ")))
-        report.applyGates(minimumGain: minGain, maximumLossIncrease: maxLossIncrease)
 
         if let markdown { try AtomicFileWriter.write(report.markdown, to: markdown, overwrite: replace.force) }
         if let html { try AtomicFileWriter.write(report.html, to: html, overwrite: replace.force) }
-        if let outputs { try AtomicFileWriter.write(Self.outputLines(rows: rows, candidate: candidate, baseline: baselineResult), to: outputs, overwrite: replace.force) }
+        if let outputs {
+            try AtomicFileWriter.write(try check.outputLines(candidate: candidate, baseline: baselineResult), to: outputs, overwrite: replace.force)
+        }
         print(format.json ? report.json.prettyText() : report.text, terminator: format.json ? "\n" : "")
         let failed = report.failedGates
         if !failed.isEmpty {
             throw CheckFailure(message: failed.map { "gate \($0.name) failed: \($0.detail)" }.joined(separator: "; "))
         }
-    }
-
-    /// One JSON line per task row: what the candidate (and the baseline) wrote, beside the reference.
-    static func outputLines(rows: [DataRow], candidate: SettingResult, baseline: SettingResult?) throws -> String {
-        try rows.indices.map { i in
-            let row = rows[i]
-            let line: JSONValue = [
-                "index": .int(i), "lang": row.optionalString("lang").map(JSONValue.string) ?? .null,
-                "prefix": .string(try row.string("prefix")), "reference": .string(try row.string("text")),
-                "candidate": .string(candidate.outputs[i]),
-                "baseline": baseline.map { .string($0.outputs[i]) } ?? .null,
-            ]
-            return line.compactText + "\n"
-        }.joined()
     }
 }

@@ -168,7 +168,7 @@ final class RobustnessTests: XCTestCase {
             Case(name: "NaN adapter", arguments: ["score", "--model", m, "--adapter", "$D/nan.lora", "--data", dev], message: "NaN/Inf"),
             // check
             Case(name: "check --layer 99", arguments: ["check", "--model", m, "--adapter", task, "--data", dev, "--layer", "99"],
-                 message: "--layer 99"),
+                 message: "alignment layer 99"),
             Case(name: "check --min-gain nan", arguments: ["check", "--model", m, "--adapter", task, "--data", dev, "--min-gain", "nan"],
                  message: "--min-gain"),
             Case(name: "check --html in a missing directory",
