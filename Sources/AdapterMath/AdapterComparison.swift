@@ -63,3 +63,28 @@ extension LowRankDelta {
         return (left, right, norm)
     }
 }
+
+/// One layer's updates taken together: the cosine and norm ratio of the
+/// concatenation of its modules' ΔW (from the modules' inner products and norms).
+public struct LayerComparison: Sendable {
+    public let layer: Int
+    public let cosine: Double
+    public let normRatio: Double
+
+    /// Per layer, in order; modules without a layer are left out.
+    public static func of(_ comparisons: [ModuleComparison]) -> [LayerComparison] {
+        var sums: [Int: (inner: Double, a: Double, b: Double)] = [:]
+        for c in comparisons {
+            guard let l = c.layer else { continue }
+            sums[l, default: (0, 0, 0)].inner += c.inner
+            sums[l, default: (0, 0, 0)].a += c.normA * c.normA
+            sums[l, default: (0, 0, 0)].b += c.normB * c.normB
+        }
+        return sums.keys.sorted().map { l in
+            let s = sums[l]!
+            let denominator = (s.a * s.b).squareRoot()
+            return LayerComparison(layer: l, cosine: denominator > 0 ? s.inner / denominator : 0,
+                                   normRatio: s.a > 0 ? (s.b / s.a).squareRoot() : .infinity)
+        }
+    }
+}

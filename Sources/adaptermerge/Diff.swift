@@ -53,29 +53,6 @@ struct Diff: ParsableCommand {
 
 /// Text and JSON views of `diff`.
 enum DiffText {
-    struct LayerSummary {
-        let layer: Int
-        let cosine: Double
-        let normRatio: Double
-    }
-
-    /// Per layer: cosine and norm ratio of the layer's updates taken together.
-    static func layers(_ comparisons: [ModuleComparison]) -> [LayerSummary] {
-        var sums: [Int: (inner: Double, a: Double, b: Double)] = [:]
-        for c in comparisons {
-            guard let l = c.layer else { continue }
-            sums[l, default: (0, 0, 0)].inner += c.inner
-            sums[l, default: (0, 0, 0)].a += c.normA * c.normA
-            sums[l, default: (0, 0, 0)].b += c.normB * c.normB
-        }
-        return sums.keys.sorted().map { l in
-            let s = sums[l]!
-            let denominator = (s.a * s.b).squareRoot()
-            return LayerSummary(layer: l, cosine: denominator > 0 ? s.inner / denominator : 0,
-                                normRatio: s.a > 0 ? (s.b / s.a).squareRoot() : .infinity)
-        }
-    }
-
     static func mean(_ x: [Double]) -> Double { x.isEmpty ? .nan : x.reduce(0, +) / Double(x.count) }
 
     static func render(_ comparisons: [ModuleComparison], onlyA: [String], onlyB: [String], a: String, b: String) -> String {
@@ -87,7 +64,7 @@ enum DiffText {
                 + Format.padLeft(Format.fixed(c.columnAngles.first ?? .nan, 1), 10) + Format.padLeft(Format.fixed(mean(c.columnAngles), 1), 10)
                 + Format.padLeft(Format.fixed(c.rowAngles.first ?? .nan, 1), 10) + Format.padLeft(Format.fixed(mean(c.rowAngles), 1), 10) + "\n"
         }
-        let layers = layers(comparisons)
+        let layers = LayerComparison.of(comparisons)
         if !layers.isEmpty {
             out += "\nper layer (all modules together)\n"
             for l in layers {
@@ -112,7 +89,7 @@ enum DiffText {
                     "row_angles_deg": .array(c.rowAngles.map { .double($0) }),
                 ]
             }),
-            "layers": .array(layers(comparisons).map {
+            "layers": .array(LayerComparison.of(comparisons).map {
                 ["layer": .int($0.layer), "cosine": .double($0.cosine), "norm_ratio": .double($0.normRatio)]
             }),
             "only_a": .array(onlyA.map { .string($0) }),

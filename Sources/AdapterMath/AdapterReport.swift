@@ -1,26 +1,26 @@
 import AdapterFormat
-import AdapterMath
 import Tensors
 
-/// Everything `inspect` shows about an adapter, computed module by module.
-struct AdapterReport {
-    struct Module {
-        let info: LoraModuleInfo
-        let stats: DeltaStatistics
-        let encodingA: TensorEncoding?
-        let encodingB: TensorEncoding?
+/// Everything `inspect` shows about an adapter, computed module by module:
+/// the statistics view of the library, which the CLI renders as text or prints as JSON.
+public struct AdapterReport {
+    public struct Module {
+        public let info: LoraModuleInfo
+        public let stats: DeltaStatistics
+        public let encodingA: TensorEncoding?
+        public let encodingB: TensorEncoding?
     }
 
-    struct Layer {
-        let layer: Int
-        let modules: Int
-        let frobenius: Double
+    public struct Layer {
+        public let layer: Int
+        public let modules: Int
+        public let frobenius: Double
     }
 
-    let source: any AdapterSource
-    let modules: [Module]
+    public let source: any AdapterSource
+    public let modules: [Module]
 
-    init(source: any AdapterSource) throws {
+    public init(source: any AdapterSource) throws {
         self.source = source
         let encodings = source.encodings
         var modules: [Module] = []
@@ -32,7 +32,7 @@ struct AdapterReport {
     }
 
     /// `‖ΔW‖_F` of each layer: the root of the sum of its modules' squared norms.
-    var layers: [Layer] {
+    public var layers: [Layer] {
         var byLayer: [Int: (count: Int, sum: Double)] = [:]
         for m in modules {
             guard let layer = m.info.layer else { continue }
@@ -42,17 +42,17 @@ struct AdapterReport {
         return byLayer.keys.sorted().map { Layer(layer: $0, modules: byLayer[$0]!.count, frobenius: byLayer[$0]!.sum.squareRoot()) }
     }
 
-    var totalFrobenius: Double { modules.reduce(0) { $0 + $1.stats.frobenius * $1.stats.frobenius }.squareRoot() }
-    var totalNonFinite: Int { modules.reduce(0) { $0 + $1.stats.nonFinite } }
+    public var totalFrobenius: Double { modules.reduce(0) { $0 + $1.stats.frobenius * $1.stats.frobenius }.squareRoot() }
+    public var totalNonFinite: Int { modules.reduce(0) { $0 + $1.stats.nonFinite } }
 
-    var compressionRatio: Double {
+    public var compressionRatio: Double {
         source.storedBytes > 0 ? Double(source.rawBytes) / Double(source.storedBytes) : 1
     }
 }
 
 extension AdapterReport {
     /// The `--json` document.
-    var json: JSONValue {
+    public var json: JSONValue {
         let meta = source.metadata
         var pairs: [(key: String, value: JSONValue)] = [
             ("path", .string(source.location)),
