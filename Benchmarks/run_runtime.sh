@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Release-mode benchmark of the model runtime next to PyTorch + PEFT and the
-# tokenizers library, in one run (DESIGN.md §8):
+# tokenizers library, in one run (docs/DESIGN.md §8):
 #
 #     bash Benchmarks/run_runtime.sh [scratch-dir]
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch side of the model-runtime benchmark (DESIGN.md §8), and its inputs.
+"""PyTorch side of the model-runtime benchmark (docs/DESIGN.md §8), and its inputs.
 
     python3 Benchmarks/runtime_vs_torch.py OUT_DIR [--threads N] [--runs R] [--warmup W]
                                                   [--json-file PATH] [--skip-create]

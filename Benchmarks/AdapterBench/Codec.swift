@@ -17,8 +17,11 @@ enum Codec {
     }
 
     /// Encodes one tensor's raw bytes as the writer does.
-    static func encode(_ raw: UnsafeRawBufferPointer, dtype: DType, choice: EncodingChoice, level: Int32) throws -> Encoded {
-        let e = try LoraContainerWriter.encode(raw, dtype: dtype, options: LoraWriteOptions(encoding: choice, level: level))
+    static func encode(_ raw: UnsafeRawBufferPointer, dtype: DType, choice: EncodingChoice, level: Int32) throws
+        -> Encoded
+    {
+        let e = try LoraContainerWriter.encode(
+            raw, dtype: dtype, options: LoraWriteOptions(encoding: choice, level: level))
         return Encoded(encoding: e.encoding, stored: e.stored, planes: e.planes)
     }
 

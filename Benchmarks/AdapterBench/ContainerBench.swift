@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import AdapterFormat
 import Tensors
@@ -113,8 +113,9 @@ struct ContainerBench {
     /// the runs of each measurement, so that one burst of load from other
     /// processes cannot spoil a whole row.
     func run(_ input: BenchInput) throws -> InputReport {
-        var report = InputReport(label: input.label, path: input.safetensorsPath, dtypes: input.dtypes,
-                                 tensorCount: input.tensors.count, rawBytes: input.rawBytes, fileSize: input.fileSize)
+        var report = InputReport(
+            label: input.label, path: input.safetensorsPath, dtypes: input.dtypes,
+            tensorCount: input.tensors.count, rawBytes: input.rawBytes, fileSize: input.fileSize)
         let scratchFile = FileSystem.join(options.scratch, "adaptermerge-bench-\(getpid()).lora")
         defer { _ = unlink(scratchFile) }
         let configurations = options.encodings.flatMap { encoding in
@@ -131,7 +132,11 @@ struct ContainerBench {
             for (i, level) in baselineLevels.enumerated() {
                 log("\(input.label): zstd level \(level) of the whole file\(tag)")
                 let row = try baseline(input, level: level)
-                if round == 1 { report.baselines.append(row) } else { report.baselines[i] = report.baselines[i].pooled(with: row) }
+                if round == 1 {
+                    report.baselines.append(row)
+                } else {
+                    report.baselines[i] = report.baselines[i].pooled(with: row)
+                }
             }
             if options.components {
                 log("\(input.label): components\(tag)")
@@ -143,7 +148,9 @@ struct ContainerBench {
     }
 
     /// One encoding/level: codec encode, container write, codec decode, container read.
-    func measure(_ input: BenchInput, encoding: EncodingChoice, level: Int32?, scratchFile: String) throws -> EncodingRow {
+    func measure(_ input: BenchInput, encoding: EncodingChoice, level: Int32?, scratchFile: String) throws
+        -> EncodingRow
+    {
         let writeOptions = LoraWriteOptions(encoding: encoding, level: level ?? Zstd.defaultLevel)
         let stopwatch = options.stopwatch
 
@@ -183,27 +190,31 @@ struct ContainerBench {
 
         let reader = try LoraContainerReader(path: scratchFile)
         if reader.storedBytes != codecStored {
-            log("warning: the benchmark codec stores \(codecStored) bytes but the container stores \(reader.storedBytes) "
-                + "(\(encoding.rawValue), level \(writeOptions.level)): Codec.swift no longer mirrors the writer")
+            log(
+                "warning: the benchmark codec stores \(codecStored) bytes but the container stores \(reader.storedBytes) "
+                    + "(\(encoding.rawValue), level \(writeOptions.level)): Codec.swift no longer mirrors the writer")
         }
         let ordered = reader.entries.sorted { $0.storedRange.lowerBound < $1.storedRange.lowerBound }
         let mapped = try MappedFile(path: scratchFile)
         let decode = try stopwatch.measure {
             for e in ordered {
-                let range = (reader.dataStart + e.storedRange.lowerBound)..<(reader.dataStart + e.storedRange.upperBound)
+                let range =
+                    (reader.dataStart + e.storedRange.lowerBound)..<(reader.dataStart + e.storedRange.upperBound)
                 Sink.consume(try Codec.decode(UnsafeRawBufferPointer(rebasing: mapped.bytes[range]), entry: e))
             }
         }
         let read = try stopwatch.measure {
             for e in ordered { Sink.consume(try reader.tensor(e).bytes) }
         }
-        return EncodingRow(encoding: encoding, level: level, storedBytes: reader.storedBytes, loraFileSize: reader.fileSize,
-                           mirrorsWriter: reader.storedBytes == codecStored, storedAs: storedAs,
-                           planes: planeStats.keys.sorted().map {
-                               let s = planeStats[$0]!
-                               return PlaneStat(index: $0, rawBytes: s.raw, storedBytes: s.stored, zstdCount: s.zstd, rawCount: s.rawCount)
-                           },
-                           encode: encode, write: write, decode: decode, read: read)
+        return EncodingRow(
+            encoding: encoding, level: level, storedBytes: reader.storedBytes, loraFileSize: reader.fileSize,
+            mirrorsWriter: reader.storedBytes == codecStored, storedAs: storedAs,
+            planes: planeStats.keys.sorted().map {
+                let s = planeStats[$0]!
+                return PlaneStat(
+                    index: $0, rawBytes: s.raw, storedBytes: s.stored, zstdCount: s.zstd, rawCount: s.rawCount)
+            },
+            encode: encode, write: write, decode: decode, read: read)
     }
 
     /// zstd over the whole safetensors file as one frame, at `level`.
@@ -220,24 +231,34 @@ struct ContainerBench {
     /// memcpy, XXH64 and the byte-plane transposition alone, over all tensor bytes.
     func components(_ input: BenchInput) -> [ComponentRow] {
         let stopwatch = options.stopwatch
-        let split = input.tensors.map { t in t.tensor.bytes.withUnsafeBytes { BytePlanes.split($0, width: t.tensor.dtype.byteSize) } }
+        let split = input.tensors.map { t in
+            t.tensor.bytes.withUnsafeBytes { BytePlanes.split($0, width: t.tensor.dtype.byteSize) }
+        }
         return [
-            ComponentRow(name: "memcpy", timing: stopwatch.measure {
-                for (_, t) in input.tensors { Sink.consume(t.bytes.withUnsafeBytes { Array($0) }) }
-            }),
-            ComponentRow(name: "XXH64", timing: stopwatch.measure {
-                for (_, t) in input.tensors { Sink.consume(XXH64.hash(t.bytes)) }
-            }),
-            ComponentRow(name: "BytePlanes.split", timing: stopwatch.measure {
-                for (_, t) in input.tensors {
-                    Sink.consume(t.bytes.withUnsafeBytes { BytePlanes.split($0, width: t.dtype.byteSize) })
-                }
-            }),
-            ComponentRow(name: "BytePlanes.join", timing: stopwatch.measure {
-                for (i, (_, t)) in input.tensors.enumerated() {
-                    Sink.consume(split[i].withUnsafeBytes { BytePlanes.join($0, width: t.dtype.byteSize) })
-                }
-            }),
+            ComponentRow(
+                name: "memcpy",
+                timing: stopwatch.measure {
+                    for (_, t) in input.tensors { Sink.consume(t.bytes.withUnsafeBytes { Array($0) }) }
+                }),
+            ComponentRow(
+                name: "XXH64",
+                timing: stopwatch.measure {
+                    for (_, t) in input.tensors { Sink.consume(XXH64.hash(t.bytes)) }
+                }),
+            ComponentRow(
+                name: "BytePlanes.split",
+                timing: stopwatch.measure {
+                    for (_, t) in input.tensors {
+                        Sink.consume(t.bytes.withUnsafeBytes { BytePlanes.split($0, width: t.dtype.byteSize) })
+                    }
+                }),
+            ComponentRow(
+                name: "BytePlanes.join",
+                timing: stopwatch.measure {
+                    for (i, (_, t)) in input.tensors.enumerated() {
+                        Sink.consume(split[i].withUnsafeBytes { BytePlanes.join($0, width: t.dtype.byteSize) })
+                    }
+                }),
         ]
     }
 }
@@ -245,18 +266,20 @@ struct ContainerBench {
 extension EncodingRow {
     /// The same row with the runs of another round of the same measurement added.
     func pooled(with other: EncodingRow) -> EncodingRow {
-        EncodingRow(encoding: encoding, level: level, storedBytes: storedBytes, loraFileSize: loraFileSize,
-                    mirrorsWriter: mirrorsWriter && other.mirrorsWriter, storedAs: storedAs, planes: planes,
-                    encode: encode.pooled(with: other.encode), write: write.pooled(with: other.write),
-                    decode: decode.pooled(with: other.decode), read: read.pooled(with: other.read))
+        EncodingRow(
+            encoding: encoding, level: level, storedBytes: storedBytes, loraFileSize: loraFileSize,
+            mirrorsWriter: mirrorsWriter && other.mirrorsWriter, storedAs: storedAs, planes: planes,
+            encode: encode.pooled(with: other.encode), write: write.pooled(with: other.write),
+            decode: decode.pooled(with: other.decode), read: read.pooled(with: other.read))
     }
 }
 
 extension BaselineRow {
     /// The same row with the runs of another round added.
     func pooled(with other: BaselineRow) -> BaselineRow {
-        BaselineRow(level: level, compressedBytes: compressedBytes, compress: compress.pooled(with: other.compress),
-                    decompress: decompress.pooled(with: other.decompress))
+        BaselineRow(
+            level: level, compressedBytes: compressedBytes, compress: compress.pooled(with: other.compress),
+            decompress: decompress.pooled(with: other.decompress))
     }
 }
 

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import AdapterFormat
 
@@ -11,29 +11,29 @@ import AdapterFormat
 /// modules, so it parses its few options by hand.
 struct Options {
     static let usage = """
-    usage: adaptermerge-bench <adapter>... [options]
+        usage: adaptermerge-bench <adapter>... [options]
 
-    Measures the .lora container codec on each adapter: compression ratio,
-    encode/decode MB/s of the codec alone, write/read MB/s through
-    LoraContainerWriter/LoraContainerReader (checksums included), and plain
-    zstd of the whole safetensors file as the baseline. One core, release build.
+        Measures the .lora container codec on each adapter: compression ratio,
+        encode/decode MB/s of the codec alone, write/read MB/s through
+        LoraContainerWriter/LoraContainerReader (checksums included), and plain
+        zstd of the whole safetensors file as the baseline. One core, release build.
 
-    <adapter>            a PEFT adapter directory or a .safetensors file
-    --encodings LIST     comma-separated of raw,zstd,planes,auto (default: all)
-    --levels LIST        comma-separated zstd levels (default: 1,3,9)
-    --baseline-levels L  levels for zstd of the whole file, or "none" (default: --levels)
-    --no-components      skip the memcpy/XXH64/byte-plane component timings
-    --min-time SECONDS   time spent per measurement, at least (default: 1)
-    --repeats N          runs per measurement, at least (default: 3)
-    --rounds N           repeat everything N times and pool the runs (default: 1)
-    --scratch DIR        where the .lora files are written (default: $TMPDIR or /tmp)
-    --json               print one JSON document instead of tables
-    --json-file PATH     also write the JSON document to PATH
-    -h, --help           this text
+        <adapter>            a PEFT adapter directory or a .safetensors file
+        --encodings LIST     comma-separated of raw,zstd,planes,auto (default: all)
+        --levels LIST        comma-separated zstd levels (default: 1,3,9)
+        --baseline-levels L  levels for zstd of the whole file, or "none" (default: --levels)
+        --no-components      skip the memcpy/XXH64/byte-plane component timings
+        --min-time SECONDS   time spent per measurement, at least (default: 1)
+        --repeats N          runs per measurement, at least (default: 3)
+        --rounds N           repeat everything N times and pool the runs (default: 1)
+        --scratch DIR        where the .lora files are written (default: $TMPDIR or /tmp)
+        --json               print one JSON document instead of tables
+        --json-file PATH     also write the JSON document to PATH
+        -h, --help           this text
 
-    MB/s are 10^6 bytes of raw (uncompressed) tensor data per second, fastest run
-    (the least disturbed on a shared machine); the JSON also has the median.
-    """
+        MB/s are 10^6 bytes of raw (uncompressed) tensor data per second, fastest run
+        (the least disturbed on a shared machine); the JSON also has the median.
+        """
 
     var inputs: [String] = []
     var encodings: [EncodingChoice] = [.raw, .zstd, .planes, .auto]
@@ -78,13 +78,19 @@ struct Options {
             case "--no-components":
                 options.components = false
             case "--min-time":
-                guard let s = Double(try value(arg)), s >= 0 else { throw UsageError(description: "--min-time needs seconds ≥ 0") }
+                guard let s = Double(try value(arg)), s >= 0 else {
+                    throw UsageError(description: "--min-time needs seconds ≥ 0")
+                }
                 options.stopwatch.minimumSeconds = s
             case "--repeats":
-                guard let n = Int(try value(arg)), n >= 1 else { throw UsageError(description: "--repeats needs an integer ≥ 1") }
+                guard let n = Int(try value(arg)), n >= 1 else {
+                    throw UsageError(description: "--repeats needs an integer ≥ 1")
+                }
                 options.stopwatch.minimumRepeats = n
             case "--rounds":
-                guard let n = Int(try value(arg)), n >= 1 else { throw UsageError(description: "--rounds needs an integer ≥ 1") }
+                guard let n = Int(try value(arg)), n >= 1 else {
+                    throw UsageError(description: "--rounds needs an integer ≥ 1")
+                }
                 options.rounds = n
             case "--scratch":
                 options.scratch = try value(arg)

@@ -8,9 +8,9 @@
 // Timings never go into the test suite.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import AdapterFormat
 import Tensors

@@ -40,7 +40,8 @@ struct BenchmarkFiles {
     /// The reference tokenization of the corpus: how many ids, and their ``IDHash``.
     func referenceCorpusIDs() throws -> (tokens: Int, hash: UInt64) {
         let json = try FileSystem.readJSON(corpusIDs)
-        guard let tokens = json["tokens"]?.intValue, let text = json["hash"]?.stringValue, let hash = UInt64(text) else {
+        guard let tokens = json["tokens"]?.intValue, let text = json["hash"]?.stringValue, let hash = UInt64(text)
+        else {
             throw FormatError(.invalidContent, "tokens or hash is missing", path: corpusIDs)
         }
         return (tokens, hash)

@@ -27,19 +27,22 @@ enum ForwardBench {
         let ours = try model.forward(batch, adapters: stack).logits
         let theirs = try files.referenceLogits()
         guard ours.count == theirs.count else {
-            throw FormatError(.invalidContent, "PyTorch's logits have \(theirs.count) values, ours \(ours.count)", path: files.logits)
+            throw FormatError(
+                .invalidContent, "PyTorch's logits have \(theirs.count) values, ours \(ours.count)", path: files.logits)
         }
         let (absolute, relative) = errors(ours, theirs)
 
         let lora = try stopwatch.measure { _ = try model.forward(batch, adapters: stack) }
         let base = try stopwatch.measure { _ = try model.forward(batch) }
-        return ForwardResult(tokens: batch.count * batch.length, lora: lora, base: base,
-                             relativeError: relative, absoluteError: absolute)
+        return ForwardResult(
+            tokens: batch.count * batch.length, lora: lora, base: base,
+            relativeError: relative, absoluteError: absolute)
     }
 
     /// The largest absolute difference, and that difference over the largest |reference| value.
     static func errors(_ ours: [Float], _ theirs: [Float]) -> (absolute: Double, relative: Double) {
-        var worst = 0.0, scale = 0.0
+        var worst = 0.0
+        var scale = 0.0
         for (a, b) in zip(ours, theirs) {
             worst = max(worst, abs(Double(a) - Double(b)))
             scale = max(scale, abs(Double(b)))

@@ -6,26 +6,26 @@ import Foundation
 /// parses its few options by hand.
 struct Options {
     static let usage = """
-    usage: adaptermerge-runtime-bench <dir> [options]
+        usage: adaptermerge-runtime-bench <dir> [options]
 
-    Measures the model runtime on the files that Benchmarks/runtime_vs_torch.py
-    writes into <dir>: forward tokens/s of model/ with lora/ applied unmerged
-    (and without it) on the 16 × 64 ids of inputs.json, checking the logits
-    against PyTorch's (logits.safetensors); and the tokenizer's MB/s on
-    corpus.txt, line by line on one thread, checking the ids against the
-    tokenizers library's (corpus_ids.json). Release build only.
+        Measures the model runtime on the files that Benchmarks/runtime_vs_torch.py
+        writes into <dir>: forward tokens/s of model/ with lora/ applied unmerged
+        (and without it) on the 16 × 64 ids of inputs.json, checking the logits
+        against PyTorch's (logits.safetensors); and the tokenizer's MB/s on
+        corpus.txt, line by line on one thread, checking the ids against the
+        tokenizers library's (corpus_ids.json). Release build only.
 
-    --threads N        threads of the forward pass (default: 2): the batch is
-                       split into N parts, each run with one BLAS thread
-    --runs N           timed forward passes per measurement (default: 10)
-    --warmup N         untimed passes before them (default: 3)
-    --tokenizer-runs N timed passes over the corpus (default: 3)
-    --phases           also time the BLAS work of one forward pass by phase
-                       (projections, LoRA, attention, head) on the same shapes
-    --no-tokenizer     skip the tokenizer measurement
-    --json-file PATH   write the results as JSON to PATH
-    -h, --help         this text
-    """
+        --threads N        threads of the forward pass (default: 2): the batch is
+                           split into N parts, each run with one BLAS thread
+        --runs N           timed forward passes per measurement (default: 10)
+        --warmup N         untimed passes before them (default: 3)
+        --tokenizer-runs N timed passes over the corpus (default: 3)
+        --phases           also time the BLAS work of one forward pass by phase
+                           (projections, LoRA, attention, head) on the same shapes
+        --no-tokenizer     skip the tokenizer measurement
+        --json-file PATH   write the results as JSON to PATH
+        -h, --help         this text
+        """
 
     var directory = ""
     var threads = 2

@@ -35,43 +35,59 @@ enum PhaseBench {
     /// the phases' rates against.
     static func referenceRate(stopwatch: Stopwatch) -> Double {
         let n = 1024
-        let a = Scratch(n * n), b = Scratch(n * n), c = Scratch(n * n)
+        let a = Scratch(n * n)
+        let b = Scratch(n * n)
+        let c = Scratch(n * n)
         let saved = BLAS.threadCount
         BLAS.setThreadCount(1)
         defer { BLAS.setThreadCount(saved) }
         let timing = stopwatch.measure {
-            BLAS.sgemm(transposeA: false, transposeB: true, m: n, n: n, k: n, alpha: 1, a: a.p, lda: n,
-                       b: b.p, ldb: n, beta: 0, c: c.p, ldc: n)
+            BLAS.sgemm(
+                transposeA: false, transposeB: true, m: n, n: n, k: n, alpha: 1, a: a.p, lda: n,
+                b: b.p, ldb: n, beta: 0, c: c.p, ldc: n)
         }
         return 2 * Double(n * n * n) / timing.median / 1e9
     }
 
     /// Times each phase of the replay for `config` on a `sequences` × `length`
     /// batch with rank-`rank` LoRA on all seven projections, split into `parts`.
-    static func run(config c: ModelConfig, sequences: Int, length: Int, rank: Int, parts requested: Int,
-                    stopwatch: Stopwatch) -> [Phase] {
+    static func run(
+        config c: ModelConfig, sequences: Int, length: Int, rank: Int, parts requested: Int,
+        stopwatch: Stopwatch
+    ) -> [Phase] {
         let parts = max(1, min(requested, sequences))
-        let rows = (sequences / parts) * length, h = c.hiddenSize, inter = c.intermediateSize
-        let qWidth = c.headCount * c.headDimension, kvWidth = c.keyValueHeadCount * c.headDimension
+        let rows = (sequences / parts) * length
+        let h = c.hiddenSize
+        let inter = c.intermediateSize
+        let qWidth = c.headCount * c.headDimension
+        let kvWidth = c.keyValueHeadCount * c.headDimension
         let qkvWidth = qWidth + 2 * kvWidth
         // Each group: (output widths of its members, input width, input stride).
-        let groups = [(outs: [qWidth, kvWidth, kvWidth], inp: h, lda: h), (outs: [h], inp: qWidth, lda: qWidth),
-                      (outs: [inter, inter], inp: h, lda: h), (outs: [h], inp: inter, lda: 2 * inter)]
+        let groups = [
+            (outs: [qWidth, kvWidth, kvWidth], inp: h, lda: h), (outs: [h], inp: qWidth, lda: qWidth),
+            (outs: [inter, inter], inp: h, lda: h), (outs: [h], inp: inter, lda: 2 * inter),
+        ]
         let widest = max(qkvWidth, 2 * inter, h)
         struct Buffers: @unchecked Sendable {
             let input: Scratch, output: Scratch, loraT: Scratch, scores: Scratch, logits: Scratch
         }
         let buffers = (0..<parts).map { _ in
-            Buffers(input: Scratch(rows * widest), output: Scratch(rows * widest), loraT: Scratch(rows * 3 * rank),
-                    scores: Scratch(length * length), logits: Scratch(rows * c.vocabSize))
+            Buffers(
+                input: Scratch(rows * widest), output: Scratch(rows * widest), loraT: Scratch(rows * 3 * rank),
+                scores: Scratch(length * length), logits: Scratch(rows * c.vocabSize))
         }
-        let weight = Scratch(widest * widest), loraA = Scratch(3 * rank * widest), loraB = Scratch(widest * rank)
+        let weight = Scratch(widest * widest)
+        let loraA = Scratch(3 * rank * widest)
+        let loraB = Scratch(widest * rank)
         let head = Scratch(c.vocabSize * h)
 
         // Runs `body` once per part, each on its own thread with one BLAS thread, as the runtime does.
         func perPart(_ body: @escaping @Sendable (Buffers) -> Void) -> Timing {
             stopwatch.measure {
-                guard parts > 1 else { body(buffers[0]); return }
+                guard parts > 1 else {
+                    body(buffers[0])
+                    return
+                }
                 let saved = BLAS.threadCount
                 BLAS.setThreadCount(1)
                 defer { BLAS.setThreadCount(saved) }
@@ -83,50 +99,67 @@ enum PhaseBench {
             for _ in 0..<layers {
                 for g in groups {
                     let out = g.outs.reduce(0, +)
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: out, k: g.inp, alpha: 1, a: b.input.p, lda: g.lda,
-                               b: weight.p, ldb: g.inp, beta: 0, c: b.output.p, ldc: out)
+                    BLAS.sgemm(
+                        transposeA: false, transposeB: true, m: rows, n: out, k: g.inp, alpha: 1, a: b.input.p,
+                        lda: g.lda,
+                        b: weight.p, ldb: g.inp, beta: 0, c: b.output.p, ldc: out)
                 }
             }
         }
         let lora = perPart { b in
             for _ in 0..<layers {
                 for g in groups {
-                    let out = g.outs.reduce(0, +), stacked = g.outs.count * rank
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: stacked, k: g.inp, alpha: 1, a: b.input.p,
-                               lda: g.lda, b: loraA.p, ldb: g.inp, beta: 0, c: b.loraT.p, ldc: stacked)
+                    let out = g.outs.reduce(0, +)
+                    let stacked = g.outs.count * rank
+                    BLAS.sgemm(
+                        transposeA: false, transposeB: true, m: rows, n: stacked, k: g.inp, alpha: 1, a: b.input.p,
+                        lda: g.lda, b: loraA.p, ldb: g.inp, beta: 0, c: b.loraT.p, ldc: stacked)
                     var column = 0
                     for (i, width) in g.outs.enumerated() {
-                        BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: width, k: rank, alpha: 2,
-                                   a: b.loraT.p + i * rank, lda: stacked, b: loraB.p, ldb: rank,
-                                   beta: 1, c: b.output.p + column, ldc: out)
+                        BLAS.sgemm(
+                            transposeA: false, transposeB: true, m: rows, n: width, k: rank, alpha: 2,
+                            a: b.loraT.p + i * rank, lda: stacked, b: loraB.p, ldb: rank,
+                            beta: 1, c: b.output.p + column, ldc: out)
                         column += width
                     }
                 }
             }
         }
-        let group = c.headCount / c.keyValueHeadCount, d = c.headDimension
+        let group = c.headCount / c.keyValueHeadCount
+        let d = c.headDimension
         // The runtime's blocks of query rows; each sees the keys up to its last row (no padding, no window here).
-        let blocks = stride(from: 0, to: length, by: TransformerModel.attentionBlock).map { $0..<min($0 + TransformerModel.attentionBlock, length) }
+        let blocks = stride(from: 0, to: length, by: TransformerModel.attentionBlock).map {
+            $0..<min($0 + TransformerModel.attentionBlock, length)
+        }
         let perPartSequences = sequences / parts
         let attention = perPart { b in
             for _ in 0..<layers {
                 for job in 0..<(perPartSequences * c.headCount) {
-                    let s = job / c.headCount, headIndex = job % c.headCount, kvHead = headIndex / group
+                    let s = job / c.headCount
+                    let headIndex = job % c.headCount
+                    let kvHead = headIndex / group
                     let base = b.input.p + s * length * qkvWidth
                     for rows in blocks {
-                        BLAS.sgemm(transposeA: false, transposeB: true, m: rows.count, n: rows.upperBound, k: d, alpha: 1 / Float(d).squareRoot(),
-                                   a: base + rows.lowerBound * qkvWidth + headIndex * d, lda: qkvWidth, b: base + qWidth + kvHead * d,
-                                   ldb: qkvWidth, beta: 0, c: b.scores.p, ldc: rows.upperBound)
-                        BLAS.sgemm(transposeA: false, transposeB: false, m: rows.count, n: d, k: rows.upperBound, alpha: 1, a: b.scores.p,
-                                   lda: rows.upperBound, b: base + qWidth + kvWidth + kvHead * d, ldb: qkvWidth,
-                                   beta: 0, c: b.output.p + (s * length + rows.lowerBound) * qWidth + headIndex * d, ldc: qWidth)
+                        BLAS.sgemm(
+                            transposeA: false, transposeB: true, m: rows.count, n: rows.upperBound, k: d,
+                            alpha: 1 / Float(d).squareRoot(),
+                            a: base + rows.lowerBound * qkvWidth + headIndex * d, lda: qkvWidth,
+                            b: base + qWidth + kvHead * d,
+                            ldb: qkvWidth, beta: 0, c: b.scores.p, ldc: rows.upperBound)
+                        BLAS.sgemm(
+                            transposeA: false, transposeB: false, m: rows.count, n: d, k: rows.upperBound, alpha: 1,
+                            a: b.scores.p,
+                            lda: rows.upperBound, b: base + qWidth + kvWidth + kvHead * d, ldb: qkvWidth,
+                            beta: 0, c: b.output.p + (s * length + rows.lowerBound) * qWidth + headIndex * d,
+                            ldc: qWidth)
                     }
                 }
             }
         }
         let lmHead = perPart { b in
-            BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: c.vocabSize, k: h, alpha: 1, a: b.input.p, lda: h,
-                       b: head.p, ldb: h, beta: 0, c: b.logits.p, ldc: c.vocabSize)
+            BLAS.sgemm(
+                transposeA: false, transposeB: true, m: rows, n: c.vocabSize, k: h, alpha: 1, a: b.input.p, lda: h,
+                b: head.p, ldb: h, beta: 0, c: b.logits.p, ldc: c.vocabSize)
         }
         let split = parts > 1 ? ", \(parts) parts" : ""
         // Multiply-adds of all parts, × 2.
@@ -139,10 +172,15 @@ enum PhaseBench {
         let attentionFlops = 2 * Double(layers * sequences * c.headCount) * Double(2 * blockKeys * d)
         let headFlops = 2 * Double(parts * rows * c.vocabSize * h)
         return [
-            Phase(name: "projection groups (4 sgemms × \(layers) layers\(split))", timing: projections, flops: projectionFlops, parts: parts),
-            Phase(name: "LoRA terms (4 A + 7 B sgemms × \(layers) layers)", timing: lora, flops: loraFlops, parts: parts),
-            Phase(name: "attention QKᵀ, PV (\(2 * sequences * c.headCount * blocks.count) sgemms × \(layers) layers)", timing: attention,
-                  flops: attentionFlops, parts: parts),
+            Phase(
+                name: "projection groups (4 sgemms × \(layers) layers\(split))", timing: projections,
+                flops: projectionFlops, parts: parts),
+            Phase(
+                name: "LoRA terms (4 A + 7 B sgemms × \(layers) layers)", timing: lora, flops: loraFlops, parts: parts),
+            Phase(
+                name: "attention QKᵀ, PV (\(2 * sequences * c.headCount * blocks.count) sgemms × \(layers) layers)",
+                timing: attention,
+                flops: attentionFlops, parts: parts),
             Phase(name: "LM head (1 sgemm per part)", timing: lmHead, flops: headFlops, parts: parts),
         ]
     }

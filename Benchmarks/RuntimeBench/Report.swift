@@ -4,7 +4,7 @@ import Tensors
 
 /// Prints each result as it arrives and collects the JSON document.
 struct Report {
-    /// Logits may differ from PyTorch's by at most this, relative to the largest logit (DESIGN.md §5).
+    /// Logits may differ from PyTorch's by at most this, relative to the largest logit (docs/DESIGN.md §5).
     static let logitTolerance = 1e-4
 
     private var fields: [(key: String, value: JSONValue)]
@@ -14,9 +14,13 @@ struct Report {
     init(threads: Int, cores: Int) {
         // Which kernels ran, and whether the environment chose them: the sgemm kernel set bounds the whole pass.
         let requested = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
-        fields = [("tool", .string("adaptermerge")), ("threads", .int(threads)), ("cores", .int(cores)),
-                  ("blas_core", .string(BLAS.coreName)), ("openblas_coretype", requested.map(JSONValue.string) ?? .null)]
-        print("adaptermerge  threads=\(threads) (the batch split into \(threads) part(s), one BLAS thread each; \(cores) core(s) available), BLAS core \(BLAS.coreName)")
+        fields = [
+            ("tool", .string("adaptermerge")), ("threads", .int(threads)), ("cores", .int(cores)),
+            ("blas_core", .string(BLAS.coreName)), ("openblas_coretype", requested.map(JSONValue.string) ?? .null),
+        ]
+        print(
+            "adaptermerge  threads=\(threads) (the batch split into \(threads) part(s), one BLAS thread each; \(cores) core(s) available), BLAS core \(BLAS.coreName)"
+        )
     }
 
     var json: JSONValue { .object(fields) }
@@ -25,20 +29,29 @@ struct Report {
         let ok = r.relativeError <= Report.logitTolerance
         failed = failed || !ok
         let tokens = Double(r.tokens)
-        print("forward, LoRA unmerged: \(format(r.lora.rate(tokens))) tok/s median (best \(format(r.lora.bestRate(tokens)))), "
-            + "\(milliseconds(r.lora.median)) per pass")
-        print("forward, base model:    \(format(r.base.rate(tokens))) tok/s median (best \(format(r.base.bestRate(tokens)))), "
-            + "\(milliseconds(r.base.median)) per pass")
-        print("logits vs PyTorch: max |Δ| \(scientific(r.absoluteError)), relative to max |logit| \(scientific(r.relativeError)) "
-            + (ok ? "(within \(scientific(Report.logitTolerance)))" : "— EXCEEDS \(scientific(Report.logitTolerance))"))
-        fields.append(("forward", .object([
-            ("tokens", .int(r.tokens)),
-            ("lora_unmerged", timing(r.lora, work: tokens, unit: "tokens_per_s")),
-            ("base", timing(r.base, work: tokens, unit: "tokens_per_s")),
-            ("logits_max_abs_error", .double(r.absoluteError)),
-            ("logits_max_relative_error", .double(r.relativeError)),
-            ("logits_match", .bool(ok)),
-        ])))
+        print(
+            "forward, LoRA unmerged: \(format(r.lora.rate(tokens))) tok/s median (best \(format(r.lora.bestRate(tokens)))), "
+                + "\(milliseconds(r.lora.median)) per pass")
+        print(
+            "forward, base model:    \(format(r.base.rate(tokens))) tok/s median (best \(format(r.base.bestRate(tokens)))), "
+                + "\(milliseconds(r.base.median)) per pass")
+        print(
+            "logits vs PyTorch: max |Δ| \(scientific(r.absoluteError)), relative to max |logit| \(scientific(r.relativeError)) "
+                + (ok
+                    ? "(within \(scientific(Report.logitTolerance)))"
+                    : "— EXCEEDS \(scientific(Report.logitTolerance))"))
+        fields.append(
+            (
+                "forward",
+                .object([
+                    ("tokens", .int(r.tokens)),
+                    ("lora_unmerged", timing(r.lora, work: tokens, unit: "tokens_per_s")),
+                    ("base", timing(r.base, work: tokens, unit: "tokens_per_s")),
+                    ("logits_max_abs_error", .double(r.absoluteError)),
+                    ("logits_max_relative_error", .double(r.relativeError)),
+                    ("logits_match", .bool(ok)),
+                ])
+            ))
     }
 
     /// - Parameter reference: GFLOP/s of one large sgemm on one core (``PhaseBench/referenceRate(stopwatch:)``).
@@ -48,38 +61,62 @@ struct Report {
         var rows: [JSONValue] = []
         for p in phases {
             total += p.timing.median
-            print("  \(p.name.padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(p.timing.median))  "
-                + "\(String(format: "%5.1f", p.gigaflopsPerCore))")
-            rows.append(.object([("phase", .string(p.name)), ("median_s", .double(p.timing.median)), ("best_s", .double(p.timing.best)),
-                                 ("gflops_per_core", .double(p.gigaflopsPerCore))]))
+            print(
+                "  \(p.name.padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(p.timing.median))  "
+                    + "\(String(format: "%5.1f", p.gigaflopsPerCore))")
+            rows.append(
+                .object([
+                    ("phase", .string(p.name)), ("median_s", .double(p.timing.median)),
+                    ("best_s", .double(p.timing.best)),
+                    ("gflops_per_core", .double(p.gigaflopsPerCore)),
+                ]))
         }
-        print("  \("a 1024³ sgemm on one core, for reference".padding(toLength: 60, withPad: " ", startingAt: 0))            "
-            + "\(String(format: "%5.1f", reference))")
+        print(
+            "  \("a 1024³ sgemm on one core, for reference".padding(toLength: 60, withPad: " ", startingAt: 0))            "
+                + "\(String(format: "%5.1f", reference))")
         let rest = forward.median - total
-        print("  \("all BLAS".padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(total)) "
-            + "(\(Int((100 * total / forward.median).rounded()))% of the measured pass)")
-        print("  \("the rest (norms, RoPE, softmax, SiLU, copies)".padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(rest))")
-        fields.append(("phases", .object([("blas", .array(rows)), ("blas_total_s", .double(total)),
-                                          ("reference_sgemm_gflops", .double(reference)),
-                                          ("forward_median_s", .double(forward.median)), ("rest_s", .double(rest))])))
+        print(
+            "  \("all BLAS".padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(total)) "
+                + "(\(Int((100 * total / forward.median).rounded()))% of the measured pass)")
+        print(
+            "  \("the rest (norms, RoPE, softmax, SiLU, copies)".padding(toLength: 60, withPad: " ", startingAt: 0)) \(milliseconds(rest))"
+        )
+        fields.append(
+            (
+                "phases",
+                .object([
+                    ("blas", .array(rows)), ("blas_total_s", .double(total)),
+                    ("reference_sgemm_gflops", .double(reference)),
+                    ("forward_median_s", .double(forward.median)), ("rest_s", .double(rest)),
+                ])
+            ))
     }
 
     mutating func add(_ r: TokenizerResult) {
         failed = failed || !r.matchesReference
         let mb = Double(r.bytes) / 1e6
-        print("tokenizer, 1 thread: \(String(format: "%.2f", r.timing.rate(mb))) MB/s median (best \(String(format: "%.2f", r.timing.bestRate(mb)))) "
-            + "on \(r.lines) lines, \(String(format: "%.2f", mb)) MB, \(r.tokens) tokens; "
-            + (r.matchesReference ? "ids equal the tokenizers library's" : "ids DIFFER from the tokenizers library's"))
-        fields.append(("tokenizer", .object([
-            ("corpus_mb", .double(mb)), ("lines", .int(r.lines)), ("tokens", .int(r.tokens)),
-            ("encode_1_thread", timing(r.timing, work: mb, unit: "mb_per_s")),
-            ("ids_match", .bool(r.matchesReference)),
-        ])))
+        print(
+            "tokenizer, 1 thread: \(String(format: "%.2f", r.timing.rate(mb))) MB/s median (best \(String(format: "%.2f", r.timing.bestRate(mb)))) "
+                + "on \(r.lines) lines, \(String(format: "%.2f", mb)) MB, \(r.tokens) tokens; "
+                + (r.matchesReference
+                    ? "ids equal the tokenizers library's" : "ids DIFFER from the tokenizers library's"))
+        fields.append(
+            (
+                "tokenizer",
+                .object([
+                    ("corpus_mb", .double(mb)), ("lines", .int(r.lines)), ("tokens", .int(r.tokens)),
+                    ("encode_1_thread", timing(r.timing, work: mb, unit: "mb_per_s")),
+                    ("ids_match", .bool(r.matchesReference)),
+                ])
+            ))
     }
 
     private func timing(_ t: Timing, work: Double, unit: String) -> JSONValue {
-        .object([("runs", .int(t.samples.count)), ("median_s", .double(t.median)), ("min_s", .double(t.best)),
-                 ("max_s", .double(t.worst)), ("\(unit)_median", .double(t.rate(work))), ("\(unit)_best", .double(t.bestRate(work)))])
+        .object([
+            ("runs", .int(t.samples.count)), ("median_s", .double(t.median)), ("min_s", .double(t.best)),
+            ("max_s", .double(t.worst)), ("\(unit)_median", .double(t.rate(work))),
+            ("\(unit)_best", .double(t.bestRate(work))),
+        ])
     }
 
     private func format(_ rate: Double) -> String { String(Int(rate.rounded())) }

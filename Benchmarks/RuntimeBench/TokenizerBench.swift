@@ -22,7 +22,8 @@ enum TokenizerBench {
         let bytes = try FileSystem.readFile(files.corpus)
         let lines = corpusLines(bytes)
 
-        var hash = IDHash(), tokens = 0
+        var hash = IDHash()
+        var tokens = 0
         for line in lines {
             let ids = try tokenizer.encode(line)
             tokens += ids.count
@@ -33,8 +34,9 @@ enum TokenizerBench {
         let timing = try Stopwatch(warmup: 0, runs: runs).measure {
             for line in lines { _ = try tokenizer.encode(line) }
         }
-        return TokenizerResult(bytes: bytes.count, lines: lines.count, tokens: tokens, timing: timing,
-                               matchesReference: tokens == reference.tokens && hash.value == reference.hash)
+        return TokenizerResult(
+            bytes: bytes.count, lines: lines.count, tokens: tokens, timing: timing,
+            matchesReference: tokens == reference.tokens && hash.value == reference.hash)
     }
 
     /// The corpus's lines without their `\n`, as Python's `text.split("\n")[:-1]`.

@@ -24,8 +24,9 @@ do {
         let config = try ModelConfig(directory: files.model)
         let ids = try files.inputIDs()
         let rank = try AdapterReader.open(files.lora).modules.first?.rank ?? 0
-        let phases = PhaseBench.run(config: config, sequences: ids.count, length: ids.first?.count ?? 0, rank: rank, parts: options.threads,
-                                    stopwatch: stopwatch)
+        let phases = PhaseBench.run(
+            config: config, sequences: ids.count, length: ids.first?.count ?? 0, rank: rank, parts: options.threads,
+            stopwatch: stopwatch)
         report.add(phases, forward: forward.lora, reference: PhaseBench.referenceRate(stopwatch: stopwatch))
     }
 

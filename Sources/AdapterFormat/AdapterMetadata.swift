@@ -27,8 +27,10 @@ public struct AdapterMetadata: Sendable, Equatable {
     /// Keys adaptermerge does not interpret, kept as they are.
     public var extra: [String: JSONValue]
 
-    public init(kind: AdapterKind? = nil, baseModel: String? = nil, languages: [String] = [], recipe: JSONValue? = nil,
-                lineage: JSONValue? = nil, peftConfig: JSONValue? = nil, extra: [String: JSONValue] = [:]) {
+    public init(
+        kind: AdapterKind? = nil, baseModel: String? = nil, languages: [String] = [], recipe: JSONValue? = nil,
+        lineage: JSONValue? = nil, peftConfig: JSONValue? = nil, extra: [String: JSONValue] = [:]
+    ) {
         self.kind = kind
         self.baseModel = baseModel
         self.languages = languages
@@ -58,9 +60,14 @@ extension AdapterMetadata {
         if let baseModel { pairs.append(("base_model", .string(baseModel))) }
         pairs.append(("fingerprint", .string(ModuleFingerprint.of(modules))))
         pairs.append(("use_rslora", .bool(modules.first?.useRSLoRA ?? false)))
-        pairs.append(("modules", .object(modules.map {
-            ($0.path, ["r": .int($0.rank), "alpha": .number($0.alpha)] as JSONValue)
-        })))
+        pairs.append(
+            (
+                "modules",
+                .object(
+                    modules.map {
+                        ($0.path, ["r": .int($0.rank), "alpha": .number($0.alpha)] as JSONValue)
+                    })
+            ))
         if !languages.isEmpty { pairs.append(("languages", .array(languages.map { .string($0) }))) }
         if let recipe { pairs.append(("recipe", recipe)) }
         if let lineage { pairs.append(("lineage", lineage)) }
@@ -82,8 +89,10 @@ extension AdapterMetadata {
         let fields = try JSONFields(json, path: path, location: "__metadata__")
         if let version = fields["format_version"] {
             guard version.intValue == Int(LoraContainer.formatVersion) else {
-                throw fields.error("format_version", "format_version \(version.compactText) is not supported (this build reads \(LoraContainer.formatVersion))",
-                                   code: .unsupported)
+                throw fields.error(
+                    "format_version",
+                    "format_version \(version.compactText) is not supported (this build reads \(LoraContainer.formatVersion))",
+                    code: .unsupported)
             }
         }
         for (k, v) in pairs {

@@ -50,7 +50,9 @@ extension AdapterSource {
         let factors = try factors(of: module)
         let bad = factors.a.nonFiniteCount + factors.b.nonFiniteCount
         guard bad == 0 else {
-            throw FormatError(.invalidContent, "module \(module.path) has \(bad) NaN/Inf values", path: location, location: module.path)
+            throw FormatError(
+                .invalidContent, "module \(module.path) has \(bad) NaN/Inf values", path: location,
+                location: module.path)
         }
         return factors
     }
@@ -73,6 +75,7 @@ public enum AdapterReader {
         if FileSystem.split(path).name.hasSuffix(".safetensors") {
             return try PEFTDirectoryAdapter(directory: FileSystem.split(path).directory, weightsFile: file)
         }
-        throw FormatError(.notRecognized, "not a .lora file, PEFT adapter directory, or adapter_model.safetensors", path: path)
+        throw FormatError(
+            .notRecognized, "not a .lora file, PEFT adapter directory, or adapter_model.safetensors", path: path)
     }
 }

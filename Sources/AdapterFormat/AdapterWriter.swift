@@ -15,20 +15,26 @@ public enum AdapterWriter {
     ///   - allowNonFinite: write NaN/Inf values; otherwise a module holding any
     ///     (after conversion to `dtype`, where a large value overflows) stops the
     ///     write, naming the module, and nothing is left at `path`.
-    public static func writeLora(modules: [LoraModuleInfo], metadata: AdapterMetadata, to path: String,
-                                 overwrite: Bool, dtype: DType? = nil, options: LoraWriteOptions = LoraWriteOptions(),
-                                 allowNonFinite: Bool = false, factors: FactorProducer) throws {
+    public static func writeLora(
+        modules: [LoraModuleInfo], metadata: AdapterMetadata, to path: String,
+        overwrite: Bool, dtype: DType? = nil, options: LoraWriteOptions = LoraWriteOptions(),
+        allowNonFinite: Bool = false, factors: FactorProducer
+    ) throws {
         let writer = try LoraContainerWriter(destination: path, overwrite: overwrite, options: options)
         var written: [LoraModuleInfo] = []
         // Module i is encoded in the background while `factors` makes module i + 1.
         var pending: BackgroundTask<[LoraContainerWriter.PreparedTensor]>?
         for module in modules {
-            let (a, b) = try checked(try converted(try factors(module), to: dtype), module: module, path: path, allowNonFinite: allowNonFinite)
+            let (a, b) = try checked(
+                try converted(try factors(module), to: dtype), module: module, path: path,
+                allowNonFinite: allowNonFinite)
             written.append(module.with(dtype: a.dtype))
             if let pending { for tensor in try pending.value() { try writer.append(tensor) } }
             pending = BackgroundTask {
-                [try LoraContainerWriter.prepare(name: module.keyA, tensor: a, options: options),
-                 try LoraContainerWriter.prepare(name: module.keyB, tensor: b, options: options)]
+                [
+                    try LoraContainerWriter.prepare(name: module.keyA, tensor: a, options: options),
+                    try LoraContainerWriter.prepare(name: module.keyB, tensor: b, options: options),
+                ]
             }
         }
         if let pending { for tensor in try pending.value() { try writer.append(tensor) } }
@@ -36,8 +42,9 @@ public enum AdapterWriter {
         // form an export writes, so .lora → PEFT → .lora gives the same bytes.
         var stored = metadata
         stored.peftConfig = metadata.peftConfig.map {
-            PEFTConfig.exportJSON(modules: written, baseModel: metadata.baseModel,
-                                  fanInFanOut: $0["fan_in_fan_out"]?.boolValue ?? false, original: $0)
+            PEFTConfig.exportJSON(
+                modules: written, baseModel: metadata.baseModel,
+                fanInFanOut: $0["fan_in_fan_out"]?.boolValue ?? false, original: $0)
         }
         try writer.finish(metadata: stored.containerJSON(modules: written))
     }
@@ -48,14 +55,18 @@ public enum AdapterWriter {
     /// The directory is assembled beside the destination and moved into place
     /// (``AtomicDirectoryWriter``), so a failure leaves nothing behind and
     /// `overwrite` replaces an existing adapter directory whole.
-    public static func writePEFT(modules: [LoraModuleInfo], metadata: AdapterMetadata, to directory: String,
-                                 overwrite: Bool, dtype: DType? = nil, allowNonFinite: Bool = false, factors: FactorProducer) throws {
-        let out = try AtomicDirectoryWriter(destination: directory, overwrite: overwrite, marker: PEFTDirectoryAdapter.configName)
+    public static func writePEFT(
+        modules: [LoraModuleInfo], metadata: AdapterMetadata, to directory: String,
+        overwrite: Bool, dtype: DType? = nil, allowNonFinite: Bool = false, factors: FactorProducer
+    ) throws {
+        let out = try AtomicDirectoryWriter(
+            destination: directory, overwrite: overwrite, marker: PEFTDirectoryAdapter.configName)
 
         let outModules = modules.map { $0.with(dtype: dtype ?? $0.dtype) }
         let fanInFanOut = metadata.peftConfig?["fan_in_fan_out"]?.boolValue ?? false
-        let config = PEFTConfig.exportJSON(modules: outModules, baseModel: metadata.baseModel,
-                                           fanInFanOut: fanInFanOut, original: metadata.peftConfig)
+        let config = PEFTConfig.exportJSON(
+            modules: outModules, baseModel: metadata.baseModel,
+            fanInFanOut: fanInFanOut, original: metadata.peftConfig)
         var carried = metadata
         carried.peftConfig = nil
         let safetensorsMetadata = [
@@ -72,43 +83,57 @@ public enum AdapterWriter {
             owner[m.keyB] = i
         }
         var cache: (index: Int, a: Tensor, b: Tensor)?
-        try SafeTensorsWriter.write(specs: specs, metadata: safetensorsMetadata,
-                                    to: out.path(PEFTDirectoryAdapter.weightsName), overwrite: true) { name in
+        try SafeTensorsWriter.write(
+            specs: specs, metadata: safetensorsMetadata,
+            to: out.path(PEFTDirectoryAdapter.weightsName), overwrite: true
+        ) { name in
             let i = owner[name]!
             if cache?.index != i {
-                let (a, b) = try checked(try converted(try factors(modules[i]), to: dtype), module: modules[i], path: directory,
-                                         allowNonFinite: allowNonFinite)
+                let (a, b) = try checked(
+                    try converted(try factors(modules[i]), to: dtype), module: modules[i], path: directory,
+                    allowNonFinite: allowNonFinite)
                 cache = (i, a, b)
             }
             return name.hasSuffix(".lora_A.weight") ? cache!.a : cache!.b
         }
-        try AtomicFileWriter.write(config.prettyText(indent: 2), to: out.path(PEFTDirectoryAdapter.configName), overwrite: true)
+        try AtomicFileWriter.write(
+            config.prettyText(indent: 2), to: out.path(PEFTDirectoryAdapter.configName), overwrite: true)
         try out.commit()
     }
 
     /// Writes a PEFT directory or a `.lora` file, as the path asks: a
     /// path ending in `.lora` is a `.lora` file, anything else a PEFT directory.
-    public static func write(modules: [LoraModuleInfo], metadata: AdapterMetadata, to path: String, overwrite: Bool,
-                             dtype: DType? = nil, options: LoraWriteOptions = LoraWriteOptions(), allowNonFinite: Bool = false,
-                             factors: FactorProducer) throws {
+    public static func write(
+        modules: [LoraModuleInfo], metadata: AdapterMetadata, to path: String, overwrite: Bool,
+        dtype: DType? = nil, options: LoraWriteOptions = LoraWriteOptions(), allowNonFinite: Bool = false,
+        factors: FactorProducer
+    ) throws {
         if isDirectoryOutput(path) {
-            try writePEFT(modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,
-                          allowNonFinite: allowNonFinite, factors: factors)
+            try writePEFT(
+                modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,
+                allowNonFinite: allowNonFinite, factors: factors)
         } else {
-            try writeLora(modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,
-                          options: options, allowNonFinite: allowNonFinite, factors: factors)
+            try writeLora(
+                modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,
+                options: options, allowNonFinite: allowNonFinite, factors: factors)
         }
     }
 
     /// The factors as they will be stored, refused when they hold NaN or infinity.
-    static func checked(_ pair: (a: Tensor, b: Tensor), module: LoraModuleInfo, path: String,
-                        allowNonFinite: Bool) throws -> (a: Tensor, b: Tensor) {
+    static func checked(
+        _ pair: (a: Tensor, b: Tensor), module: LoraModuleInfo, path: String,
+        allowNonFinite: Bool
+    ) throws -> (a: Tensor, b: Tensor) {
         guard !allowNonFinite else { return pair }
         let bad = pair.a.nonFiniteCount + pair.b.nonFiniteCount
         guard bad == 0 else {
-            let overflow = pair.a.dtype == .f16 || pair.a.dtype == .bf16 ? " (stored as \(pair.a.dtype.rawValue): too large for it?)" : ""
-            throw FormatError(.invalidContent, "module \(module.path) has \(bad) NaN/Inf values\(overflow); nothing written", path: path,
-                              location: module.path)
+            let overflow =
+                pair.a.dtype == .f16 || pair.a.dtype == .bf16
+                ? " (stored as \(pair.a.dtype.rawValue): too large for it?)" : ""
+            throw FormatError(
+                .invalidContent, "module \(module.path) has \(bad) NaN/Inf values\(overflow); nothing written",
+                path: path,
+                location: module.path)
         }
         return pair
     }
@@ -123,8 +148,9 @@ public enum AdapterWriter {
 
     /// Checks an adapter output path before any work (see ``FileSystem/checkOutput(_:kind:overwrite:)``).
     public static func checkOutput(_ path: String, overwrite: Bool) throws {
-        try FileSystem.checkOutput(path, kind: isDirectoryOutput(path) ? .directory(marker: PEFTDirectoryAdapter.configName) : .file,
-                                   overwrite: overwrite)
+        try FileSystem.checkOutput(
+            path, kind: isDirectoryOutput(path) ? .directory(marker: PEFTDirectoryAdapter.configName) : .file,
+            overwrite: overwrite)
     }
 
     static func converted(_ pair: (a: Tensor, b: Tensor), to dtype: DType?) throws -> (a: Tensor, b: Tensor) {

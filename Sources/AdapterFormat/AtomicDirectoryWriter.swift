@@ -1,8 +1,8 @@
 #if canImport(Glibc)
-import Glibc
-import CSystem
+    import Glibc
+    import CSystem
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Writes a directory of files so that readers see the old directory or the
@@ -49,7 +49,8 @@ public final class AtomicDirectoryWriter {
                 let aside = try FileSystem.makeTemporaryDirectory(near: destination)
                 rmdir(aside)
                 guard rename(destination, aside) == 0 else {
-                    throw FormatError(.io, "cannot move the old directory aside: \(MappedFile.errnoText())", path: destination)
+                    throw FormatError(
+                        .io, "cannot move the old directory aside: \(MappedFile.errnoText())", path: destination)
                 }
                 guard rename(staging, destination) == 0 else {
                     let reason = MappedFile.errnoText()

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
-import Glibc
-import CSystem
+    import Glibc
+    import CSystem
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Writes a file so that readers see either the old file or the complete new
@@ -84,16 +84,25 @@ public final class AtomicFileWriter {
         while offset < length {
             var from = off_t(offset)
             let n = copy_file_range(source, &from, fd, nil, length - offset, 0)
-            if n > 0 { offset += n; continue }
+            if n > 0 {
+                offset += n
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             if n < 0 && [EXDEV, ENOSYS, EINVAL, EOPNOTSUPP].contains(errno) { break }
-            throw FormatError(.io, "copying into the output failed: \(n == 0 ? "source ended early" : MappedFile.errnoText())", path: destination)
+            throw FormatError(
+                .io, "copying into the output failed: \(n == 0 ? "source ended early" : MappedFile.errnoText())",
+                path: destination)
         }
         var chunk = [UInt8](repeating: 0, count: AtomicFileWriter.bufferLimit)
         while offset < length {
-            let n = chunk.withUnsafeMutableBytes { pread(source, $0.baseAddress, Swift.min($0.count, length - offset), off_t(offset)) }
+            let n = chunk.withUnsafeMutableBytes {
+                pread(source, $0.baseAddress, Swift.min($0.count, length - offset), off_t(offset))
+            }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw FormatError(.io, "reading the spool failed: \(MappedFile.errnoText())", path: destination) }
+            guard n > 0 else {
+                throw FormatError(.io, "reading the spool failed: \(MappedFile.errnoText())", path: destination)
+            }
             try chunk.withUnsafeBytes { try writeAll(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             offset += n
         }
@@ -133,7 +142,9 @@ public final class AtomicFileWriter {
     /// Flushes, fsyncs and moves the file into place.
     public func commit() throws {
         try flush()
-        guard fsync(fd) == 0 else { throw FormatError(.io, "fsync failed: \(MappedFile.errnoText())", path: destination) }
+        guard fsync(fd) == 0 else {
+            throw FormatError(.io, "fsync failed: \(MappedFile.errnoText())", path: destination)
+        }
         close(fd)
         fd = -1
         if overwrite {

@@ -21,7 +21,8 @@ public enum BytePlanes {
             switch aligned ? width : 0 {
             case 2:
                 let s = src.assumingMemoryBound(to: UInt16.self)
-                let p0 = d, p1 = d + n
+                let p0 = d
+                let p1 = d + n
                 for i in 0..<n {
                     let v = UInt16(littleEndian: s[i])
                     let r = (v << 1) | (v >> 15)
@@ -30,7 +31,10 @@ public enum BytePlanes {
                 }
             case 4:
                 let s = src.assumingMemoryBound(to: UInt32.self)
-                let p0 = d, p1 = d + n, p2 = d + 2 * n, p3 = d + 3 * n
+                let p0 = d
+                let p1 = d + n
+                let p2 = d + 2 * n
+                let p3 = d + 3 * n
                 for i in 0..<n {
                     let v = UInt32(littleEndian: s[i])
                     let r = (v << 1) | (v >> 31)
@@ -56,19 +60,24 @@ public enum BytePlanes {
         let n = planes.count / width
         return [UInt8](unsafeUninitializedCapacity: n * width) { out, initialized in
             initialized = n * width
-            guard n > 0, let dst = out.baseAddress, let p = planes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+            guard n > 0, let dst = out.baseAddress, let p = planes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            else { return }
             let raw = UnsafeMutableRawPointer(dst)
             switch width {
             case 2:
                 let d = raw.assumingMemoryBound(to: UInt16.self)
-                let p0 = p, p1 = p + n
+                let p0 = p
+                let p1 = p + n
                 for i in 0..<n {
                     let r = UInt16(p0[i]) << 8 | UInt16(p1[i])
                     d[i] = ((r >> 1) | (r << 15)).littleEndian
                 }
             case 4:
                 let d = raw.assumingMemoryBound(to: UInt32.self)
-                let p0 = p, p1 = p + n, p2 = p + 2 * n, p3 = p + 3 * n
+                let p0 = p
+                let p1 = p + n
+                let p2 = p + 2 * n
+                let p3 = p + 3 * n
                 for i in 0..<n {
                     let r = UInt32(p0[i]) << 24 | UInt32(p1[i]) << 16 | UInt32(p2[i]) << 8 | UInt32(p3[i])
                     d[i] = ((r >> 1) | (r << 31)).littleEndian

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 extension FileSystem {
@@ -26,28 +26,38 @@ extension FileSystem {
             throw FormatError(.io, "the output's directory \(parent) does not exist", path: path)
         }
         guard access(parent, W_OK | X_OK) == 0 else {
-            throw FormatError(.io, "cannot write in the output's directory \(parent): \(MappedFile.errnoText())", path: path)
+            throw FormatError(
+                .io, "cannot write in the output's directory \(parent): \(MappedFile.errnoText())", path: path)
         }
         guard exists(path) else { return }
         if !overwrite { throw FormatError(.outputExists, "already exists", path: path) }
         switch kind {
         case .file:
-            if isDirectory(path) { throw FormatError(.outputInTheWay, "is a directory, but a file is to be written here", path: path) }
+            if isDirectory(path) {
+                throw FormatError(.outputInTheWay, "is a directory, but a file is to be written here", path: path)
+            }
         case .directory(let marker):
-            guard isDirectory(path) else { throw FormatError(.outputInTheWay, "exists and is not a directory", path: path) }
+            guard isDirectory(path) else {
+                throw FormatError(.outputInTheWay, "exists and is not a directory", path: path)
+            }
             let entries = try directoryEntries(path)
             guard entries.isEmpty || entries.contains(marker) else {
-                throw FormatError(.outputInTheWay, "is a directory without \(marker); not replaced, to keep what it holds", path: path)
+                throw FormatError(
+                    .outputInTheWay, "is a directory without \(marker); not replaced, to keep what it holds", path: path
+                )
             }
             if let sub = entries.first(where: { isDirectory(join(path, $0)) }) {
-                throw FormatError(.outputInTheWay, "holds a subdirectory (\(sub)); not replaced, to keep what it holds", path: path)
+                throw FormatError(
+                    .outputInTheWay, "holds a subdirectory (\(sub)); not replaced, to keep what it holds", path: path)
             }
         }
     }
 
     /// The names in a directory, without "." and "..".
     public static func directoryEntries(_ path: String) throws -> [String] {
-        guard let dir = opendir(path) else { throw FormatError(.io, "cannot list: \(MappedFile.errnoText())", path: path) }
+        guard let dir = opendir(path) else {
+            throw FormatError(.io, "cannot list: \(MappedFile.errnoText())", path: path)
+        }
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {

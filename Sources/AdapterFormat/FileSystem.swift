@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Small POSIX helpers shared by the readers and writers.
@@ -72,7 +72,9 @@ public enum FileSystem {
         let (dir, name) = split(path)
         var template = Array("\(dir)/.\(name).tmp-XXXXXX".utf8CString)
         let ok = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
-        guard ok else { throw FormatError(.io, "cannot create a temporary directory: \(MappedFile.errnoText())", path: path) }
+        guard ok else {
+            throw FormatError(.io, "cannot create a temporary directory: \(MappedFile.errnoText())", path: path)
+        }
         let created = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // mkdtemp makes it private; the directory it becomes is an ordinary one.
         _ = chmod(created, 0o755)

@@ -18,7 +18,8 @@ public struct JSONFields: Sendable {
     /// Wraps `value`, which must be an object; `what` names it in the error otherwise.
     public init(_ value: JSONValue, path: String, location: String = "", what: String = "the document") throws {
         guard case .object(let pairs) = value else {
-            throw FormatError(.malformed, "\(what) must be a JSON object", path: path, location: location.isEmpty ? nil : location)
+            throw FormatError(
+                .malformed, "\(what) must be a JSON object", path: path, location: location.isEmpty ? nil : location)
         }
         self.pairs = pairs
         self.path = path
@@ -72,8 +73,12 @@ public struct JSONFields: Sendable {
     /// A finite number; `range` bounds it when given.
     public func double(_ key: String, in range: ClosedRange<Double>? = nil) throws -> Double? {
         guard let v = self[key] else { return nil }
-        guard let d = v.doubleValue, d.isFinite else { throw error(key, "must be a finite number, not \(Self.describe(v))") }
-        if let range, !range.contains(d) { throw error(key, "\(d) is outside [\(range.lowerBound), \(range.upperBound)]") }
+        guard let d = v.doubleValue, d.isFinite else {
+            throw error(key, "must be a finite number, not \(Self.describe(v))")
+        }
+        if let range, !range.contains(d) {
+            throw error(key, "\(d) is outside [\(range.lowerBound), \(range.upperBound)]")
+        }
         return d
     }
 
@@ -88,7 +93,9 @@ public struct JSONFields: Sendable {
         guard let v = self[key] else { return nil }
         guard let items = v.arrayValue else { throw error(key, "must be a list of strings, not \(Self.describe(v))") }
         return try items.enumerated().map { i, item in
-            guard let s = item.stringValue else { throw error("\(key)[\(i)]", "must be a string, not \(Self.describe(item))") }
+            guard let s = item.stringValue else {
+                throw error("\(key)[\(i)]", "must be a string, not \(Self.describe(item))")
+            }
             return s
         }
     }
@@ -112,6 +119,7 @@ public struct JSONFields: Sendable {
     }
 
     static func describe(_ range: ClosedRange<Int>) -> String {
-        range.upperBound == .max ? "the allowed range (at least \(range.lowerBound))" : "\(range.lowerBound)...\(range.upperBound)"
+        range.upperBound == .max
+            ? "the allowed range (at least \(range.lowerBound))" : "\(range.lowerBound)...\(range.upperBound)"
     }
 }

@@ -6,7 +6,9 @@ public struct DataRow: Sendable {
 
     /// Fields that are text wherever the tool reads them; a row giving one of
     /// them another type is refused when read, so no reader mistakes it for absent.
-    public static let textFields: Set<String> = ["prefix", "text", "lang", "utterance", "text_parallel_0", "text_parallel_1"]
+    public static let textFields: Set<String> = [
+        "prefix", "text", "lang", "utterance", "text_parallel_0", "text_parallel_1",
+    ]
 
     public init(file: String, line: Int, fields: JSONValue) {
         self.file = file
@@ -63,7 +65,9 @@ public enum JSONLines {
             } catch let e as JSONParseError {
                 throw FormatError(.malformed, "not valid JSON: \(e.message)", path: path, location: "line \(line)")
             }
-            guard case .object = value else { throw FormatError(.malformed, "a row must be a JSON object", path: path, location: "line \(line)") }
+            guard case .object = value else {
+                throw FormatError(.malformed, "a row must be a JSON object", path: path, location: "line \(line)")
+            }
             let row = DataRow(file: path, line: line, fields: value)
             if checkingTypes { try row.checkTextFields() }
             rows.append(row)

@@ -26,7 +26,10 @@ extension JSONValue {
         case .double(let d): out += JSONValue.format(d)
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
+            if items.isEmpty {
+                out += "[]"
+                return
+            }
             out += "["
             for (i, item) in items.enumerated() {
                 if i > 0 { out += "," }
@@ -36,7 +39,10 @@ extension JSONValue {
             JSONValue.newline(&out, indent, level)
             out += "]"
         case .object(let pairs):
-            if pairs.isEmpty { out += "{}"; return }
+            if pairs.isEmpty {
+                out += "{}"
+                return
+            }
             out += "{"
             for (i, pair) in pairs.enumerated() {
                 if i > 0 { out += "," }

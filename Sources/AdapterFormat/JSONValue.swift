@@ -40,7 +40,10 @@ public enum JSONValue: Sendable, Equatable, Hashable {
         case .string(let s): hasher.combine(s)
         case .array(let a): hasher.combine(a)
         case .object(let o):
-            for (k, v) in o { hasher.combine(k); hasher.combine(v) }
+            for (k, v) in o {
+                hasher.combine(k)
+                hasher.combine(v)
+            }
         }
     }
 }
@@ -106,15 +109,17 @@ extension JSONValue {
         switch self {
         case .array(let a): return .array(a.map(\.canonicalized))
         case .object(let o):
-            return .object(o.map { ($0.key, $0.value.canonicalized) }
-                .sorted { Array($0.key.utf8).lexicographicallyPrecedes($1.key.utf8) })
+            return .object(
+                o.map { ($0.key, $0.value.canonicalized) }
+                    .sorted { Array($0.key.utf8).lexicographicallyPrecedes($1.key.utf8) })
         default: return self
         }
     }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
-    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral, ExpressibleByNilLiteral {
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral, ExpressibleByNilLiteral
+{
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .int(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }

@@ -31,7 +31,9 @@ public struct LayerBands: Sendable, Equatable, CustomStringConvertible {
             guard a.factor.isFinite else { throw FormatError(.invalidContent, "layer band factors must be finite") }
             for b in bands[(i + 1)...] {
                 let overlap = max(a.lower, b.lower) <= min(a.upper ?? .max, b.upper ?? .max)
-                if overlap { throw FormatError(.invalidContent, "layer bands \(Self.text(a)) and \(Self.text(b)) overlap") }
+                if overlap {
+                    throw FormatError(.invalidContent, "layer bands \(Self.text(a)) and \(Self.text(b)) overlap")
+                }
             }
         }
         self.bands = bands.sorted { $0.lower < $1.lower }

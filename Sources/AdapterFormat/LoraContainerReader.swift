@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Tensors
 
@@ -47,7 +47,10 @@ public final class LoraContainerReader: @unchecked Sendable {
         }
         version = bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
         guard version == LoraContainer.formatVersion else {
-            throw FormatError(.unsupported, "format version \(version) is not supported (this build reads version \(LoraContainer.formatVersion))", path: file.path, location: "byte 8")
+            throw FormatError(
+                .unsupported,
+                "format version \(version) is not supported (this build reads version \(LoraContainer.formatVersion))",
+                path: file.path, location: "byte 8")
         }
         let flags = bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian
         guard flags == 0 else { throw bad("unknown flags 0x\(String(flags, radix: 16))", "byte 12") }
@@ -62,10 +65,13 @@ public final class LoraContainerReader: @unchecked Sendable {
         guard (LoraContainer.preambleSize + headerLength) % LoraContainer.alignment == 0 else {
             throw bad("header length \(headerLength) does not end on a 64-byte boundary", "byte 16")
         }
-        let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[LoraContainer.preambleSize..<(LoraContainer.preambleSize + headerLength)])
+        let headerBytes = UnsafeRawBufferPointer(
+            rebasing: bytes[LoraContainer.preambleSize..<(LoraContainer.preambleSize + headerLength)])
         let storedHash = bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self).littleEndian
         guard XXH64.hash(headerBytes) == storedHash else {
-            throw FormatError(.checksumMismatch, "header checksum mismatch (the index or metadata is corrupt)", path: file.path, location: "header")
+            throw FormatError(
+                .checksumMismatch, "header checksum mismatch (the index or metadata is corrupt)", path: file.path,
+                location: "header")
         }
         let json: JSONValue
         do {
@@ -93,11 +99,15 @@ public final class LoraContainerReader: @unchecked Sendable {
         for e in byOffset {
             let expected = LoraContainer.aligned(end)
             guard e.storedRange.lowerBound == expected else {
-                throw bad(e.storedRange.lowerBound < expected ? "stored bytes overlap another tensor"
-                          : "stored bytes do not start at the next 64-byte boundary (\(expected))", e.name)
+                throw bad(
+                    e.storedRange.lowerBound < expected
+                        ? "stored bytes overlap another tensor"
+                        : "stored bytes do not start at the next 64-byte boundary (\(expected))", e.name)
             }
             guard e.storedRange.upperBound <= dataLength else {
-                throw bad("stored bytes end at \(dataStart + e.storedRange.upperBound), past the end of the \(bytes.count)-byte file (truncated?)", e.name)
+                throw bad(
+                    "stored bytes end at \(dataStart + e.storedRange.upperBound), past the end of the \(bytes.count)-byte file (truncated?)",
+                    e.name)
             }
             for i in (dataStart + end)..<(dataStart + e.storedRange.lowerBound) where bytes[i] != 0 {
                 throw bad("nonzero padding byte", "byte \(i)")
@@ -118,8 +128,13 @@ public final class LoraContainerReader: @unchecked Sendable {
     static func parseEntry(_ name: String, _ value: JSONValue, path: String) throws -> LoraTensorEntry {
         func bad(_ message: String) -> FormatError { FormatError(.malformed, message, path: path, location: name) }
         guard case .object(let fields) = value else { throw bad("tensor entry is not an object") }
-        var dtype: DType?, shape: [Int]?, encoding: TensorEncoding?, range: Range<Int>?, rawLength: Int?
-        var checksum: UInt64?, storedChecksum: UInt64?
+        var dtype: DType?
+        var shape: [Int]?
+        var encoding: TensorEncoding?
+        var range: Range<Int>?
+        var rawLength: Int?
+        var checksum: UInt64?
+        var storedChecksum: UInt64?
         var planes: [LoraTensorEntry.Plane]?
         for (k, v) in fields {
             switch k {
@@ -128,16 +143,24 @@ public final class LoraContainerReader: @unchecked Sendable {
                 guard let d = DType(rawValue: s) else { throw bad("unknown dtype \"\(s)\"") }
                 dtype = d
             case "shape":
-                guard let dims = v.arrayValue, dims.count <= 8 else { throw bad("shape is not an array of at most 8 dimensions") }
+                guard let dims = v.arrayValue, dims.count <= 8 else {
+                    throw bad("shape is not an array of at most 8 dimensions")
+                }
                 shape = try dims.map {
-                    guard case .int(let i) = $0, i >= 0 else { throw bad("shape has a non-integer or negative dimension") }
+                    guard case .int(let i) = $0, i >= 0 else {
+                        throw bad("shape has a non-integer or negative dimension")
+                    }
                     return i
                 }
             case "encoding":
-                guard let s = v.stringValue, let e = TensorEncoding(rawValue: s) else { throw bad("unknown encoding \(v.compactText)") }
+                guard let s = v.stringValue, let e = TensorEncoding(rawValue: s) else {
+                    throw bad("unknown encoding \(v.compactText)")
+                }
                 encoding = e
             case "offsets":
-                guard let o = v.arrayValue, o.count == 2, case .int(let s) = o[0], case .int(let e) = o[1], s >= 0, e >= s else {
+                guard let o = v.arrayValue, o.count == 2, case .int(let s) = o[0], case .int(let e) = o[1], s >= 0,
+                    e >= s
+                else {
                     throw bad("offsets is not a pair [start, end] with 0 ≤ start ≤ end")
                 }
                 range = s..<e
@@ -145,17 +168,22 @@ public final class LoraContainerReader: @unchecked Sendable {
                 guard case .int(let n) = v, n >= 0 else { throw bad("raw_length is not a non-negative integer") }
                 rawLength = n
             case "xxh64":
-                guard let s = v.stringValue, s.utf8.count == 16, let h = UInt64(s, radix: 16) else { throw bad("xxh64 is not 16 hex digits") }
+                guard let s = v.stringValue, s.utf8.count == 16, let h = UInt64(s, radix: 16) else {
+                    throw bad("xxh64 is not 16 hex digits")
+                }
                 checksum = h
             case "stored_xxh64":
-                guard let s = v.stringValue, s.utf8.count == 16, let h = UInt64(s, radix: 16) else { throw bad("stored_xxh64 is not 16 hex digits") }
+                guard let s = v.stringValue, s.utf8.count == 16, let h = UInt64(s, radix: 16) else {
+                    throw bad("stored_xxh64 is not 16 hex digits")
+                }
                 storedChecksum = h
             case "planes":
                 guard let list = v.arrayValue else { throw bad("planes is not a list") }
                 planes = try list.map {
                     guard let pair = $0.arrayValue, pair.count == 2, let c = pair[0].stringValue,
-                          let codec = TensorEncoding(rawValue: c), codec != .planes,
-                          case .int(let n) = pair[1], n >= 0 else {
+                        let codec = TensorEncoding(rawValue: c), codec != .planes,
+                        case .int(let n) = pair[1], n >= 0
+                    else {
                         throw bad("planes entries must be [\"raw\"|\"zstd\", length]")
                     }
                     return LoraTensorEntry.Plane(codec: codec, length: n)
@@ -194,9 +222,12 @@ public final class LoraContainerReader: @unchecked Sendable {
             var total = 0
             for p in planes {
                 if p.codec == .raw {
-                    guard p.length == planeLength else { throw bad("raw plane stores \(p.length) bytes, expected \(planeLength)") }
+                    guard p.length == planeLength else {
+                        throw bad("raw plane stores \(p.length) bytes, expected \(planeLength)")
+                    }
                 } else {
-                    guard (p.length > 0) == (planeLength > 0), planeLength <= max(p.length, 1) * Zstd.maximumRatio else {
+                    guard (p.length > 0) == (planeLength > 0), planeLength <= max(p.length, 1) * Zstd.maximumRatio
+                    else {
                         throw bad("plane length \(planeLength) is impossible for \(p.length) stored zstd bytes")
                     }
                 }
@@ -206,8 +237,9 @@ public final class LoraContainerReader: @unchecked Sendable {
             }
             guard total == stored else { throw bad("plane lengths add up to \(total), but \(stored) bytes are stored") }
         }
-        return LoraTensorEntry(name: name, dtype: dtype, shape: shape, encoding: encoding, storedRange: range,
-                               rawLength: rawLength, checksum: checksum, storedChecksum: storedChecksum, planes: planes ?? [])
+        return LoraTensorEntry(
+            name: name, dtype: dtype, shape: shape, encoding: encoding, storedRange: range,
+            rawLength: rawLength, checksum: checksum, storedChecksum: storedChecksum, planes: planes ?? [])
     }
 
     /// The entry named `name`, if any.
@@ -240,13 +272,15 @@ public final class LoraContainerReader: @unchecked Sendable {
     /// Decodes the tensor of an entry of this file and checks its checksum.
     public func tensor(_ e: LoraTensorEntry) throws -> Tensor {
         guard e.rawLength <= LoraContainerReader.maximumTensorBytes else {
-            throw FormatError(.unsupported, "tensor needs \(e.rawLength) bytes, more than half of this machine's memory",
-                              path: path, location: e.name)
+            throw FormatError(
+                .unsupported, "tensor needs \(e.rawLength) bytes, more than half of this machine's memory",
+                path: path, location: e.name)
         }
         let start = dataStart + e.storedRange.lowerBound
         let stored = UnsafeRawBufferPointer(rebasing: file.bytes[start..<(dataStart + e.storedRange.upperBound)])
         guard XXH64.hash(stored) == e.storedChecksum else {
-            throw FormatError(.checksumMismatch, "checksum mismatch: stored bytes are corrupt", path: path, location: e.name)
+            throw FormatError(
+                .checksumMismatch, "checksum mismatch: stored bytes are corrupt", path: path, location: e.name)
         }
         let raw: [UInt8]
         do {
@@ -255,12 +289,16 @@ public final class LoraContainerReader: @unchecked Sendable {
             throw FormatError(error.code, error.message, path: path, location: e.name)
         }
         guard XXH64.hash(raw) == e.checksum else {
-            throw FormatError(.checksumMismatch, "checksum mismatch: decoded bytes differ from the original", path: path, location: e.name)
+            throw FormatError(
+                .checksumMismatch, "checksum mismatch: decoded bytes differ from the original", path: path,
+                location: e.name)
         }
         do {
             return try Tensor(dtype: e.dtype, shape: e.shape, bytes: raw)
         } catch {
-            throw FormatError(.malformed, "decoded \(raw.count) bytes do not fit shape \(e.shape) of \(e.dtype.rawValue)", path: path, location: e.name)
+            throw FormatError(
+                .malformed, "decoded \(raw.count) bytes do not fit shape \(e.shape) of \(e.dtype.rawValue)", path: path,
+                location: e.name)
         }
     }
 
@@ -287,7 +325,10 @@ public final class LoraContainerReader: @unchecked Sendable {
                     if p.codec == .raw || planeLength == 0 {
                         if planeLength > 0 { slot.copyMemory(from: chunk) }
                     } else {
-                        do { try Zstd.decompress(chunk, into: slot) } catch { failure = error; return }
+                        do { try Zstd.decompress(chunk, into: slot) } catch {
+                            failure = error
+                            return
+                        }
                     }
                     offset += p.length
                 }

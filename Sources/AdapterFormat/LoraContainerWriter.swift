@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Tensors
 
@@ -83,10 +83,13 @@ public final class LoraContainerWriter {
 
     /// Encodes and checksums one tensor; thread-safe.
     public static func prepare(name: String, tensor: Tensor, options: LoraWriteOptions) throws -> PreparedTensor {
-        let (encoding, stored, planes) = try tensor.bytes.withUnsafeBytes { try encode($0, dtype: tensor.dtype, options: options) }
-        return PreparedTensor(name: name, dtype: tensor.dtype, shape: tensor.shape, encoding: encoding, stored: stored,
-                              planes: planes, rawLength: tensor.bytes.count, checksum: XXH64.hash(tensor.bytes),
-                              storedChecksum: XXH64.hash(stored))
+        let (encoding, stored, planes) = try tensor.bytes.withUnsafeBytes {
+            try encode($0, dtype: tensor.dtype, options: options)
+        }
+        return PreparedTensor(
+            name: name, dtype: tensor.dtype, shape: tensor.shape, encoding: encoding, stored: stored,
+            planes: planes, rawLength: tensor.bytes.count, checksum: XXH64.hash(tensor.bytes),
+            storedChecksum: XXH64.hash(stored))
     }
 
     /// Encodes and appends one tensor.
@@ -97,14 +100,17 @@ public final class LoraContainerWriter {
     /// Appends a tensor prepared with this writer's options.
     public func append(_ tensor: PreparedTensor) throws {
         guard tensor.name != "__metadata__", names.insert(tensor.name).inserted else {
-            throw FormatError(.invalidContent, "duplicate or reserved tensor name \"\(tensor.name)\"", path: destination)
+            throw FormatError(
+                .invalidContent, "duplicate or reserved tensor name \"\(tensor.name)\"", path: destination)
         }
         let start = LoraContainer.aligned(spoolLength)
         try spoolWrite([UInt8](repeating: 0, count: start - spoolLength))
         try spoolWrite(tensor.stored)
-        entries.append(LoraTensorEntry(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, encoding: tensor.encoding,
-                                       storedRange: start..<(start + tensor.stored.count), rawLength: tensor.rawLength,
-                                       checksum: tensor.checksum, storedChecksum: tensor.storedChecksum, planes: tensor.planes))
+        entries.append(
+            LoraTensorEntry(
+                name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, encoding: tensor.encoding,
+                storedRange: start..<(start + tensor.stored.count), rawLength: tensor.rawLength,
+                checksum: tensor.checksum, storedChecksum: tensor.storedChecksum, planes: tensor.planes))
     }
 
     /// Encodes one tensor's raw bytes as the writer stores them: byte planes
@@ -112,7 +118,8 @@ public final class LoraContainerWriter {
     /// that saves at least ``minimumSaving``), zstd otherwise, and under
     /// `auto` raw when the whole tensor saves less than that.
     public static func encode(_ raw: UnsafeRawBufferPointer, dtype: DType, options: LoraWriteOptions) throws
-        -> (encoding: TensorEncoding, stored: [UInt8], planes: [LoraTensorEntry.Plane]) {
+        -> (encoding: TensorEncoding, stored: [UInt8], planes: [LoraTensorEntry.Plane])
+    {
         if raw.isEmpty || options.encoding == .raw { return (.raw, Array(raw), []) }
         let threshold = Double(raw.count) * (1 - minimumSaving)
         let usePlanes = dtype.isConvertibleFloat && (options.encoding == .planes || options.encoding == .auto)

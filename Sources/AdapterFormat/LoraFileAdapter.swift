@@ -36,18 +36,23 @@ public final class LoraFileAdapter: AdapterSource, @unchecked Sendable {
             guard let r = value["r"]?.intValue, r >= 0, let alpha = value["alpha"]?.doubleValue, alpha.isFinite else {
                 throw bad("module entry needs an integer r and a finite alpha", "__metadata__.modules.\(modulePath)")
             }
-            let keyA = LoraModuleInfo.key(modulePath, "lora_A"), keyB = LoraModuleInfo.key(modulePath, "lora_B")
+            let keyA = LoraModuleInfo.key(modulePath, "lora_A")
+            let keyB = LoraModuleInfo.key(modulePath, "lora_B")
             guard let a = container.entry(keyA), let b = container.entry(keyB) else {
                 throw bad("module has no lora_A / lora_B tensors", modulePath)
             }
             guard a.shape.count == 2, b.shape.count == 2, a.shape[0] == r, b.shape[1] == r, a.dtype == b.dtype else {
                 throw bad("tensors A \(a.shape) and B \(b.shape) do not match rank \(r)", modulePath)
             }
-            guard a.dtype.isConvertibleFloat else { throw bad("factors have non-float dtype \(a.dtype.rawValue)", modulePath) }
+            guard a.dtype.isConvertibleFloat else {
+                throw bad("factors have non-float dtype \(a.dtype.rawValue)", modulePath)
+            }
             claimed.insert(keyA)
             claimed.insert(keyB)
-            modules.append(LoraModuleInfo(path: modulePath, rank: r, inFeatures: a.shape[1], outFeatures: b.shape[0],
-                                          alpha: alpha, useRSLoRA: rslora, dtype: a.dtype))
+            modules.append(
+                LoraModuleInfo(
+                    path: modulePath, rank: r, inFeatures: a.shape[1], outFeatures: b.shape[0],
+                    alpha: alpha, useRSLoRA: rslora, dtype: a.dtype))
         }
         if let stray = container.entries.first(where: { !claimed.contains($0.name) }) {
             throw bad("tensor belongs to no module in the metadata", stray.name)

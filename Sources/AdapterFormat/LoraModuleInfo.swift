@@ -16,7 +16,9 @@ public struct LoraModuleInfo: Sendable, Equatable, Hashable {
     /// The dtype the factors are stored in.
     public let dtype: DType
 
-    public init(path: String, rank: Int, inFeatures: Int, outFeatures: Int, alpha: Double, useRSLoRA: Bool, dtype: DType) {
+    public init(
+        path: String, rank: Int, inFeatures: Int, outFeatures: Int, alpha: Double, useRSLoRA: Bool, dtype: DType
+    ) {
         self.path = path
         self.rank = rank
         self.inFeatures = inFeatures
@@ -61,17 +63,21 @@ public struct LoraModuleInfo: Sendable, Equatable, Hashable {
     public var parameterCount: Int { rank * (inFeatures + outFeatures) }
 
     /// The same module with other values.
-    public func with(rank: Int? = nil, alpha: Double? = nil, useRSLoRA: Bool? = nil, dtype: DType? = nil) -> LoraModuleInfo {
-        LoraModuleInfo(path: path, rank: rank ?? self.rank, inFeatures: inFeatures, outFeatures: outFeatures,
-                       alpha: alpha ?? self.alpha, useRSLoRA: useRSLoRA ?? self.useRSLoRA, dtype: dtype ?? self.dtype)
+    public func with(rank: Int? = nil, alpha: Double? = nil, useRSLoRA: Bool? = nil, dtype: DType? = nil)
+        -> LoraModuleInfo
+    {
+        LoraModuleInfo(
+            path: path, rank: rank ?? self.rank, inFeatures: inFeatures, outFeatures: outFeatures,
+            alpha: alpha ?? self.alpha, useRSLoRA: useRSLoRA ?? self.useRSLoRA, dtype: dtype ?? self.dtype)
     }
 
     /// Checks that a pair of factors has this module's shapes.
     public func validate(a: Tensor, b: Tensor, source: String) throws {
         guard a.shape == [rank, inFeatures], b.shape == [outFeatures, rank] else {
-            throw FormatError(.malformed,
-                              "factor shapes A \(a.shape) and B \(b.shape) do not form a rank-\(rank) LoRA of \(outFeatures)×\(inFeatures)",
-                              path: source, location: path)
+            throw FormatError(
+                .malformed,
+                "factor shapes A \(a.shape) and B \(b.shape) do not form a rank-\(rank) LoRA of \(outFeatures)×\(inFeatures)",
+                path: source, location: path)
         }
     }
 }
@@ -79,7 +85,8 @@ public struct LoraModuleInfo: Sendable, Equatable, Hashable {
 /// Orders module paths with embedded numbers compared numerically, so
 /// `layers.2` comes before `layers.10`.
 public func naturalOrder(_ a: String, _ b: String) -> Bool {
-    let pa = a.split(separator: "."), pb = b.split(separator: ".")
+    let pa = a.split(separator: ".")
+    let pb = b.split(separator: ".")
     for (x, y) in zip(pa, pb) where x != y {
         if let i = Int(x), let j = Int(y) { return i < j }
         return x < y

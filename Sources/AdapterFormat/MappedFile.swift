@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A read-only memory map of a whole file.
@@ -23,7 +23,9 @@ public final class MappedFile: @unchecked Sendable {
         guard fd >= 0 else { throw FormatError(.io, "cannot open: \(MappedFile.errnoText())", path: path) }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FormatError(.io, "cannot stat: \(MappedFile.errnoText())", path: path) }
+        guard fstat(fd, &info) == 0 else {
+            throw FormatError(.io, "cannot stat: \(MappedFile.errnoText())", path: path)
+        }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw FormatError(.io, "not a regular file", path: path) }
         let size = Int(info.st_size)
         if size == 0 {
@@ -44,7 +46,9 @@ public final class MappedFile: @unchecked Sendable {
     public init(bytes source: [UInt8], path: String = "<memory>") {
         self.path = path
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
-        source.withUnsafeBytes { if let base = $0.baseAddress { copy.baseAddress!.copyMemory(from: base, byteCount: $0.count) } }
+        source.withUnsafeBytes {
+            if let base = $0.baseAddress { copy.baseAddress!.copyMemory(from: base, byteCount: $0.count) }
+        }
         bytes = UnsafeRawBufferPointer(start: copy.baseAddress, count: source.count)
         ownsCopy = true
     }

@@ -20,14 +20,19 @@ public struct PEFTConfig: Sendable {
             FormatError(.malformed, message, path: path, location: key)
         }
         func refuse(_ feature: String, _ key: String) -> FormatError {
-            FormatError(.unsupported, "\(feature) is not supported: its adapters are not plain LoRA updates", path: path, location: key)
+            FormatError(
+                .unsupported, "\(feature) is not supported: its adapters are not plain LoRA updates", path: path,
+                location: key)
         }
         // PEFT's format: keys it adds over time are accepted, but a known key of the
         // wrong type is refused (PEFT would read "yes" as true, a silent default as false).
         let fields = try JSONFields(json, path: path, what: "adapter_config.json")
         self.json = json
         if let type = json["peft_type"], !type.isNull {
-            guard type.stringValue == "LORA" else { throw FormatError(.unsupported, "peft_type \(type.compactText) is not LoRA", path: path, location: "peft_type") }
+            guard type.stringValue == "LORA" else {
+                throw FormatError(
+                    .unsupported, "peft_type \(type.compactText) is not LoRA", path: path, location: "peft_type")
+            }
         }
         guard let r = json["r"]?.intValue, r > 0 else { throw bad("r must be a positive integer", "r") }
         self.r = r
@@ -42,35 +47,50 @@ public struct PEFTConfig: Sendable {
         }
         for key in ["use_dora", "lora_bias", "use_qalora", "inference_mode"] { _ = try fields.bool(key) }
         if let initValue = fields["init_lora_weights"], initValue.boolValue == nil, initValue.stringValue == nil {
-            throw bad("init_lora_weights must be true, false or a method name, not \(JSONFields.describe(initValue))", "init_lora_weights")
+            throw bad(
+                "init_lora_weights must be true, false or a method name, not \(JSONFields.describe(initValue))",
+                "init_lora_weights")
         }
         _ = try fields.string("bias")
         for key in ["rank_pattern", "alpha_pattern"] where fields[key] != nil { _ = try fields.object(key) }
 
         rankPattern = []
         for (k, v) in json["rank_pattern"]?.objectValue ?? [] {
-            guard let n = v.intValue, n > 0 else { throw bad("rank_pattern value for \"\(k)\" is not a positive integer", "rank_pattern") }
+            guard let n = v.intValue, n > 0 else {
+                throw bad("rank_pattern value for \"\(k)\" is not a positive integer", "rank_pattern")
+            }
             rankPattern.append((k, n))
         }
         alphaPattern = []
         for (k, v) in json["alpha_pattern"]?.objectValue ?? [] {
-            guard let n = v.doubleValue, n.isFinite else { throw bad("alpha_pattern value for \"\(k)\" is not a number", "alpha_pattern") }
+            guard let n = v.doubleValue, n.isFinite else {
+                throw bad("alpha_pattern value for \"\(k)\" is not a number", "alpha_pattern")
+            }
             alphaPattern.append((k, n))
         }
 
         if json["use_dora"]?.boolValue == true { throw refuse("DoRA (use_dora)", "use_dora") }
         if json["lora_bias"]?.boolValue == true { throw refuse("lora_bias", "lora_bias") }
-        if let bias = json["bias"]?.stringValue, bias != "none" { throw refuse("bias=\"\(bias)\" (trained base biases)", "bias") }
+        if let bias = json["bias"]?.stringValue, bias != "none" {
+            throw refuse("bias=\"\(bias)\" (trained base biases)", "bias")
+        }
         if let initValue = json["init_lora_weights"]?.stringValue {
             let lowered = initValue.lowercased()
-            for (prefix, name) in [("pissa", "PiSSA"), ("olora", "OLoRA"), ("corda", "CorDA"), ("loftq", "LoftQ"), ("lora_ga", "LoRA-GA")]
+            for (prefix, name) in [
+                ("pissa", "PiSSA"), ("olora", "OLoRA"), ("corda", "CorDA"), ("loftq", "LoftQ"), ("lora_ga", "LoRA-GA"),
+            ]
             where lowered.hasPrefix(prefix) {
-                throw FormatError(.unsupported, "\(name) initialisation (init_lora_weights=\"\(initValue)\") is not supported: it changes the base weights", path: path, location: "init_lora_weights")
+                throw FormatError(
+                    .unsupported,
+                    "\(name) initialisation (init_lora_weights=\"\(initValue)\") is not supported: it changes the base weights",
+                    path: path, location: "init_lora_weights")
             }
         }
-        for (key, feature) in [("layer_replication", "layer_replication"), ("trainable_token_indices", "trainable tokens"),
-                               ("alora_invocation_tokens", "activated LoRA (alora_invocation_tokens)"),
-                               ("target_parameters", "LoRA on parameters (target_parameters)")] {
+        for (key, feature) in [
+            ("layer_replication", "layer_replication"), ("trainable_token_indices", "trainable tokens"),
+            ("alora_invocation_tokens", "activated LoRA (alora_invocation_tokens)"),
+            ("target_parameters", "LoRA on parameters (target_parameters)"),
+        ] {
             if let v = json[key], !v.isNull, v != .array([]), v != .object([]) { throw refuse(feature, key) }
         }
         if json["use_qalora"]?.boolValue == true { throw refuse("QA-LoRA (use_qalora)", "use_qalora") }
@@ -108,17 +128,22 @@ extension PEFTConfig {
     /// Otherwise `r` and `lora_alpha` become the most common values and every
     /// other module gets an exact full-path entry in `rank_pattern` /
     /// `alpha_pattern`.
-    public static func exportJSON(modules: [LoraModuleInfo], baseModel: String?, fanInFanOut: Bool,
-                                  original: JSONValue?) -> JSONValue {
+    public static func exportJSON(
+        modules: [LoraModuleInfo], baseModel: String?, fanInFanOut: Bool,
+        original: JSONValue?
+    ) -> JSONValue {
         let rslora = modules.first?.useRSLoRA ?? false
         if let original, case .object = original, let config = try? PEFTConfig(json: original, path: ""),
-           config.useRSLoRA == rslora,
-           coversTargets(original["target_modules"], modules),
-           modules.allSatisfy({ config.rank(for: $0.path) == $0.rank && config.alpha(for: $0.path) == $0.alpha }) {
-            return replacing(original, [
-                ("base_model_name_or_path", baseModel.map(JSONValue.string) ?? .null),
-                ("use_rslora", .bool(rslora)),
-            ])
+            config.useRSLoRA == rslora,
+            coversTargets(original["target_modules"], modules),
+            modules.allSatisfy({ config.rank(for: $0.path) == $0.rank && config.alpha(for: $0.path) == $0.alpha })
+        {
+            return replacing(
+                original,
+                [
+                    ("base_model_name_or_path", baseModel.map(JSONValue.string) ?? .null),
+                    ("use_rslora", .bool(rslora)),
+                ])
         }
         let r = mostCommon(modules.map(\.rank)) ?? 8
         let alpha = mostCommon(modules.map(\.alpha)) ?? Double(r)
@@ -144,9 +169,13 @@ extension PEFTConfig {
             ("use_dora", false),
             ("use_rslora", .bool(rslora)),
         ]
-        guard let original, case .object(let pairs) = original else { return .object(fresh.map { (key: $0.0, value: $0.1) }) }
+        guard let original, case .object(let pairs) = original else {
+            return .object(fresh.map { (key: $0.0, value: $0.1) })
+        }
         // Keep the original's other settings (task_type, dropout, peft_version, ...).
-        var kept = pairs.filter { p in !fresh.contains { $0.0 == p.key } && p.key != "layers_to_transform" && p.key != "layers_pattern" }
+        var kept = pairs.filter { p in
+            !fresh.contains { $0.0 == p.key } && p.key != "layers_to_transform" && p.key != "layers_pattern"
+        }
         for (k, v) in fresh {
             if ["task_type", "lora_dropout", "inference_mode"].contains(k), let old = original[k] {
                 kept.append((k, old))

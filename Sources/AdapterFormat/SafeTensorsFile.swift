@@ -67,7 +67,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 guard case .object(let m) = value else { throw bad("__metadata__ is not an object", key) }
                 var map: [String: String] = [:]
                 for (k, v) in m {
-                    guard case .string(let s) = v else { throw bad("__metadata__ value for \"\(k)\" is not a string", key) }
+                    guard case .string(let s) = v else {
+                        throw bad("__metadata__ value for \"\(k)\" is not a string", key)
+                    }
                     map[k] = s
                 }
                 metadata = map
@@ -75,27 +77,37 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
             entries.append(try SafeTensorsFile.parseEntry(key, value, path: file.path))
         }
-        entries.sort { $0.dataRange.lowerBound < $1.dataRange.lowerBound
-            || ($0.dataRange.lowerBound == $1.dataRange.lowerBound && $0.dataRange.upperBound < $1.dataRange.upperBound) }
+        entries.sort {
+            $0.dataRange.lowerBound < $1.dataRange.lowerBound
+                || ($0.dataRange.lowerBound == $1.dataRange.lowerBound
+                    && $0.dataRange.upperBound < $1.dataRange.upperBound)
+        }
         var expectedStart = 0
         for e in entries {
             guard e.dataRange.lowerBound == expectedStart else {
-                throw bad(e.dataRange.lowerBound > expectedStart
-                          ? "data offsets leave a hole before this tensor"
-                          : "data offsets overlap another tensor", e.name)
+                throw bad(
+                    e.dataRange.lowerBound > expectedStart
+                        ? "data offsets leave a hole before this tensor"
+                        : "data offsets overlap another tensor", e.name)
             }
             let count: Int
-            do { count = try Tensor.elementCount(e.shape) } catch { throw bad("shape \(e.shape) has too many elements", e.name) }
+            do { count = try Tensor.elementCount(e.shape) } catch {
+                throw bad("shape \(e.shape) has too many elements", e.name)
+            }
             let (size, overflow) = count.multipliedReportingOverflow(by: e.dtype.byteSize)
             guard !overflow, size == e.dataRange.count else {
-                throw bad("data offsets span \(e.dataRange.count) bytes but shape \(e.shape) of \(e.dtype.rawValue) needs \(overflow ? "too many" : String(size))", e.name)
+                throw bad(
+                    "data offsets span \(e.dataRange.count) bytes but shape \(e.shape) of \(e.dtype.rawValue) needs \(overflow ? "too many" : String(size))",
+                    e.name)
             }
             expectedStart = e.dataRange.upperBound
         }
         guard 8 + headerLength + expectedStart == bytes.count else {
-            throw bad(8 + headerLength + expectedStart < bytes.count
-                      ? "\(bytes.count - 8 - headerLength - expectedStart) trailing bytes after the last tensor"
-                      : "file is truncated: tensors need \(expectedStart) data bytes, \(bytes.count - 8 - headerLength) present")
+            throw bad(
+                8 + headerLength + expectedStart < bytes.count
+                    ? "\(bytes.count - 8 - headerLength - expectedStart) trailing bytes after the last tensor"
+                    : "file is truncated: tensors need \(expectedStart) data bytes, \(bytes.count - 8 - headerLength) present"
+            )
         }
         self.entries = entries
         self.metadata = metadata
@@ -119,11 +131,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
             case "shape":
                 guard let dims = v.arrayValue else { throw bad("shape is not an array") }
                 shape = try dims.map {
-                    guard case .int(let i) = $0, i >= 0 else { throw bad("shape has a non-integer or negative dimension") }
+                    guard case .int(let i) = $0, i >= 0 else {
+                        throw bad("shape has a non-integer or negative dimension")
+                    }
                     return i
                 }
             case "data_offsets":
-                guard let o = v.arrayValue, o.count == 2, case .int(let s) = o[0], case .int(let e) = o[1], s >= 0, e >= s else {
+                guard let o = v.arrayValue, o.count == 2, case .int(let s) = o[0], case .int(let e) = o[1], s >= 0,
+                    e >= s
+                else {
                     throw bad("data_offsets is not a pair [start, end] with 0 ≤ start ≤ end")
                 }
                 range = s..<e

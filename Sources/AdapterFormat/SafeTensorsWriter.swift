@@ -32,10 +32,13 @@ public enum SafeTensorsWriter {
 
     /// The header bytes (without the length prefix) and the tensor order for
     /// the given tensors.
-    public static func layout(_ specs: [(name: String, dtype: DType, shape: [Int])],
-                              metadata: [String: String]?) -> (header: [UInt8], order: [Int]) {
+    public static func layout(
+        _ specs: [(name: String, dtype: DType, shape: [Int])],
+        metadata: [String: String]?
+    ) -> (header: [UInt8], order: [Int]) {
         let order = specs.indices.sorted { i, j in
-            let a = referenceOrder(specs[i].dtype), b = referenceOrder(specs[j].dtype)
+            let a = referenceOrder(specs[i].dtype)
+            let b = referenceOrder(specs[j].dtype)
             if a != b { return a > b }
             return Array(specs[i].name.utf8).lexicographicallyPrecedes(specs[j].name.utf8)
         }
@@ -48,11 +51,15 @@ public enum SafeTensorsWriter {
         for i in order {
             let s = specs[i]
             let size = s.shape.reduce(1, *) * s.dtype.byteSize
-            pairs.append((s.name, [
-                "dtype": .string(s.dtype.rawValue),
-                "shape": .array(s.shape.map { .int($0) }),
-                "data_offsets": [.int(offset), .int(offset + size)],
-            ]))
+            pairs.append(
+                (
+                    s.name,
+                    [
+                        "dtype": .string(s.dtype.rawValue),
+                        "shape": .array(s.shape.map { .int($0) }),
+                        "data_offsets": [.int(offset), .int(offset + size)],
+                    ]
+                ))
             offset += size
         }
         var header = JSONValue.object(pairs).compactBytes
@@ -62,8 +69,10 @@ public enum SafeTensorsWriter {
 
     /// Writes tensors atomically to `path`, asking `produce` for each one in
     /// file order, so only one tensor needs to be in memory at a time.
-    public static func write(specs: [(name: String, dtype: DType, shape: [Int])], metadata: [String: String]?,
-                             to path: String, overwrite: Bool, produce: (String) throws -> Tensor) throws {
+    public static func write(
+        specs: [(name: String, dtype: DType, shape: [Int])], metadata: [String: String]?,
+        to path: String, overwrite: Bool, produce: (String) throws -> Tensor
+    ) throws {
         try checkUnique(specs.map(\.name), path: path)
         let (header, order) = layout(specs, metadata: metadata)
         let out = try AtomicFileWriter(destination: path, overwrite: overwrite)
@@ -72,7 +81,9 @@ public enum SafeTensorsWriter {
         for i in order {
             let tensor = try produce(specs[i].name)
             guard tensor.dtype == specs[i].dtype, tensor.shape == specs[i].shape else {
-                throw FormatError(.invalidContent, "tensor does not have its announced dtype and shape", path: path, location: specs[i].name)
+                throw FormatError(
+                    .invalidContent, "tensor does not have its announced dtype and shape", path: path,
+                    location: specs[i].name)
             }
             try out.write(tensor.bytes)
         }
@@ -80,11 +91,15 @@ public enum SafeTensorsWriter {
     }
 
     /// Writes in-memory tensors atomically to `path`.
-    public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String]?,
-                             to path: String, overwrite: Bool) throws {
+    public static func write(
+        _ tensors: [(name: String, tensor: Tensor)], metadata: [String: String]?,
+        to path: String, overwrite: Bool
+    ) throws {
         let byName = Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
-        try write(specs: tensors.map { ($0.name, $0.tensor.dtype, $0.tensor.shape) }, metadata: metadata,
-                  to: path, overwrite: overwrite) { byName[$0]! }
+        try write(
+            specs: tensors.map { ($0.name, $0.tensor.dtype, $0.tensor.shape) }, metadata: metadata,
+            to: path, overwrite: overwrite
+        ) { byName[$0]! }
     }
 
     /// The complete file as bytes (for tests and small files).

@@ -41,9 +41,11 @@ public enum Zstd {
         var failure: Error?
         let out = [UInt8](unsafeUninitializedCapacity: bound) { dst, initialized in
             // With no sequences, the whole input is literals (zstd.h, ZSTD_compressSequences).
-            let written = ZSTD_compressSequences(cctx, dst.baseAddress, bound, &noSequences, 0, source.baseAddress, source.count)
+            let written = ZSTD_compressSequences(
+                cctx, dst.baseAddress, bound, &noSequences, 0, source.baseAddress, source.count)
             if ZSTD_isError(written) != 0 {
-                failure = FormatError(.io, "zstd literal compression failed: \(String(cString: ZSTD_getErrorName(written)))")
+                failure = FormatError(
+                    .io, "zstd literal compression failed: \(String(cString: ZSTD_getErrorName(written)))")
                 initialized = 0
             } else {
                 initialized = written
@@ -74,7 +76,9 @@ public enum Zstd {
     }
 
     /// Decompresses exactly one frame into `destination`, which it must fill exactly.
-    public static func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) throws {
+    public static func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer)
+        throws
+    {
         let rawCount = destination.count
         guard source.count > 0 else { throw FormatError(.malformed, "empty zstd frame") }
         let frameSize = ZSTD_findFrameCompressedSize(source.baseAddress, source.count)

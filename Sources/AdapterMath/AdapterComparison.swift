@@ -31,7 +31,8 @@ extension ModuleComparison {
     public init(path: String, layer: Int?, a: LowRankDelta, b: LowRankDelta) throws {
         self.path = path
         self.layer = layer
-        let ua = try a.singularSubspaces(), ub = try b.singularSubspaces()
+        let ua = try a.singularSubspaces()
+        let ub = try b.singularSubspaces()
         normA = ua.norm
         normB = ub.norm
         inner = a.frobeniusInner(b)
@@ -53,7 +54,8 @@ extension LowRankDelta {
     /// singular value above 1e-10 of the largest) and `‖ΔW‖_F`.
     public func singularSubspaces() throws -> (left: Matrix<Double>, right: Matrix<Double>, norm: Double) {
         guard rank > 0 else { return (Matrix(zeros: outFeatures, 0), Matrix(zeros: inFeatures, 0), 0) }
-        let qb = try b.qr(), qa = try a.transposed.qr()
+        let qb = try b.qr()
+        let qa = try a.transposed.qr()
         let svd = try qb.r.multiplied(by: qa.r, transposeOther: true).svd()
         let s = svd.singularValues
         let norm = s.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -83,8 +85,9 @@ public struct LayerComparison: Sendable {
         return sums.keys.sorted().map { l in
             let s = sums[l]!
             let denominator = (s.a * s.b).squareRoot()
-            return LayerComparison(layer: l, cosine: denominator > 0 ? s.inner / denominator : 0,
-                                   normRatio: s.a > 0 ? (s.b / s.a).squareRoot() : .infinity)
+            return LayerComparison(
+                layer: l, cosine: denominator > 0 ? s.inner / denominator : 0,
+                normRatio: s.a > 0 ? (s.b / s.a).squareRoot() : .infinity)
         }
     }
 }

@@ -32,7 +32,9 @@ public final class AdapterMerger {
         guard options.weights.count == inputs.count else {
             throw MergeError(.invalidOption, "\(options.weights.count) weights given for \(inputs.count) adapters")
         }
-        guard options.weights.allSatisfy(\.isFinite) else { throw MergeError(.invalidOption, "weights must be finite numbers") }
+        guard options.weights.allSatisfy(\.isFinite) else {
+            throw MergeError(.invalidOption, "weights must be finite numbers")
+        }
         if let k = options.rank, k < 1 { throw MergeError(.invalidOption, "the rank must be at least 1") }
         if options.method == .ties || options.method == .dare {
             guard options.density > 0 && options.density <= 1 else {
@@ -43,13 +45,16 @@ public final class AdapterMerger {
         // Base models: a missing name is not a mismatch.
         let named = inputs.compactMap { input in input.metadata.baseModel.map { (input.location, $0) } }
         if !options.allowBaseMismatch, let first = named.first, let other = named.first(where: { $0.1 != first.1 }) {
-            throw MergeError(.baseModelMismatch,
-                             "adapters are for different base models: \(first.0) says \"\(first.1)\", \(other.0) says \"\(other.1)\"")
+            throw MergeError(
+                .baseModelMismatch,
+                "adapters are for different base models: \(first.0) says \"\(first.1)\", \(other.0) says \"\(other.1)\""
+            )
         }
 
         // Every module path across inputs, with one shape.
         if let bad = options.layerBands.keys.first(where: { !inputs.indices.contains($0) }) {
-            throw MergeError(.invalidOption, "layer weights name input \(bad + 1), but there are \(inputs.count) inputs")
+            throw MergeError(
+                .invalidOption, "layer weights name input \(bad + 1), but there are \(inputs.count) inputs")
         }
         // An input whose weight is zero in a module's layer does not take part in that module.
         var byPath: [String: [(input: Int, module: LoraModuleInfo)]] = [:]
@@ -64,9 +69,13 @@ public final class AdapterMerger {
         for path in byPath.keys.sorted(by: naturalOrder) {
             let contributors = byPath[path]!
             let first = contributors[0]
-            if let clash = contributors.first(where: { $0.module.outFeatures != first.module.outFeatures || $0.module.inFeatures != first.module.inFeatures }) {
-                throw MergeError(.incompatible,
-                                 "module \(path) is \(first.module.outFeatures)×\(first.module.inFeatures) in \(inputs[first.input].location) but \(clash.module.outFeatures)×\(clash.module.inFeatures) in \(inputs[clash.input].location): the adapters are for different base models")
+            if let clash = contributors.first(where: {
+                $0.module.outFeatures != first.module.outFeatures || $0.module.inFeatures != first.module.inFeatures
+            }) {
+                throw MergeError(
+                    .incompatible,
+                    "module \(path) is \(first.module.outFeatures)×\(first.module.inFeatures) in \(inputs[first.input].location) but \(clash.module.outFeatures)×\(clash.module.inFeatures) in \(inputs[clash.input].location): the adapters are for different base models"
+                )
             }
             let ranks = contributors.map(\.module.rank)
             let sum = ranks.reduce(0, +)
@@ -77,8 +86,10 @@ public final class AdapterMerger {
                 rankOut = sum
             case .add:
                 if let other = contributors.first(where: { $0.module.rank != first.module.rank }) {
-                    throw MergeError(.unsupportedByMethod,
-                                     "add needs equal ranks, but module \(path) has rank \(first.module.rank) in \(inputs[first.input].location) and \(other.module.rank) in \(inputs[other.input].location) (concat and svd merge unequal ranks)")
+                    throw MergeError(
+                        .unsupportedByMethod,
+                        "add needs equal ranks, but module \(path) has rank \(first.module.rank) in \(inputs[first.input].location) and \(other.module.rank) in \(inputs[other.input].location) (concat and svd merge unequal ranks)"
+                    )
                 }
                 rankOut = first.module.rank
             case .svd:
@@ -87,9 +98,10 @@ public final class AdapterMerger {
             case .ties, .dare:
                 rankOut = Swift.min(options.rank ?? sum, limit)
             }
-            let output = LoraModuleInfo(path: path, rank: rankOut, inFeatures: first.module.inFeatures,
-                                        outFeatures: first.module.outFeatures, alpha: Double(rankOut),
-                                        useRSLoRA: false, dtype: outputDType)
+            let output = LoraModuleInfo(
+                path: path, rank: rankOut, inFeatures: first.module.inFeatures,
+                outFeatures: first.module.outFeatures, alpha: Double(rankOut),
+                useRSLoRA: false, dtype: outputDType)
             plan.append(PlannedModule(output: output, contributors: contributors))
         }
         self.plan = plan
@@ -117,7 +129,9 @@ public final class AdapterMerger {
             prefetched = (index + 1, BackgroundTask { try AdapterMerger.load(next, from: inputs, options: options) })
         }
         // Canonical form: each input's scaling folded into its factors, then weighted.
-        let coefficients = planned.contributors.map { options.weight(of: $0.input, layer: $0.module.layer) * $0.module.scaling }
+        let coefficients = planned.contributors.map {
+            options.weight(of: $0.input, layer: $0.module.layer) * $0.module.scaling
+        }
         let target = LowRankDelta.concatenate(parts, scalingA: coefficients)
         var retained: Double?
         let merged: LowRankDelta
@@ -131,19 +145,24 @@ public final class AdapterMerger {
             merged = t.delta
             retained = t.retainedEnergy
         case .ties, .dare:
-            let out = planned.output.outFeatures, inn = planned.output.inFeatures
+            let out = planned.output.outFeatures
+            let inn = planned.output.inFeatures
             let weighted = zip(parts, coefficients).map { DenseTaskArithmetic.dense($0, scale: $1) }
             let dense: [Float]
             if options.method == .ties {
                 dense = DenseTaskArithmetic.ties(weighted, density: options.density)
             } else {
-                var generators = weighted.indices.map { SeededGenerator(seed: options.seed, stream: "dare:" + module.path, index: planned.contributors[$0].input) }
+                var generators = weighted.indices.map {
+                    SeededGenerator(
+                        seed: options.seed, stream: "dare:" + module.path, index: planned.contributors[$0].input)
+                }
                 dense = DenseTaskArithmetic.dare(weighted, density: options.density, generators: &generators)
             }
             let denseNorm = dense.reduce(0.0) { $0 + Double($1) * Double($1) }
             var generator = SeededGenerator(seed: options.seed, stream: "range:" + module.path)
-            let range = try DenseTaskArithmetic.rangeFactorization(dense, rows: out, columns: inn,
-                                                                   rank: planned.output.rank + 8, generator: &generator)
+            let range = try DenseTaskArithmetic.rangeFactorization(
+                dense, rows: out, columns: inn,
+                rank: planned.output.rank + 8, generator: &generator)
             let t = try range.truncated(rank: planned.output.rank)
             merged = t.delta
             let kept = t.singularValues.prefix(planned.output.rank).reduce(0) { $0 + $1 * $1 }
@@ -165,7 +184,9 @@ public final class AdapterMerger {
 
     /// The factors of every input of one planned module, unscaled, with
     /// non-finite values refused unless the options allow them.
-    static func load(_ planned: PlannedModule, from inputs: [any AdapterSource], options: MergeOptions) throws -> [LowRankDelta] {
+    static func load(_ planned: PlannedModule, from inputs: [any AdapterSource], options: MergeOptions) throws
+        -> [LowRankDelta]
+    {
         try planned.contributors.map { i, m in
             let factors = try inputs[i].factors(of: m)
             let bad = factors.a.nonFiniteCount + factors.b.nonFiniteCount
@@ -203,23 +224,28 @@ public final class AdapterMerger {
             "density": options.method == .ties || options.method == .dare ? .number(options.density) : .null,
             "seed": .int(Int(truncatingIfNeeded: options.seed)),
             "dtype": .string(outputDType.shortName),
-            "layer_weights": options.layerBands.isEmpty ? .null : .object(options.layerBands.keys.sorted().map {
-                (key: String($0 + 1), value: .string(options.layerBands[$0]!.description))
-            }),
-            "inputs": .array(inputs.indices.map { i in
-                [
-                    "path": .string(inputs[i].location),
-                    "xxh64": .string(inputHashes[i]),
-                    "weight": .number(options.weights[i]),
-                    "kind": inputs[i].metadata.kind.map { .string($0.rawValue) } ?? .null,
-                    "languages": .array(inputs[i].metadata.languages.map { .string($0) }),
-                ]
-            }),
+            "layer_weights": options.layerBands.isEmpty
+                ? .null
+                : .object(
+                    options.layerBands.keys.sorted().map {
+                        (key: String($0 + 1), value: .string(options.layerBands[$0]!.description))
+                    }),
+            "inputs": .array(
+                inputs.indices.map { i in
+                    [
+                        "path": .string(inputs[i].location),
+                        "xxh64": .string(inputHashes[i]),
+                        "weight": .number(options.weights[i]),
+                        "kind": inputs[i].metadata.kind.map { .string($0.rawValue) } ?? .null,
+                        "languages": .array(inputs[i].metadata.languages.map { .string($0) }),
+                    ]
+                }),
         ]
         // The first PEFT config that exists keeps task_type, fan_in_fan_out and
         // the like for a PEFT export; its r/alpha are rewritten on export.
-        return AdapterMetadata(kind: .merged, baseModel: inputs.compactMap(\.metadata.baseModel).first,
-                               languages: languages, lineage: lineage,
-                               peftConfig: inputs.compactMap(\.metadata.peftConfig).first)
+        return AdapterMetadata(
+            kind: .merged, baseModel: inputs.compactMap(\.metadata.baseModel).first,
+            languages: languages, lineage: lineage,
+            peftConfig: inputs.compactMap(\.metadata.peftConfig).first)
     }
 }

@@ -26,7 +26,8 @@ public struct AdapterReport {
         var modules: [Module] = []
         for info in source.modules {
             let stats = try DeltaStatistics(module: info, factors: try source.factors(of: info))
-            modules.append(Module(info: info, stats: stats, encodingA: encodings[info.keyA], encodingB: encodings[info.keyB]))
+            modules.append(
+                Module(info: info, stats: stats, encodingA: encodings[info.keyA], encodingB: encodings[info.keyB]))
         }
         self.modules = modules
     }
@@ -39,10 +40,14 @@ public struct AdapterReport {
             byLayer[layer, default: (0, 0)].count += 1
             byLayer[layer, default: (0, 0)].sum += m.stats.frobenius * m.stats.frobenius
         }
-        return byLayer.keys.sorted().map { Layer(layer: $0, modules: byLayer[$0]!.count, frobenius: byLayer[$0]!.sum.squareRoot()) }
+        return byLayer.keys.sorted().map {
+            Layer(layer: $0, modules: byLayer[$0]!.count, frobenius: byLayer[$0]!.sum.squareRoot())
+        }
     }
 
-    public var totalFrobenius: Double { modules.reduce(0) { $0 + $1.stats.frobenius * $1.stats.frobenius }.squareRoot() }
+    public var totalFrobenius: Double {
+        modules.reduce(0) { $0 + $1.stats.frobenius * $1.stats.frobenius }.squareRoot()
+    }
     public var totalNonFinite: Int { modules.reduce(0) { $0 + $1.stats.nonFinite } }
 
     public var compressionRatio: Double {
@@ -66,39 +71,53 @@ extension AdapterReport {
         if source.format == .lora { pairs.append(("format_version", .int(Int(LoraContainer.formatVersion)))) }
         if let lineage = meta.lineage { pairs.append(("lineage", lineage)) }
         if let recipe = meta.recipe { pairs.append(("recipe", recipe)) }
-        pairs.append(("totals", [
-            "modules": .int(modules.count),
-            "parameters": .int(source.parameterCount),
-            "raw_bytes": .int(source.rawBytes),
-            "stored_bytes": .int(source.storedBytes),
-            "compression_ratio": .double(compressionRatio),
-            "delta_fro": .double(totalFrobenius),
-            "nonfinite": .int(totalNonFinite),
-        ]))
-        pairs.append(("layers", .array(layers.map {
-            ["layer": .int($0.layer), "modules": .int($0.modules), "delta_fro": .double($0.frobenius)]
-        })))
-        pairs.append(("modules", .array(modules.map { m in
-            var entry: [(key: String, value: JSONValue)] = [
-                ("name", .string(m.info.path)),
-                ("layer", m.info.layer.map { .int($0) } ?? .null),
-                ("in", .int(m.info.inFeatures)),
-                ("out", .int(m.info.outFeatures)),
-                ("rank", .int(m.info.rank)),
-                ("alpha", .number(m.info.alpha)),
-                ("scaling", .double(m.info.scaling)),
-                ("dtype", .string(m.info.dtype.shortName)),
-                ("delta_fro", .double(m.stats.frobenius)),
-                ("delta_spectral", .double(m.stats.spectral)),
-                ("effective_rank", .double(m.stats.effectiveRank)),
-                ("singular_values", .array(m.stats.singularValues.map { .double($0) })),
-                ("nonfinite", .int(m.stats.nonFinite)),
-            ]
-            if let a = m.encodingA, let b = m.encodingB {
-                entry.append(("encoding", ["A": .string(a.rawValue), "B": .string(b.rawValue)]))
-            }
-            return .object(entry)
-        })))
+        pairs.append(
+            (
+                "totals",
+                [
+                    "modules": .int(modules.count),
+                    "parameters": .int(source.parameterCount),
+                    "raw_bytes": .int(source.rawBytes),
+                    "stored_bytes": .int(source.storedBytes),
+                    "compression_ratio": .double(compressionRatio),
+                    "delta_fro": .double(totalFrobenius),
+                    "nonfinite": .int(totalNonFinite),
+                ]
+            ))
+        pairs.append(
+            (
+                "layers",
+                .array(
+                    layers.map {
+                        ["layer": .int($0.layer), "modules": .int($0.modules), "delta_fro": .double($0.frobenius)]
+                    })
+            ))
+        pairs.append(
+            (
+                "modules",
+                .array(
+                    modules.map { m in
+                        var entry: [(key: String, value: JSONValue)] = [
+                            ("name", .string(m.info.path)),
+                            ("layer", m.info.layer.map { .int($0) } ?? .null),
+                            ("in", .int(m.info.inFeatures)),
+                            ("out", .int(m.info.outFeatures)),
+                            ("rank", .int(m.info.rank)),
+                            ("alpha", .number(m.info.alpha)),
+                            ("scaling", .double(m.info.scaling)),
+                            ("dtype", .string(m.info.dtype.shortName)),
+                            ("delta_fro", .double(m.stats.frobenius)),
+                            ("delta_spectral", .double(m.stats.spectral)),
+                            ("effective_rank", .double(m.stats.effectiveRank)),
+                            ("singular_values", .array(m.stats.singularValues.map { .double($0) })),
+                            ("nonfinite", .int(m.stats.nonFinite)),
+                        ]
+                        if let a = m.encodingA, let b = m.encodingB {
+                            entry.append(("encoding", ["A": .string(a.rawValue), "B": .string(b.rawValue)]))
+                        }
+                        return .object(entry)
+                    })
+            ))
         return .object(pairs)
     }
 }

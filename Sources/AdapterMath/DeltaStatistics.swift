@@ -38,14 +38,20 @@ public struct DeltaStatistics: Sendable, Equatable {
     /// Statistics of an update in factor form.
     public init(delta: LowRankDelta) throws {
         let bad = delta.nonFiniteCount
-        if bad > 0 { self.init(nonFinite: bad); return }
+        if bad > 0 {
+            self.init(nonFinite: bad)
+            return
+        }
         self.init(singularValues: try delta.singularValues())
     }
 
     /// Statistics of one module of an adapter.
     public init(module: LoraModuleInfo, factors: (a: Tensor, b: Tensor)) throws {
         let bad = factors.a.nonFiniteCount + factors.b.nonFiniteCount
-        if bad > 0 { self.init(nonFinite: bad); return }
+        if bad > 0 {
+            self.init(nonFinite: bad)
+            return
+        }
         try self.init(delta: try LowRankDelta(module: module, factors: factors))
     }
 

@@ -45,7 +45,7 @@ enum DenseTaskArithmetic {
         if keep >= n { return values }
         if keep == 0 { return [Float](repeating: 0, count: n) }
         var magnitudes = values.map { abs($0) }
-        let threshold = select(&magnitudes, rank: n - keep) // the keep-th largest
+        let threshold = select(&magnitudes, rank: n - keep)  // the keep-th largest
         var out = [Float](repeating: 0, count: n)
         var above = 0
         for v in values where abs(v) > threshold { above += 1 }
@@ -70,14 +70,16 @@ enum DenseTaskArithmetic {
     /// (Hoare quickselect with median-of-three pivots; reorders `values`).
     static func select(_ values: inout [Float], rank: Int) -> Float {
         values.withUnsafeMutableBufferPointer { v in
-            var lo = 0, hi = v.count - 1
+            var lo = 0
+            var hi = v.count - 1
             while lo < hi {
                 let mid = lo + (hi - lo) / 2
                 if v[mid] < v[lo] { v.swapAt(mid, lo) }
                 if v[hi] < v[lo] { v.swapAt(hi, lo) }
                 if v[hi] < v[mid] { v.swapAt(hi, mid) }
                 let pivot = v[mid]
-                var i = lo, j = hi
+                var i = lo
+                var j = hi
                 while i <= j {
                     while v[i] < pivot { i += 1 }
                     while v[j] > pivot { j -= 1 }
@@ -113,18 +115,21 @@ enum DenseTaskArithmetic {
     /// captures its top singular directions (randomized range finder of
     /// Halko, Martinsson & Tropp, with `powerIterations` re-orthonormalised
     /// power steps). Everything is sgemm on the dense matrix plus thin QRs.
-    static func rangeFactorization(_ m: [Float], rows: Int, columns: Int, rank l: Int,
-                                   powerIterations: Int = 2, generator: inout SeededGenerator) throws -> LowRankDelta {
+    static func rangeFactorization(
+        _ m: [Float], rows: Int, columns: Int, rank l: Int,
+        powerIterations: Int = 2, generator: inout SeededGenerator
+    ) throws -> LowRankDelta {
         let mat = Matrix<Float>(rows: rows, columns: columns, elements: m)
         let width = Swift.min(l, rows, columns)
-        let omega = Matrix<Float>(rows: columns, columns: width,
-                                  elements: (0..<(columns * width)).map { _ in Float(generator.nextNormal()) })
+        let omega = Matrix<Float>(
+            rows: columns, columns: width,
+            elements: (0..<(columns * width)).map { _ in Float(generator.nextNormal()) })
         var q = try mat.multiplied(by: omega).asDouble.qr().q.asFloat
         for _ in 0..<powerIterations {
             let z = try mat.multiplied(by: q, transposeSelf: true).asDouble.qr().q.asFloat
             q = try mat.multiplied(by: z).asDouble.qr().q.asFloat
         }
-        let projected = q.multiplied(by: mat, transposeSelf: true) // width × in
+        let projected = q.multiplied(by: mat, transposeSelf: true)  // width × in
         return LowRankDelta(a: projected.asDouble, b: q.asDouble)
     }
 }

@@ -27,7 +27,8 @@ extension LowRankDelta {
             initialized = total
         }
         let b = Matrix.hstack(parts.map(\.b), rows: parts[0].outFeatures)
-        return LowRankDelta(a: Matrix(rows: total / Swift.max(columns, 1), columns: columns, elements: columns == 0 ? [] : a), b: b)
+        return LowRankDelta(
+            a: Matrix(rows: total / Swift.max(columns, 1), columns: columns, elements: columns == 0 ? [] : a), b: b)
     }
 
     /// The same update times `factor` (applied to A, so B keeps its scale).
@@ -57,8 +58,10 @@ extension LowRankDelta {
     /// - Returns: the truncated update (rank exactly `k`, zero-padded when ΔW has
     ///   lower rank), all singular values of ΔW, and the retained energy
     ///   `Σ_{i≤k} σᵢ² / Σ σᵢ²` (1 for a zero update).
-    public func truncated(rank k: Int) throws -> (delta: LowRankDelta, singularValues: [Double], retainedEnergy: Double) {
-        let qb = try b.qr(), qa = try a.transposed.qr()
+    public func truncated(rank k: Int) throws -> (delta: LowRankDelta, singularValues: [Double], retainedEnergy: Double)
+    {
+        let qb = try b.qr()
+        let qa = try a.transposed.qr()
         let core = qb.r.multiplied(by: qa.r, transposeOther: true)
         let svd = try core.svd()
         let s = svd.singularValues
@@ -83,8 +86,10 @@ extension LowRankDelta {
     /// The factors as stored tensors of `dtype` (A: r × in, B: out × r).
     /// Narrowing to f16/bf16 goes through f32, each step rounding to nearest even.
     public func tensors(dtype: DType) throws -> (a: Tensor, b: Tensor) {
-        (try Tensor(narrowing: a.elements, shape: [a.rows, a.columns], dtype: dtype),
-         try Tensor(narrowing: b.elements, shape: [b.rows, b.columns], dtype: dtype))
+        (
+            try Tensor(narrowing: a.elements, shape: [a.rows, a.columns], dtype: dtype),
+            try Tensor(narrowing: b.elements, shape: [b.rows, b.columns], dtype: dtype)
+        )
     }
 
     /// The update the stored tensors actually hold, after rounding to their dtype.

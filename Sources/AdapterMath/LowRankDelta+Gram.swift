@@ -1,6 +1,6 @@
 import Tensors
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension LowRankDelta {
@@ -20,16 +20,18 @@ extension LowRankDelta {
     public static func frobeniusNorm(ofSum terms: [LowRankDelta]) throws -> Double {
         let live = terms.filter { $0.rank > 0 && $0.inFeatures > 0 && $0.outFeatures > 0 }
         guard !live.isEmpty else { return 0 }
-        var value = 0.0, magnitude = 0.0
+        var value = 0.0
+        var magnitude = 0.0
         for j in live.indices {
             for k in j..<live.count {
-                let bb = live[j].b.multiplied(by: live[k].b, transposeSelf: true)    // rⱼ × rₖ
-                let aa = live[j].a.multiplied(by: live[k].a, transposeOther: true)   // rⱼ × rₖ
+                let bb = live[j].b.multiplied(by: live[k].b, transposeSelf: true)  // rⱼ × rₖ
+                let aa = live[j].a.multiplied(by: live[k].a, transposeOther: true)  // rⱼ × rₖ
                 // Off-diagonal blocks appear twice in the full Gram matrices.
                 let weight = j == k ? 1.0 : 2.0
                 bb.elements.withUnsafeBufferPointer { x in
                     aa.elements.withUnsafeBufferPointer { y in
-                        var v = 0.0, m = 0.0
+                        var v = 0.0
+                        var m = 0.0
                         for i in 0..<x.count {
                             let p = x[i] * y[i]
                             v += p

@@ -61,8 +61,8 @@ public struct LowRankDelta: Sendable {
 
     /// `⟨ΔW, other⟩_F = tr(A₁ᵀ B₁ᵀ B₂ A₂) = tr((B₁ᵀB₂)(A₂A₁ᵀ))`, from r₁ × r₂ matrices.
     public func frobeniusInner(_ other: LowRankDelta) -> Double {
-        let bb = b.multiplied(by: other.b, transposeSelf: true)      // r1 × r2
-        let aa = other.a.multiplied(by: a, transposeOther: true)     // r2 × r1
+        let bb = b.multiplied(by: other.b, transposeSelf: true)  // r1 × r2
+        let aa = other.a.multiplied(by: a, transposeOther: true)  // r2 × r1
         var trace = 0.0
         for i in 0..<bb.rows {
             for k in 0..<bb.columns { trace += bb[i, k] * aa[k, i] }

@@ -46,8 +46,10 @@ public struct MergeOptions: Sendable {
         weights[input] * (layerBands[input]?.factor(layer: layer) ?? 1)
     }
 
-    public init(method: MergeMethod = .concat, weights: [Double], rank: Int? = nil, density: Double = 0.5, seed: UInt64 = 0,
-                allowBaseMismatch: Bool = false, allowNonFinite: Bool = false, dtype: DType? = nil) {
+    public init(
+        method: MergeMethod = .concat, weights: [Double], rank: Int? = nil, density: Double = 0.5, seed: UInt64 = 0,
+        allowBaseMismatch: Bool = false, allowNonFinite: Bool = false, dtype: DType? = nil
+    ) {
         self.method = method
         self.weights = weights
         self.rank = rank

@@ -56,10 +56,13 @@ public struct MergeRecipe: Sendable, Equatable {
                 weights.append(1)
                 continue
             }
-            let input = try JSONFields(item, path: path, location: top.place("inputs[\(i)]"),
-                                       what: "each input (a path or {\"path\": ..., \"weight\": ...})")
+            let input = try JSONFields(
+                item, path: path, location: top.place("inputs[\(i)]"),
+                what: "each input (a path or {\"path\": ..., \"weight\": ...})")
             try input.rejectUnknownKeys(Self.inputKeys)
-            guard let p = try input.string("path"), !p.isEmpty else { throw input.error("path", "needs a non-empty path") }
+            guard let p = try input.string("path"), !p.isEmpty else {
+                throw input.error("path", "needs a non-empty path")
+            }
             inputs.append(resolve(p))
             weights.append(try input.double("weight") ?? 1)
             if let text = try input.string("layers") {
@@ -72,7 +75,8 @@ public struct MergeRecipe: Sendable, Equatable {
         }
         if let m = try top.string("method") {
             guard let parsed = MergeMethod(rawValue: m) else {
-                throw top.error("method", "must be one of \(MergeMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw top.error(
+                    "method", "must be one of \(MergeMethod.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             method = parsed
         } else {
@@ -87,7 +91,9 @@ public struct MergeRecipe: Sendable, Equatable {
         }
         rank = try top.int("rank", in: 1...Int.max)
         density = try top.double("density")
-        if let density, !(density > 0 && density <= 1) { throw top.error("density", "must be in (0, 1], not \(density)") }
+        if let density, !(density > 0 && density <= 1) {
+            throw top.error("density", "must be in (0, 1], not \(density)")
+        }
         seed = UInt64(try top.int("seed", in: 0...Int.max) ?? 0)
         output = try top.string("output").map(resolve)
         if output == "" { throw top.error("output", "is empty") }

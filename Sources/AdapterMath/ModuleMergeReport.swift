@@ -35,7 +35,8 @@ public struct MergeReport: Sendable {
 
     /// `‖B'A' − target‖_F / ‖target‖_F` over all modules together.
     public var totalRelativeError: Double {
-        var err = 0.0, norm = 0.0
+        var err = 0.0
+        var norm = 0.0
         for m in modules {
             err += (m.relativeError * m.targetNorm) * (m.relativeError * m.targetNorm)
             norm += m.targetNorm * m.targetNorm

@@ -34,12 +34,15 @@ public struct CandidateCheck {
     ///   - languages: keep only these (rows without `lang` count as `-`).
     ///   - taskLanguages, alignmentLanguages: override the groups the candidate's metadata gives.
     ///   - layer: the alignment layer, 0…L (the hidden states' indices).
-    public init(model: TransformerModel, tokenizer: Tokenizer, candidate: Setting, baseline: Setting?,
-                rows: [DataRow], pairs: [DataRow], languages: Set<String>? = nil,
-                taskLanguages: [String]? = nil, alignmentLanguages: [String]? = nil, layer: Int? = nil) throws {
+    public init(
+        model: TransformerModel, tokenizer: Tokenizer, candidate: Setting, baseline: Setting?,
+        rows: [DataRow], pairs: [DataRow], languages: Set<String>? = nil,
+        taskLanguages: [String]? = nil, alignmentLanguages: [String]? = nil, layer: Int? = nil
+    ) throws {
         let layers = model.config.layerCount
         if let layer, !(0...layers).contains(layer) {
-            throw FormatError(.invalidContent, "the alignment layer \(layer) is outside the model's hidden states 0…\(layers)")
+            throw FormatError(
+                .invalidContent, "the alignment layer \(layer) is outside the model's hidden states 0…\(layers)")
         }
         func kept(_ rows: [DataRow]) -> [DataRow] {
             guard let languages else { return rows }
@@ -48,8 +51,11 @@ public struct CandidateCheck {
         self.rows = kept(rows)
         self.pairs = kept(pairs)
         guard !self.rows.isEmpty || !self.pairs.isEmpty else {
-            throw FormatError(.invalidContent, "no rows left to check" + (languages.map { " for the languages \($0.sorted().joined(separator: ","))" } ?? ""),
-                              path: rows.first?.file ?? pairs.first?.file)
+            throw FormatError(
+                .invalidContent,
+                "no rows left to check"
+                    + (languages.map { " for the languages \($0.sorted().joined(separator: ","))" } ?? ""),
+                path: rows.first?.file ?? pairs.first?.file)
         }
         var groups = candidate.adapters.reduce(LanguageGroups(task: [], alignment: [])) {
             $0.merged(with: LanguageGroups(metadata: $1.source.metadata))
@@ -69,14 +75,20 @@ public struct CandidateCheck {
     public var plannedDecodes: Int { rows.count * (baseline == nil ? 1 : 2) }
 
     /// Measures both settings and applies the gates.
-    public func run(minimumGain: Double? = nil, maximumLossIncrease: Double? = nil,
-                    progress: (@Sendable (Int) -> Void)? = nil) throws -> (report: CheckReport, candidate: SettingResult, baseline: SettingResult?) {
+    public func run(
+        minimumGain: Double? = nil, maximumLossIncrease: Double? = nil,
+        progress: (@Sendable (Int) -> Void)? = nil
+    ) throws -> (report: CheckReport, candidate: SettingResult, baseline: SettingResult?) {
         var check = HeldOutCheck(model: model, tokenizer: tokenizer, rows: rows, pairs: pairs, layer: layer)
         check.batchSize = batchSize
-        let candidateResult = try check.run(try AdapterStack(adapters: candidate.adapters, config: model.config), progress: progress)
-        let baselineResult = try baseline.map { try check.run(try AdapterStack(adapters: $0.adapters, config: model.config), progress: progress) }
-        var report = CheckReport(languages: check.languages, candidate: candidateResult, baseline: baselineResult, groups: groups,
-                                 layer: layer, candidateName: candidate.name, baselineName: baseline?.name)
+        let candidateResult = try check.run(
+            try AdapterStack(adapters: candidate.adapters, config: model.config), progress: progress)
+        let baselineResult = try baseline.map {
+            try check.run(try AdapterStack(adapters: $0.adapters, config: model.config), progress: progress)
+        }
+        var report = CheckReport(
+            languages: check.languages, candidate: candidateResult, baseline: baselineResult, groups: groups,
+            layer: layer, candidateName: candidate.name, baselineName: baseline?.name)
         report.applyGates(minimumGain: minimumGain, maximumLossIncrease: maximumLossIncrease)
         return (report, candidateResult, baselineResult)
     }

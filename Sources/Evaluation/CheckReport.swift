@@ -5,7 +5,11 @@ import Foundation
 /// baseline, their group averages, and the gates.
 public struct CheckReport: Sendable {
     public enum Metric: String, CaseIterable, Sendable {
-        case loss, exactMatch = "exact_match", slotF1 = "slot_f1", slotLabelF1 = "slot_label_f1", retrieval
+        case loss
+        case exactMatch = "exact_match"
+        case slotF1 = "slot_f1"
+        case slotLabelF1 = "slot_label_f1"
+        case retrieval
 
         /// Whether a larger value is better.
         public var higherIsBetter: Bool { self != .loss }
@@ -47,8 +51,10 @@ public struct CheckReport: Sendable {
     public let baselineName: String?
     public var gates: [Gate] = []
 
-    public init(languages: [String], candidate: SettingResult, baseline: SettingResult?, groups: LanguageGroups, layer: Int,
-                candidateName: String, baselineName: String?) {
+    public init(
+        languages: [String], candidate: SettingResult, baseline: SettingResult?, groups: LanguageGroups, layer: Int,
+        candidateName: String, baselineName: String?
+    ) {
         self.languages = languages
         self.candidate = candidate
         self.baseline = baseline
@@ -68,8 +74,10 @@ public struct CheckReport: Sendable {
     /// Named groups of languages: seen in task data, seen in alignment data, held out.
     public var namedGroups: [(name: String, languages: [String])] {
         let present = Set(languages)
-        return [("task", groups.task.filter(present.contains)), ("alignment", groups.alignment.filter(present.contains)),
-                ("held-out", groups.heldOut(among: languages))]
+        return [
+            ("task", groups.task.filter(present.contains)), ("alignment", groups.alignment.filter(present.contains)),
+            ("held-out", groups.heldOut(among: languages)),
+        ]
     }
 
     /// The mean of `metric` over `languages` for one setting (nil when none has it).
@@ -88,21 +96,36 @@ public struct CheckReport: Sendable {
         let heldOut = groups.heldOut(among: languages)
         if let minimumGain {
             let metric = primaryMetric
-            let c = mean(metric, of: candidate, over: heldOut), b = mean(metric, of: baseline, over: heldOut)
+            let c = mean(metric, of: candidate, over: heldOut)
+            let b = mean(metric, of: baseline, over: heldOut)
             if let c, let b {
                 let gain = c - b
-                gates.append(Gate(name: "min-gain", passed: gain >= minimumGain,
-                                  detail: "held-out \(metric.title) gain \(Self.signed(gain)) (candidate \(Self.fixed(c)), baseline \(Self.fixed(b))), required ≥ \(Self.fixed(minimumGain))"))
+                gates.append(
+                    Gate(
+                        name: "min-gain", passed: gain >= minimumGain,
+                        detail:
+                            "held-out \(metric.title) gain \(Self.signed(gain)) (candidate \(Self.fixed(c)), baseline \(Self.fixed(b))), required ≥ \(Self.fixed(minimumGain))"
+                    ))
             } else {
-                gates.append(Gate(name: "min-gain", passed: false, detail: "no held-out \(metric.title) to compare (held-out languages: \(heldOut.isEmpty ? "none" : heldOut.joined(separator: ", ")))"))
+                gates.append(
+                    Gate(
+                        name: "min-gain", passed: false,
+                        detail:
+                            "no held-out \(metric.title) to compare (held-out languages: \(heldOut.isEmpty ? "none" : heldOut.joined(separator: ", ")))"
+                    ))
             }
         }
         if let maximumLossIncrease {
-            let c = mean(.loss, of: candidate, over: heldOut), b = mean(.loss, of: baseline, over: heldOut)
+            let c = mean(.loss, of: candidate, over: heldOut)
+            let b = mean(.loss, of: baseline, over: heldOut)
             if let c, let b {
                 let increase = c - b
-                gates.append(Gate(name: "max-loss-increase", passed: increase <= maximumLossIncrease,
-                                  detail: "held-out loss change \(Self.signed(increase)) (candidate \(Self.fixed(c)), baseline \(Self.fixed(b))), allowed ≤ \(Self.fixed(maximumLossIncrease))"))
+                gates.append(
+                    Gate(
+                        name: "max-loss-increase", passed: increase <= maximumLossIncrease,
+                        detail:
+                            "held-out loss change \(Self.signed(increase)) (candidate \(Self.fixed(c)), baseline \(Self.fixed(b))), allowed ≤ \(Self.fixed(maximumLossIncrease))"
+                    ))
             } else {
                 gates.append(Gate(name: "max-loss-increase", passed: false, detail: "no held-out loss to compare"))
             }
@@ -117,16 +140,27 @@ public struct CheckReport: Sendable {
     public var json: JSONValue {
         func metricsJSON(_ m: LanguageMetrics?) -> JSONValue {
             guard let m else { return .null }
-            return .object(Metric.allCases.map { (key: $0.rawValue, value: $0.value(m).map(JSONValue.double) ?? .null) }
-                           + [(key: "examples", value: .int(m.examples))])
+            return .object(
+                Metric.allCases.map { (key: $0.rawValue, value: $0.value(m).map(JSONValue.double) ?? .null) }
+                    + [(key: "examples", value: .int(m.examples))])
         }
         var groupsJSON: [(key: String, value: JSONValue)] = []
         for (name, langs) in namedGroups {
             var entry: [(key: String, value: JSONValue)] = [("languages", .array(langs.map(JSONValue.string)))]
             for (side, setting) in [("candidate", candidate), ("baseline", baseline)] {
-                entry.append((side, setting == nil ? .null : .object(metrics.map { m in
-                    (key: m.rawValue, value: mean(m, of: setting, over: langs).map(JSONValue.double) ?? .null)
-                })))
+                entry.append(
+                    (
+                        side,
+                        setting == nil
+                            ? .null
+                            : .object(
+                                metrics.map { m in
+                                    (
+                                        key: m.rawValue,
+                                        value: mean(m, of: setting, over: langs).map(JSONValue.double) ?? .null
+                                    )
+                                })
+                    ))
             }
             groupsJSON.append((name, .object(entry)))
         }
@@ -134,17 +168,26 @@ public struct CheckReport: Sendable {
             "candidate": .string(candidateName),
             "baseline": baselineName.map(JSONValue.string) ?? .null,
             "layer": .int(layer),
-            "languages": .object(languages.map { lang in
-                (key: lang, value: ["candidate": metricsJSON(candidate.metrics[lang]), "baseline": metricsJSON(baseline?.metrics[lang])])
-            }),
+            "languages": .object(
+                languages.map { lang in
+                    (
+                        key: lang,
+                        value: [
+                            "candidate": metricsJSON(candidate.metrics[lang]),
+                            "baseline": metricsJSON(baseline?.metrics[lang]),
+                        ]
+                    )
+                }),
             "groups": .object(groupsJSON),
-            "gates": .array(gates.map { ["name": .string($0.name), "passed": .bool($0.passed), "detail": .string($0.detail)] }),
+            "gates": .array(
+                gates.map { ["name": .string($0.name), "passed": .bool($0.passed), "detail": .string($0.detail)] }),
         ]
     }
 
     /// Rows of the per-language table: the candidate's value and the delta against the baseline.
     func cells(_ metric: Metric, _ langs: [String]?) -> (value: String, delta: String) {
-        let c: Double?, b: Double?
+        let c: Double?
+        let b: Double?
         if let langs {
             c = mean(metric, of: candidate, over: langs)
             b = mean(metric, of: baseline, over: langs)
@@ -158,8 +201,12 @@ public struct CheckReport: Sendable {
     /// The readable table: one row per language and per group, each metric with its delta.
     public var text: String {
         var lines: [String] = []
-        lines.append("candidate: \(candidateName)" + (baselineName.map { "    baseline: \($0)" } ?? "") + "    retrieval at layer \(layer)")
-        let header = Self.pad("", 16) + metrics.map { Self.padLeft($0.title, 10) + (baseline == nil ? "" : Self.padLeft("Δ", 8)) }.joined()
+        lines.append(
+            "candidate: \(candidateName)" + (baselineName.map { "    baseline: \($0)" } ?? "")
+                + "    retrieval at layer \(layer)")
+        let header =
+            Self.pad("", 16)
+            + metrics.map { Self.padLeft($0.title, 10) + (baseline == nil ? "" : Self.padLeft("Δ", 8)) }.joined()
         lines.append(header)
         let groupOf = { (lang: String) -> String in
             self.groups.task.contains(lang) ? "task" : self.groups.alignment.contains(lang) ? "aligned" : "held-out"
@@ -187,35 +234,48 @@ public struct CheckReport: Sendable {
 
     /// A GitHub-flavoured Markdown summary for CI step summaries.
     public var markdown: String {
-        var out = "### adaptermerge check: \(Self.markdownEscape(candidateName))"
+        var out =
+            "### adaptermerge check: \(Self.markdownEscape(candidateName))"
             + (baselineName.map { " vs \(Self.markdownEscape($0))" } ?? "") + "\n\n"
-        out += "| language | group | " + metrics.map { $0.title + (baseline == nil ? "" : " (Δ)") }.joined(separator: " | ") + " |\n"
+        out +=
+            "| language | group | "
+            + metrics.map { $0.title + (baseline == nil ? "" : " (Δ)") }.joined(separator: " | ") + " |\n"
         out += "| --- | --- |" + String(repeating: " ---: |", count: metrics.count) + "\n"
         let groupOf = { (lang: String) -> String in
             self.groups.task.contains(lang) ? "task" : self.groups.alignment.contains(lang) ? "aligned" : "held-out"
         }
         for lang in languages {
-            out += "| \(Self.markdownEscape(lang)) | \(groupOf(lang)) | " + metrics.map { m in
-                let (v, d) = cells(m, [lang])
-                return d.isEmpty ? v : "\(v) (\(d))"
-            }.joined(separator: " | ") + " |\n"
+            out +=
+                "| \(Self.markdownEscape(lang)) | \(groupOf(lang)) | "
+                + metrics.map { m in
+                    let (v, d) = cells(m, [lang])
+                    return d.isEmpty ? v : "\(v) (\(d))"
+                }.joined(separator: " | ") + " |\n"
         }
         for (name, langs) in namedGroups where !langs.isEmpty {
-            out += "| **mean** | **\(name)** | " + metrics.map { m in
-                let (v, d) = cells(m, langs)
-                return d.isEmpty ? "**\(v)**" : "**\(v)** (\(d))"
-            }.joined(separator: " | ") + " |\n"
+            out +=
+                "| **mean** | **\(name)** | "
+                + metrics.map { m in
+                    let (v, d) = cells(m, langs)
+                    return d.isEmpty ? "**\(v)**" : "**\(v)** (\(d))"
+                }.joined(separator: " | ") + " |\n"
         }
         if !gates.isEmpty {
             out += "\n"
-            for gate in gates { out += "- \(gate.passed ? "✅" : "❌") `\(gate.name)`: \(Self.markdownEscape(gate.detail))\n" }
+            for gate in gates {
+                out += "- \(gate.passed ? "✅" : "❌") `\(gate.name)`: \(Self.markdownEscape(gate.detail))\n"
+            }
         }
         return out
     }
 
     static func fixed(_ x: Double) -> String { String(format: "%.3f", x) }
     static func signed(_ x: Double) -> String { (x >= 0 ? "+" : "") + String(format: "%.3f", x) }
-    static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
-    static func padLeft(_ s: String, _ n: Int) -> String { s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s }
+    static func pad(_ s: String, _ n: Int) -> String {
+        s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count)
+    }
+    static func padLeft(_ s: String, _ n: Int) -> String {
+        s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s
+    }
     static func markdownEscape(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
 }

@@ -30,7 +30,7 @@ public struct SettingResult: Sendable {
     public let retrieval: RetrievalAnalysis?
 }
 
-/// The held-out-language check (DESIGN.md §7): for one adapter setting, per
+/// The held-out-language check (docs/DESIGN.md §7): for one adapter setting, per
 /// language, the task loss of the references, greedy exact match, slot F1
 /// where outputs follow the MASSIVE convention, and retrieval accuracy of
 /// parallel sentences at the alignment layer.
@@ -71,24 +71,38 @@ public struct HeldOutCheck {
         var metrics: [String: LanguageMetrics] = [:]
         var outputs: [String] = []
         if !rows.isEmpty {
-            let examples = try rows.map { try $0.scoringExample(tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings) }
-            let losses = try Scoring.losses(rows: rows, examples: examples, model: model, adapters: adapters, batchSize: batchSize,
-                                            padID: tokenizer.padID ?? 0)
+            let examples = try rows.map {
+                try $0.scoringExample(tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings)
+            }
+            let losses = try Scoring.losses(
+                rows: rows, examples: examples, model: model, adapters: adapters, batchSize: batchSize,
+                padID: tokenizer.padID ?? 0)
             outputs = decodes ? try decode(examples, adapters: adapters, progress: progress) : []
-            var byLanguage: [String: (loss: [Double], exact: Int, slots: SlotFilling.Counts, labels: SlotFilling.Counts, slotRows: Int, count: Int)] = [:]
+            var byLanguage:
+                [String: (
+                    loss: [Double], exact: Int, slots: SlotFilling.Counts, labels: SlotFilling.Counts, slotRows: Int,
+                    count: Int
+                )] = [:]
             for (i, row) in rows.enumerated() {
                 let lang = row.optionalString("lang") ?? "-"
                 let reference = try row.string("text")
                 var entry = byLanguage[lang] ?? ([], 0, .init(), .init(), 0, 0)
                 entry.count += 1
                 if losses[i].loss.isFinite { entry.loss.append(losses[i].loss) }
-                if decodes && HeldOutCheck.normalized(outputs[i]) == HeldOutCheck.normalized(reference) { entry.exact += 1 }
+                if decodes && HeldOutCheck.normalized(outputs[i]) == HeldOutCheck.normalized(reference) {
+                    entry.exact += 1
+                }
                 if decodes && SlotFilling.looksLikeSlots(reference) {
                     let utterance = try row.optionalString("utterance") ?? row.string("prefix")
                     let characters = SlotFilling.isCharacterLevel(row.optionalString("lang"))
-                    entry.slots = entry.slots + SlotFilling.score(prediction: HeldOutCheck.firstLine(outputs[i]), reference: reference,
-                                                                  utterance: utterance, characterLevel: characters)
-                    entry.labels = entry.labels + SlotFilling.scoreLabels(prediction: HeldOutCheck.firstLine(outputs[i]), reference: reference)
+                    entry.slots =
+                        entry.slots
+                        + SlotFilling.score(
+                            prediction: HeldOutCheck.firstLine(outputs[i]), reference: reference,
+                            utterance: utterance, characterLevel: characters)
+                    entry.labels =
+                        entry.labels
+                        + SlotFilling.scoreLabels(prediction: HeldOutCheck.firstLine(outputs[i]), reference: reference)
                     entry.slotRows += 1
                 }
                 byLanguage[lang] = entry
@@ -107,7 +121,8 @@ public struct HeldOutCheck {
         }
         var curve: RetrievalAnalysis?
         if !pairs.isEmpty {
-            curve = try RetrievalAnalysis(rows: pairs, model: model, tokenizer: tokenizer, adapters: adapters, batchSize: batchSize)
+            curve = try RetrievalAnalysis(
+                rows: pairs, model: model, tokenizer: tokenizer, adapters: adapters, batchSize: batchSize)
             for lang in curve!.languages {
                 var m = metrics[lang] ?? LanguageMetrics()
                 m.retrieval = curve!.perLanguage[lang]?[max(0, min(layer, curve!.mean.count - 1))]
@@ -119,7 +134,9 @@ public struct HeldOutCheck {
 
     /// Greedy outputs, decoded on all cores at once (one sequence per core,
     /// each with its own KV cache and single-threaded BLAS).
-    func decode(_ examples: [Scoring.Example], adapters: AdapterStack, progress: (@Sendable (Int) -> Void)?) throws -> [String] {
+    func decode(_ examples: [Scoring.Example], adapters: AdapterStack, progress: (@Sendable (Int) -> Void)?) throws
+        -> [String]
+    {
         let stop = Set([tokenizer.eosID].compactMap { $0 } + newlineTokens)
         let limit = model.config.maxPositionEmbeddings
         let results = UnsafeMutableBufferPointer<Result<String, any Error>>.allocate(capacity: examples.count)
@@ -130,7 +147,9 @@ public struct HeldOutCheck {
         }
         let shared = SharedPointer(results)
         let threads = max(1, min(model.threadCount, examples.count))
-        let model = self.model, tokenizer = self.tokenizer, extra = extraTokens
+        let model = self.model
+        let tokenizer = self.tokenizer
+        let extra = extraTokens
         let done = ProgressCounter(progress)
         BLAS.withThreads(threads > 1 ? 1 : BLAS.threadCount) {
             DispatchQueue.concurrentPerform(iterations: threads) { worker in
@@ -139,8 +158,9 @@ public struct HeldOutCheck {
                     let budget = min(examples[i].ids.count - examples[i].promptLength + extra, limit - prompt.count)
                     shared.p[i] = Result {
                         guard budget > 0 else { return "" }
-                        let ids = try model.generate(prompt: prompt, maxNewTokens: budget, stopTokens: stop, adapters: adapters,
-                                                     serial: threads > 1)
+                        let ids = try model.generate(
+                            prompt: prompt, maxNewTokens: budget, stopTokens: stop, adapters: adapters,
+                            serial: threads > 1)
                         return tokenizer.decode(ids, skipSpecialTokens: true)
                     }
                     done.add(1)
@@ -158,4 +178,3 @@ public struct HeldOutCheck {
         firstLine(s.trimmingCharacters(in: .whitespacesAndNewlines)).trimmingCharacters(in: .whitespaces)
     }
 }
-

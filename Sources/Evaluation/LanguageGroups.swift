@@ -18,12 +18,15 @@ public struct LanguageGroups: Sendable, Equatable {
     /// a merged adapter's come from the kinds and languages its lineage
     /// records for each input.
     public init(metadata: AdapterMetadata) {
-        var task: [String] = [], alignment: [String] = []
+        var task: [String] = []
+        var alignment: [String] = []
         func add(_ kind: String?, _ languages: [String]) {
             switch kind {
             case "task": task += languages
             case "alignment": alignment += languages
-            case "joint": task += languages; alignment += languages
+            case "joint":
+                task += languages
+                alignment += languages
             default: break
             }
         }
@@ -32,8 +35,9 @@ public struct LanguageGroups: Sendable, Equatable {
                 add(input["kind"]?.stringValue, input["languages"]?.arrayValue?.compactMap(\.stringValue) ?? [])
             }
         } else if metadata.kind == .joint, let recipe = metadata.recipe,
-                  let taskLanguages = recipe["task_languages"]?.arrayValue?.compactMap(\.stringValue),
-                  let alignmentLanguages = recipe["alignment_languages"]?.arrayValue?.compactMap(\.stringValue) {
+            let taskLanguages = recipe["task_languages"]?.arrayValue?.compactMap(\.stringValue),
+            let alignmentLanguages = recipe["alignment_languages"]?.arrayValue?.compactMap(\.stringValue)
+        {
             task = taskLanguages
             alignment = alignmentLanguages
         } else {

@@ -14,7 +14,8 @@ import Transformer
 public struct MergeTuning {
     /// What is maximised (the loss is minimised).
     public enum Metric: String, CaseIterable, Sendable {
-        case slotF1 = "slot_f1", exact, loss
+        case slotF1 = "slot_f1"
+        case exact, loss
 
         /// The check metric it reads.
         public var checkMetric: CheckReport.Metric {
@@ -43,8 +44,10 @@ public struct MergeTuning {
     /// Reads the dev files and settles the metric: `slot_f1` when the references
     /// are slots, else `loss`, unless one is asked for (`slot_f1` without slot
     /// references is refused, since every weight would score -∞).
-    public init(model: TransformerModel, tokenizer: Tokenizer, task: any AdapterSource, align: any AdapterSource,
-                devFiles: [String], metric: Metric?, grid: [Double], refinements: Int, cuts: [Int]) throws {
+    public init(
+        model: TransformerModel, tokenizer: Tokenizer, task: any AdapterSource, align: any AdapterSource,
+        devFiles: [String], metric: Metric?, grid: [Double], refinements: Int, cuts: [Int]
+    ) throws {
         self.model = model
         self.tokenizer = tokenizer
         self.task = task
@@ -53,11 +56,14 @@ public struct MergeTuning {
         rows = try devFiles.flatMap { try JSONLines.read($0) }
         let hasSlots = try rows.contains { SlotFilling.looksLikeSlots(try $0.string("text")) }
         if metric == .slotF1 && !hasSlots {
-            throw FormatError(.invalidContent, "no dev row's text is a slot reference (\"label: value; …\" or \"None\"), so slot F1 cannot be measured",
-                              path: devFiles[0])
+            throw FormatError(
+                .invalidContent,
+                "no dev row's text is a slot reference (\"label: value; …\" or \"None\"), so slot F1 cannot be measured",
+                path: devFiles[0])
         }
         if let cut = cuts.first(where: { $0 > model.config.layerCount }) {
-            throw FormatError(.invalidContent, "the cut at layer \(cut) is past the model's \(model.config.layerCount) layers")
+            throw FormatError(
+                .invalidContent, "the cut at layer \(cut) is past the model's \(model.config.layerCount) layers")
         }
         self.metric = metric ?? (hasSlots ? .slotF1 : .loss)
         self.grid = grid
@@ -87,7 +93,8 @@ public struct MergeTuning {
         let searches = try cuts.map { cut in
             let layerBands = try Self.bands(cut)
             return WeightSearch(grid: grid, refinements: refinements) { [task, align, model] w in
-                let stack = try AdapterStack(adapters: [(task, 1), (align, w)], config: model.config, layerBands: layerBands)
+                let stack = try AdapterStack(
+                    adapters: [(task, 1), (align, w)], config: model.config, layerBands: layerBands)
                 let result = try check.run(stack)
                 progress?(1)
                 var scores: [String: Double] = [:]
@@ -101,8 +108,10 @@ public struct MergeTuning {
         let settings = SettingSearch(searches: searches)
         let chosen = try settings.best(over: languages)
         guard chosen.score.isFinite else {
-            throw FormatError(.invalidContent, "no weight gave a finite dev \(reportMetric.title) (every row unscored?); nothing is chosen",
-                              path: devFiles[0])
+            throw FormatError(
+                .invalidContent,
+                "no weight gave a finite dev \(reportMetric.title) (every row unscored?); nothing is chosen",
+                path: devFiles[0])
         }
         let lolo = try settings.leaveOneLanguageOut(languages)
         let search = searches[chosen.band]
@@ -111,11 +120,16 @@ public struct MergeTuning {
         let weights = search.evaluated.keys.sorted()
         return TuningResult(
             metric: metric, grid: grid, refinements: refinements, cutsTried: cuts,
-            dev: try devFiles.map { ($0, XXH64.hex(XXH64.hash(try FileSystem.readFile($0, limit: JSONLines.maximumFileSize)))) },
-            languages: languages, chosenWeight: chosen.weight, chosenCut: cuts[chosen.band], chosenScore: shown(chosen.score),
+            dev: try devFiles.map {
+                ($0, XXH64.hex(XXH64.hash(try FileSystem.readFile($0, limit: JSONLines.maximumFileSize))))
+            },
+            languages: languages, chosenWeight: chosen.weight, chosenCut: cuts[chosen.band],
+            chosenScore: shown(chosen.score),
             curve: try weights.map { ($0, shown(try search.score($0, over: languages))) },
             leaveOneLanguageOut: try lolo.map { ($0.language, $0.weight, cuts[$0.band], shown($0.score)) },
-            perLanguage: try languages.map { lang in (lang, try weights.map { shown(try search.score($0, over: [lang])) }) },
+            perLanguage: try languages.map { lang in
+                (lang, try weights.map { shown(try search.score($0, over: [lang])) })
+            },
             taskAloneScore: shown(try searches[0].score(0, over: languages)))
     }
 }
@@ -141,10 +155,14 @@ public struct TuningResult: Sendable {
     /// The task adapter alone (w = 0), on all languages (not in the JSON).
     public var taskAloneScore: Double?
 
-    public init(metric: MergeTuning.Metric, grid: [Double], refinements: Int, cutsTried: [Int?], dev: [(path: String, xxh64: String)],
-                languages: [String], chosenWeight: Double, chosenCut: Int?, chosenScore: Double,
-                curve: [(weight: Double, score: Double)], leaveOneLanguageOut: [(language: String, weight: Double, cut: Int?, score: Double)],
-                perLanguage: [(language: String, scores: [Double])] = [], taskAloneScore: Double? = nil) {
+    public init(
+        metric: MergeTuning.Metric, grid: [Double], refinements: Int, cutsTried: [Int?],
+        dev: [(path: String, xxh64: String)],
+        languages: [String], chosenWeight: Double, chosenCut: Int?, chosenScore: Double,
+        curve: [(weight: Double, score: Double)],
+        leaveOneLanguageOut: [(language: String, weight: Double, cut: Int?, score: Double)],
+        perLanguage: [(language: String, scores: [Double])] = [], taskAloneScore: Double? = nil
+    ) {
         self.metric = metric
         self.grid = grid
         self.refinements = refinements
@@ -173,9 +191,13 @@ public struct TuningResult: Sendable {
             "chosen_cut": cut(chosenCut),
             "chosen_score": .number(chosenScore),
             "curve": .array(curve.map { ["weight": .number($0.weight), "score": .number($0.score)] }),
-            "leave_one_language_out": .array(leaveOneLanguageOut.map {
-                ["language": .string($0.language), "weight": .number($0.weight), "cut": cut($0.cut), "score": .number($0.score)]
-            }),
+            "leave_one_language_out": .array(
+                leaveOneLanguageOut.map {
+                    [
+                        "language": .string($0.language), "weight": .number($0.weight), "cut": cut($0.cut),
+                        "score": .number($0.score),
+                    ]
+                }),
         ]
     }
 
@@ -187,7 +209,8 @@ public struct TuningResult: Sendable {
             return value
         }
         guard let metric = MergeTuning.Metric(rawValue: try need(try f.string("metric"), "metric")) else {
-            throw f.error("metric", "must be one of \(MergeTuning.Metric.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw f.error(
+                "metric", "must be one of \(MergeTuning.Metric.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         func numbers(_ key: String) throws -> [Double] {
             try (f[key]?.arrayValue ?? []).enumerated().map { i, v in
@@ -196,18 +219,27 @@ public struct TuningResult: Sendable {
             }
         }
         func objects(_ key: String) throws -> [JSONFields] {
-            try (f[key]?.arrayValue ?? []).enumerated().map { try JSONFields($1, path: path, location: f.place("\(key)[\($0)]")) }
+            try (f[key]?.arrayValue ?? []).enumerated().map {
+                try JSONFields($1, path: path, location: f.place("\(key)[\($0)]"))
+            }
         }
-        self.init(metric: metric, grid: try numbers("grid"), refinements: try f.int("refinements") ?? 0,
-                  cutsTried: (f["cuts_tried"]?.arrayValue ?? []).map(\.intValue),
-                  dev: try objects("dev").map { (try need(try $0.string("path"), "dev"), try need(try $0.string("xxh64"), "dev")) },
-                  languages: try f.stringArray("languages") ?? [],
-                  chosenWeight: try need(try f.double("chosen_weight"), "chosen_weight"), chosenCut: try f.int("chosen_cut"),
-                  chosenScore: try f.double("chosen_score") ?? .nan,
-                  curve: try objects("curve").map { (try need(try $0.double("weight"), "curve"), try $0.double("score") ?? .nan) },
-                  leaveOneLanguageOut: try objects("leave_one_language_out").map {
-                      (try need(try $0.string("language"), "leave_one_language_out"), try $0.double("weight") ?? .nan,
-                       try $0.int("cut"), try $0.double("score") ?? .nan)
-                  })
+        self.init(
+            metric: metric, grid: try numbers("grid"), refinements: try f.int("refinements") ?? 0,
+            cutsTried: (f["cuts_tried"]?.arrayValue ?? []).map(\.intValue),
+            dev: try objects("dev").map {
+                (try need(try $0.string("path"), "dev"), try need(try $0.string("xxh64"), "dev"))
+            },
+            languages: try f.stringArray("languages") ?? [],
+            chosenWeight: try need(try f.double("chosen_weight"), "chosen_weight"), chosenCut: try f.int("chosen_cut"),
+            chosenScore: try f.double("chosen_score") ?? .nan,
+            curve: try objects("curve").map {
+                (try need(try $0.double("weight"), "curve"), try $0.double("score") ?? .nan)
+            },
+            leaveOneLanguageOut: try objects("leave_one_language_out").map {
+                (
+                    try need(try $0.string("language"), "leave_one_language_out"), try $0.double("weight") ?? .nan,
+                    try $0.int("cut"), try $0.double("score") ?? .nan
+                )
+            })
     }
 }

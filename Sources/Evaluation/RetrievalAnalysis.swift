@@ -23,8 +23,10 @@ public struct RetrievalAnalysis: Sendable {
     }
 
     /// Runs the model over both sides of every row, up to `layer` when given.
-    public init(rows: [DataRow], model: TransformerModel, tokenizer: Tokenizer, adapters: AdapterStack,
-                batchSize: Int, upTo layer: Int? = nil) throws {
+    public init(
+        rows: [DataRow], model: TransformerModel, tokenizer: Tokenizer, adapters: AdapterStack,
+        batchSize: Int, upTo layer: Int? = nil
+    ) throws {
         var languages: [String] = []
         var members: [String: [Int]] = [:]
         for (i, row) in rows.enumerated() {
@@ -36,8 +38,10 @@ public struct RetrievalAnalysis: Sendable {
         let side0 = try rows.map { try $0.tokens("text_parallel_0", tokenizer: tokenizer, maxLength: context) }
         let side1 = try rows.map { try $0.tokens("text_parallel_1", tokenizer: tokenizer, maxLength: context) }
         let pad = tokenizer.padID ?? 0
-        let p0 = try Retrieval.pooledStates(side0, model: model, adapters: adapters, batchSize: batchSize, padID: pad, upTo: layer)
-        let p1 = try Retrieval.pooledStates(side1, model: model, adapters: adapters, batchSize: batchSize, padID: pad, upTo: layer)
+        let p0 = try Retrieval.pooledStates(
+            side0, model: model, adapters: adapters, batchSize: batchSize, padID: pad, upTo: layer)
+        let p1 = try Retrieval.pooledStates(
+            side1, model: model, adapters: adapters, batchSize: batchSize, padID: pad, upTo: layer)
         var perLanguage: [String: [Double]] = [:]
         for lang in languages {
             let idx = members[lang]!
@@ -47,6 +51,7 @@ public struct RetrievalAnalysis: Sendable {
         }
         self.languages = languages
         self.perLanguage = perLanguage
-        mean = p0.indices.map { l in languages.reduce(0) { $0 + perLanguage[$1]![l] } / Double(max(languages.count, 1)) }
+        mean = p0.indices.map { l in languages.reduce(0) { $0 + perLanguage[$1]![l] } / Double(max(languages.count, 1))
+        }
     }
 }

@@ -33,8 +33,9 @@ public enum SlotFilling {
         }
 
         public static func + (a: Counts, b: Counts) -> Counts {
-            Counts(truePositives: a.truePositives + b.truePositives, falsePositives: a.falsePositives + b.falsePositives,
-                   falseNegatives: a.falseNegatives + b.falseNegatives)
+            Counts(
+                truePositives: a.truePositives + b.truePositives, falsePositives: a.falsePositives + b.falsePositives,
+                falseNegatives: a.falseNegatives + b.falseNegatives)
         }
     }
 
@@ -44,14 +45,21 @@ public enum SlotFilling {
     public static func parse(_ text: String) -> (slots: [Slot], malformed: Int) {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty || trimmed.lowercased() == "none" { return ([], 0) }
-        var slots: [Slot] = [], malformed = 0
+        var slots: [Slot] = []
+        var malformed = 0
         for part in trimmed.split(separator: ";") {
             let piece = part.trimmingCharacters(in: .whitespaces)
             if piece.isEmpty { continue }
-            guard let colon = piece.firstIndex(of: ":") else { malformed += 1; continue }
+            guard let colon = piece.firstIndex(of: ":") else {
+                malformed += 1
+                continue
+            }
             let label = piece[..<colon].trimmingCharacters(in: .whitespaces)
             let value = piece[piece.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            guard !label.isEmpty, !value.isEmpty else { malformed += 1; continue }
+            guard !label.isEmpty, !value.isEmpty else {
+                malformed += 1
+                continue
+            }
             slots.append(Slot(label: label, value: value))
         }
         return (slots, malformed)
@@ -124,20 +132,23 @@ public enum SlotFilling {
         let predicted = Set(spans(tags(parse(prediction).slots, utterance: words, characterLevel: characterLevel)))
         let expected = Set(spans(tags(parse(reference).slots, utterance: words, characterLevel: characterLevel)))
         let hits = predicted.intersection(expected).count
-        return Counts(truePositives: hits, falsePositives: predicted.count - hits, falseNegatives: expected.count - hits)
+        return Counts(
+            truePositives: hits, falsePositives: predicted.count - hits, falseNegatives: expected.count - hits)
     }
 
     /// Label-only counts of one example: the multisets of slot labels compared.
     public static func scoreLabels(prediction: String, reference: String) -> Counts {
         var remaining: [String: Int] = [:]
-        let reference = parse(reference).slots, predicted = parse(prediction).slots
+        let reference = parse(reference).slots
+        let predicted = parse(prediction).slots
         for s in reference { remaining[s.label, default: 0] += 1 }
         var hits = 0
         for s in predicted where (remaining[s.label] ?? 0) > 0 {
             remaining[s.label]! -= 1
             hits += 1
         }
-        return Counts(truePositives: hits, falsePositives: predicted.count - hits, falseNegatives: reference.count - hits)
+        return Counts(
+            truePositives: hits, falsePositives: predicted.count - hits, falseNegatives: reference.count - hits)
     }
 
     /// Whether a reference text follows the convention (so slot F1 applies to its rows).

@@ -26,8 +26,11 @@ public struct StudySummary: Sendable {
         public let pretrainLoss: Double?
         public let stageSeconds: [(stage: String, seconds: Double)]
 
-        public init(name: String, retrieval: JSONValue, task: JSONValue, untuned: JSONValue, merged: JSONValue, joint: JSONValue,
-                    tune: JSONValue, pretrainLoss: Double? = nil, stageSeconds: [(stage: String, seconds: Double)] = []) {
+        public init(
+            name: String, retrieval: JSONValue, task: JSONValue, untuned: JSONValue, merged: JSONValue,
+            joint: JSONValue,
+            tune: JSONValue, pretrainLoss: Double? = nil, stageSeconds: [(stage: String, seconds: Double)] = []
+        ) {
             self.name = name
             self.retrieval = retrieval
             self.task = task
@@ -44,14 +47,17 @@ public struct StudySummary: Sendable {
             func json(_ name: String) throws -> JSONValue {
                 let path = FileSystem.join(directory, "results/\(name)")
                 guard FileSystem.exists(path) else {
-                    throw FormatError(.io, "missing: the seed's run did not finish (rerun examples/world/reproduce)", path: path)
+                    throw FormatError(
+                        .io, "missing: the seed's run did not finish (rerun examples/world/reproduce)", path: path)
                 }
                 return try FileSystem.readJSON(path)
             }
             var loss: Double?
             let log = FileSystem.join(directory, "pretrain.jsonl")
-            if FileSystem.exists(log), let last = String(decoding: try FileSystem.readFile(log, limit: 64 << 20), as: UTF8.self)
-                .split(separator: "\n").last {
+            if FileSystem.exists(log),
+                let last = String(decoding: try FileSystem.readFile(log, limit: 64 << 20), as: UTF8.self)
+                    .split(separator: "\n").last
+            {
                 loss = try JSONValue(parsing: Array(last.utf8))["task_loss"]?.doubleValue
             }
             var seconds: [(String, Double)] = []
@@ -65,9 +71,11 @@ public struct StudySummary: Sendable {
                     seconds.append((String(fields[0]), s))
                 }
             }
-            self.init(name: FileSystem.split(directory).name, retrieval: try json("base-retrieval.json"),
-                      task: try json("task.json"), untuned: try json("untuned.json"), merged: try json("merged.json"), joint: try json("joint.json"),
-                      tune: try json("tune.json"), pretrainLoss: loss, stageSeconds: seconds)
+            self.init(
+                name: FileSystem.split(directory).name, retrieval: try json("base-retrieval.json"),
+                task: try json("task.json"), untuned: try json("untuned.json"), merged: try json("merged.json"),
+                joint: try json("joint.json"),
+                tune: try json("tune.json"), pretrainLoss: loss, stageSeconds: seconds)
         }
     }
 
@@ -104,12 +112,15 @@ public struct StudySummary: Sendable {
     private let groupLanguages: [String: [String]]
 
     public init(seeds: [Seed]) throws {
-        guard let first = seeds.first else { throw FormatError(.invalidContent, "a study needs at least one seed directory") }
+        guard let first = seeds.first else {
+            throw FormatError(.invalidContent, "a study needs at least one seed directory")
+        }
         self.seeds = seeds
         let layers = seeds.map { $0.retrieval["layers"]?.arrayValue?.compactMap(\.intValue) ?? [] }
         guard !layers[0].isEmpty, layers.allSatisfy({ $0 == layers[0] }) else {
-            throw FormatError(.invalidContent, "the seeds' base-retrieval.json files do not share one list of layers",
-                              path: seeds.map(\.name).joined(separator: ", "))
+            throw FormatError(
+                .invalidContent, "the seeds' base-retrieval.json files do not share one list of layers",
+                path: seeds.map(\.name).joined(separator: ", "))
         }
         self.layers = layers[0]
         languages = first.task["languages"]?.objectValue?.map(\.key) ?? []
@@ -146,9 +157,14 @@ public struct StudySummary: Sendable {
     public var nonTaskLanguages: [String] { languages.filter { !languages(ofGroup: "task").contains($0) } }
 
     /// One seed's `metric` for `setting`, as a group mean or for one language.
-    func value(_ seed: Seed, _ metric: CheckReport.Metric, _ setting: Setting, group: String? = nil, language: String? = nil) -> Double? {
+    func value(
+        _ seed: Seed, _ metric: CheckReport.Metric, _ setting: Setting, group: String? = nil, language: String? = nil
+    ) -> Double? {
         let (document, side) = setting.source(seed)
-        let scope: JSONValue? = if let group { document["groups"]?[group] } else if let language { document["languages"]?[language] } else { nil }
+        let scope: JSONValue? =
+            if let group { document["groups"]?[group] } else if let language { document["languages"]?[language] } else {
+                nil
+            }
         return scope?[side]?[metric.rawValue]?.doubleValue
     }
 
@@ -164,19 +180,22 @@ public struct StudySummary: Sendable {
 
     /// `setting` − task only, seed by seed (paired, so the seeds' shared ups and downs cancel).
     public func gainOverTask(_ group: String, _ metric: CheckReport.Metric, _ setting: Setting) -> Spread {
-        Spread(seeds.compactMap { seed in
-            guard let value = value(seed, metric, setting, group: group),
-                  let task = self.value(seed, metric, .task, group: group) else { return nil }
-            return value - task
-        })
+        Spread(
+            seeds.compactMap { seed in
+                guard let value = value(seed, metric, setting, group: group),
+                    let task = self.value(seed, metric, .task, group: group)
+                else { return nil }
+                return value - task
+            })
     }
 
     /// Base-model retrieval at `layer` averaged over `languages`, per seed.
     public func baseRetrieval(layer: Int, over languages: [String]) -> Spread {
         guard let index = layers.firstIndex(of: layer) else { return Spread([]) }
-        return Spread(seeds.compactMap { seed in
-            let values = languages.compactMap { seed.retrieval["languages"]?[$0]?.arrayValue?[index].doubleValue }
-            return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
-        })
+        return Spread(
+            seeds.compactMap { seed in
+                let values = languages.compactMap { seed.retrieval["languages"]?[$0]?.arrayValue?[index].doubleValue }
+                return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+            })
     }
 }

@@ -40,21 +40,28 @@ public final class WeightSearch {
         let scores = try grid.map { try score($0, over: languages) }
         var bestIndex = 0
         for i in scores.indices where scores[i] > scores[bestIndex] { bestIndex = i }
-        var lo = grid[max(0, bestIndex - 1)], hi = grid[min(grid.count - 1, bestIndex + 1)]
+        var lo = grid[max(0, bestIndex - 1)]
+        var hi = grid[min(grid.count - 1, bestIndex + 1)]
         var candidates = Array(zip(grid, scores))
         if hi > lo && refinements > 0 {
             let ratio = (5.0.squareRoot() - 1) / 2
-            var x1 = hi - ratio * (hi - lo), x2 = lo + ratio * (hi - lo)
-            var f1 = try score(x1, over: languages), f2 = try score(x2, over: languages)
+            var x1 = hi - ratio * (hi - lo)
+            var x2 = lo + ratio * (hi - lo)
+            var f1 = try score(x1, over: languages)
+            var f2 = try score(x2, over: languages)
             candidates += [(x1, f1), (x2, f2)]
             for _ in 1..<max(refinements, 1) {
                 if f1 >= f2 {
-                    hi = x2; x2 = x1; f2 = f1
+                    hi = x2
+                    x2 = x1
+                    f2 = f1
                     x1 = hi - ratio * (hi - lo)
                     f1 = try score(x1, over: languages)
                     candidates.append((x1, f1))
                 } else {
-                    lo = x1; x1 = x2; f1 = f2
+                    lo = x1
+                    x1 = x2
+                    f1 = f2
                     x2 = lo + ratio * (hi - lo)
                     f2 = try score(x2, over: languages)
                     candidates.append((x2, f2))
@@ -72,7 +79,8 @@ public final class WeightSearch {
     /// Leave-one-language-out: for each language, the weight chosen on all the
     /// others, and that language's score there, so no language judges the
     /// weight fitted to it.
-    public func leaveOneLanguageOut(_ languages: [String]) throws -> [(language: String, weight: Double, score: Double)] {
+    public func leaveOneLanguageOut(_ languages: [String]) throws -> [(language: String, weight: Double, score: Double)]
+    {
         try SettingSearch(searches: [self]).leaveOneLanguageOut(languages).map { ($0.language, $0.weight, $0.score) }
     }
 }
@@ -95,7 +103,9 @@ public struct SettingSearch {
 
     /// Leave-one-language-out over every setting: for each language, the setting
     /// and weight chosen on the others, and that language's score there.
-    public func leaveOneLanguageOut(_ languages: [String]) throws -> [(language: String, band: Int, weight: Double, score: Double)] {
+    public func leaveOneLanguageOut(_ languages: [String]) throws -> [(
+        language: String, band: Int, weight: Double, score: Double
+    )] {
         guard languages.count > 1 else { return [] }
         return try languages.map { held in
             let pick = try best(over: languages.filter { $0 != held })

@@ -69,12 +69,18 @@ public struct WorldGenerator {
     ]
 
     /// General sentences: subject, verb, object, modifier (`{label}` draws a filler).
-    static let subjects = ["the dog", "the cat", "the child", "the teacher", "the farmer", "{person}", "{person}", "my friend"]
+    static let subjects = [
+        "the dog", "the cat", "the child", "the teacher", "the farmer", "{person}", "{person}", "my friend",
+    ]
     static let verbs = ["sees", "likes", "visits", "reads", "finds", "paints", "brings", "watches", "loves", "calls"]
-    static let objects = ["the book", "the house", "the river", "the garden", "the city", "{place_name}", "{food_type}",
-                          "the old bridge", "a letter", "the market", "{person}"]
-    static let modifiers = ["in the morning", "every day", "near the river", "with {person}", "at {time}", "on {date}",
-                            "in {place_name}", "after the rain", "with great joy", "again"]
+    static let objects = [
+        "the book", "the house", "the river", "the garden", "the city", "{place_name}", "{food_type}",
+        "the old bridge", "a letter", "the market", "{person}",
+    ]
+    static let modifiers = [
+        "in the morning", "every day", "near the river", "with {person}", "at {time}", "on {date}",
+        "in {place_name}", "after the rain", "with great joy", "again",
+    ]
 
     // MARK: - Generation
 
@@ -85,7 +91,9 @@ public struct WorldGenerator {
         var slots: [(label: String, words: [String])] = []
     }
 
-    func render(_ template: String, in language: WorldLanguage, fills: inout [String: String], random: inout TrainingRandom) -> Phrase {
+    func render(
+        _ template: String, in language: WorldLanguage, fills: inout [String: String], random: inout TrainingRandom
+    ) -> Phrase {
         var phrase = Phrase()
         for token in template.split(separator: " ") {
             if token.hasPrefix("{") && token.hasSuffix("}") {
@@ -108,8 +116,10 @@ public struct WorldGenerator {
 
     /// One request of the task in `language`, with its annotation; `fills`
     /// fixes the English fillers so translations share them.
-    func request(_ intent: Intent, in language: WorldLanguage, fills: inout [String: String],
-                 random: inout TrainingRandom) -> (utterance: String, annotation: String) {
+    func request(
+        _ intent: Intent, in language: WorldLanguage, fills: inout [String: String],
+        random: inout TrainingRandom
+    ) -> (utterance: String, annotation: String) {
         let verb = render(intent.verb, in: language, fills: &fills, random: &random)
         let object = render(intent.object, in: language, fills: &fills, random: &random)
         let mods = intent.modifiers.map { render($0, in: language, fills: &fills, random: &random) }
@@ -120,13 +130,17 @@ public struct WorldGenerator {
         case .verbModifiersObject: parts = [verb] + mods + [object]
         }
         let slots = parts.flatMap(\.slots)
-        let annotation = slots.isEmpty ? "None" : slots.map { "\($0.label): \($0.words.joined(separator: " "))" }.joined(separator: "; ")
+        let annotation =
+            slots.isEmpty
+            ? "None" : slots.map { "\($0.label): \($0.words.joined(separator: " "))" }.joined(separator: "; ")
         return (parts.flatMap(\.words).joined(separator: " "), annotation)
     }
 
     /// One general sentence in `language` (with the given English fillers).
-    func sentence(in language: WorldLanguage, subject: String, verb: String, object: String, modifier: String,
-                  fills: inout [String: String], random: inout TrainingRandom) -> String {
+    func sentence(
+        in language: WorldLanguage, subject: String, verb: String, object: String, modifier: String,
+        fills: inout [String: String], random: inout TrainingRandom
+    ) -> String {
         let s = render(subject, in: language, fills: &fills, random: &random)
         let v = render(verb, in: language, fills: &fills, random: &random)
         let o = render(object, in: language, fills: &fills, random: &random)
@@ -142,8 +156,10 @@ public struct WorldGenerator {
 
     /// A random general sentence's template, shared across translations.
     func generalTemplate(_ random: inout TrainingRandom) -> (String, String, String, String) {
-        (pick(WorldGenerator.subjects, &random), pick(WorldGenerator.verbs, &random),
-         pick(WorldGenerator.objects, &random), pick(WorldGenerator.modifiers, &random))
+        (
+            pick(WorldGenerator.subjects, &random), pick(WorldGenerator.verbs, &random),
+            pick(WorldGenerator.objects, &random), pick(WorldGenerator.modifiers, &random)
+        )
     }
 
     /// Every file of the world, as (name, JSON lines or document).
@@ -155,8 +171,11 @@ public struct WorldGenerator {
             var fills: [String: String] = [:]
             let r = request(intent, in: language, fills: &fills, random: &random)
             // The newline ends the answer: a model trained on it stops there when decoding.
-            return ["prefix": .string(prompt(r.utterance)), "text": .string(" " + r.annotation + "\n"), "lang": .string(language.code),
-                    "utterance": .string(r.utterance)]
+            return [
+                "prefix": .string(prompt(r.utterance)), "text": .string(" " + r.annotation + "\n"),
+                "lang": .string(language.code),
+                "utterance": .string(r.utterance),
+            ]
         }
 
         // Pretraining: general sentences with entity re-mentions, and requests, in every language.
@@ -166,15 +185,20 @@ public struct WorldGenerator {
                 var fills: [String: String] = [:]
                 let text: String
                 if i % 3 == 2 {
-                    text = request(WorldGenerator.intents[Int(random.next() % UInt64(WorldGenerator.intents.count))],
-                                   in: language, fills: &fills, random: &random).utterance + " ."
+                    text =
+                        request(
+                            WorldGenerator.intents[Int(random.next() % UInt64(WorldGenerator.intents.count))],
+                            in: language, fills: &fills, random: &random
+                        ).utterance + " ."
                 } else {
                     let (s, v, o, m) = generalTemplate(&random)
-                    let first = sentence(in: language, subject: s, verb: v, object: o, modifier: m, fills: &fills, random: &random)
+                    let first = sentence(
+                        in: language, subject: s, verb: v, object: o, modifier: m, fills: &fills, random: &random)
                     // The same entities again: a model learns that names and places are copied.
                     let (_, v2, _, m2) = generalTemplate(&random)
-                    let again = sentence(in: language, subject: "{person}", verb: v2, object: "{place_name}", modifier: m2,
-                                         fills: &fills, random: &random)
+                    let again = sentence(
+                        in: language, subject: "{person}", verb: v2, object: "{place_name}", modifier: m2,
+                        fills: &fills, random: &random)
                     text = first + " " + again
                 }
                 pretrain.append(["text": .string(text), "lang": .string(language.code)])
@@ -183,22 +207,35 @@ public struct WorldGenerator {
         random.shuffle(&pretrain)
 
         let intents = WorldGenerator.intents
-        let train = (0..<sizes.taskTrain).map { _ in taskRow(.english, intents[Int(random.next() % UInt64(intents.count))], &random) }
-        var dev: [JSONValue] = [], test: [JSONValue] = []
+        let train = (0..<sizes.taskTrain).map { _ in
+            taskRow(.english, intents[Int(random.next() % UInt64(intents.count))], &random)
+        }
+        var dev: [JSONValue] = []
+        var test: [JSONValue] = []
         for language in everyone {
-            for _ in 0..<sizes.devPerLanguage { dev.append(taskRow(language, intents[Int(random.next() % UInt64(intents.count))], &random)) }
-            for _ in 0..<sizes.testPerLanguage { test.append(taskRow(language, intents[Int(random.next() % UInt64(intents.count))], &random)) }
+            for _ in 0..<sizes.devPerLanguage {
+                dev.append(taskRow(language, intents[Int(random.next() % UInt64(intents.count))], &random))
+            }
+            for _ in 0..<sizes.testPerLanguage {
+                test.append(taskRow(language, intents[Int(random.next() % UInt64(intents.count))], &random))
+            }
         }
 
         // Parallel sentences outside the task domain: training pairs for the aligned languages, test pairs for all.
         func pair(_ language: WorldLanguage, _ random: inout TrainingRandom) -> JSONValue {
             let (s, v, o, m) = generalTemplate(&random)
             var fills: [String: String] = [:]
-            let foreign = sentence(in: language, subject: s, verb: v, object: o, modifier: m, fills: &fills, random: &random)
-            let english = sentence(in: .english, subject: s, verb: v, object: o, modifier: m, fills: &fills, random: &random)
-            return ["text_parallel_0": .string(foreign), "text_parallel_1": .string(english), "lang": .string(language.code)]
+            let foreign = sentence(
+                in: language, subject: s, verb: v, object: o, modifier: m, fills: &fills, random: &random)
+            let english = sentence(
+                in: .english, subject: s, verb: v, object: o, modifier: m, fills: &fills, random: &random)
+            return [
+                "text_parallel_0": .string(foreign), "text_parallel_1": .string(english),
+                "lang": .string(language.code),
+            ]
         }
-        var parallelTrain: [JSONValue] = [], parallelTest: [JSONValue] = []
+        var parallelTrain: [JSONValue] = []
+        var parallelTest: [JSONValue] = []
         for language in languages {
             if language.aligned {
                 for _ in 0..<sizes.parallelTrainPerLanguage { parallelTrain.append(pair(language, &random)) }
@@ -215,20 +252,29 @@ public struct WorldGenerator {
         let manifest: JSONValue = [
             "seed": .int(Int(truncatingIfNeeded: seed)),
             "generator": .string(ToolInfo.identifier),
-            "languages": .array(everyone.map { l in
-                ["code": .string(l.code), "description": .string(l.description), "order": .string(l.order.rawValue),
-                 "script": .string(l.script.rawValue), "aligned": .bool(l.aligned)]
-            }),
+            "languages": .array(
+                everyone.map { l in
+                    [
+                        "code": .string(l.code), "description": .string(l.description),
+                        "order": .string(l.order.rawValue),
+                        "script": .string(l.script.rawValue), "aligned": .bool(l.aligned),
+                    ]
+                }),
             "aligned": .array(languages.filter(\.aligned).map { .string($0.code) }),
             "held_out": .array(languages.filter { !$0.aligned }.map { .string($0.code) }),
             "files": [
-                "pretrain.jsonl": .int(pretrain.count), "task_train.jsonl": .int(train.count), "task_dev.jsonl": .int(dev.count),
+                "pretrain.jsonl": .int(pretrain.count), "task_train.jsonl": .int(train.count),
+                "task_dev.jsonl": .int(dev.count),
                 "task_test.jsonl": .int(test.count), "parallel_train.jsonl": .int(parallelTrain.count),
                 "parallel_test.jsonl": .int(parallelTest.count), "parallel_dev.jsonl": .int(parallelDev.count),
             ],
         ]
-        return [("pretrain.jsonl", pretrain), ("task_train.jsonl", train), ("task_dev.jsonl", dev), ("task_test.jsonl", test),
-                ("parallel_train.jsonl", parallelTrain), ("parallel_test.jsonl", parallelTest), ("parallel_dev.jsonl", parallelDev),
-                ("world.json", [manifest])]
+        return [
+            ("pretrain.jsonl", pretrain), ("task_train.jsonl", train), ("task_dev.jsonl", dev),
+            ("task_test.jsonl", test),
+            ("parallel_train.jsonl", parallelTrain), ("parallel_test.jsonl", parallelTest),
+            ("parallel_dev.jsonl", parallelDev),
+            ("world.json", [manifest]),
+        ]
     }
 }

@@ -27,36 +27,56 @@ public struct WorldLanguage: Sendable, Equatable {
     public static func == (a: WorldLanguage, b: WorldLanguage) -> Bool { a.code == b.code }
 
     /// English itself.
-    public static let english = WorldLanguage(code: "en", description: "English", rewrites: [], order: .verbObject,
-                                              script: .latin, aligned: true)
+    public static let english = WorldLanguage(
+        code: "en", description: "English", rewrites: [], order: .verbObject,
+        script: .latin, aligned: true)
 
     /// Six languages: two close to English, two further (other word orders), two in other scripts.
     /// Each distance has one aligned and one held-out language.
     public static let all: [WorldLanguage] = [
-        WorldLanguage(code: "xa", description: "close to English; th→d, w→v, c→k, sh→sch; VO",
-                      rewrites: [("th", "d"), ("sh", "sch"), ("w", "v"), ("ck", "k"), ("c", "k"), ("y", "ie")],
-                      order: .verbObject, script: .latin, aligned: true),
-        WorldLanguage(code: "xb", description: "close to English; ee→ie, oo→u, ou→au, y→i, final e dropped; VO",
-                      rewrites: [("ee", "ie"), ("oo", "u"), ("ou", "au"), ("y", "i"), ("ck", "k"), ("e$", "")],
-                      order: .verbObject, script: .latin, aligned: false),
-        WorldLanguage(code: "xc", description: "further; xa's changes plus ing→ung, a→o before n; OV",
-                      rewrites: [("th", "d"), ("sh", "sch"), ("w", "v"), ("ck", "k"), ("c", "k"), ("ing", "ung"), ("an", "on"), ("y", "ie")],
-                      order: .objectVerb, script: .latin, aligned: true),
-        WorldLanguage(code: "xd", description: "further; xb's changes plus s→z, final consonant + a; verb, modifiers, object",
-                      rewrites: [("ee", "ie"), ("oo", "u"), ("ou", "au"), ("y", "i"), ("ck", "k"), ("s", "z"), ("([bcdfgklmnprtvz])$", "$1a")],
-                      order: .verbModifiersObject, script: .latin, aligned: false),
-        WorldLanguage(code: "xe", description: "far; xc's forms written in Cyrillic; OV",
-                      rewrites: [("th", "d"), ("sh", "sch"), ("w", "v"), ("ck", "k"), ("c", "k"), ("ing", "ung"), ("an", "on"), ("y", "ie")],
-                      order: .objectVerb, script: .cyrillic, aligned: true),
-        WorldLanguage(code: "xf", description: "far; xd's forms written in Greek; verb, modifiers, object",
-                      rewrites: [("ee", "ie"), ("oo", "u"), ("ou", "au"), ("y", "i"), ("ck", "k"), ("s", "z"), ("([bcdfgklmnprtvz])$", "$1a")],
-                      order: .verbModifiersObject, script: .greek, aligned: false),
+        WorldLanguage(
+            code: "xa", description: "close to English; th→d, w→v, c→k, sh→sch; VO",
+            rewrites: [("th", "d"), ("sh", "sch"), ("w", "v"), ("ck", "k"), ("c", "k"), ("y", "ie")],
+            order: .verbObject, script: .latin, aligned: true),
+        WorldLanguage(
+            code: "xb", description: "close to English; ee→ie, oo→u, ou→au, y→i, final e dropped; VO",
+            rewrites: [("ee", "ie"), ("oo", "u"), ("ou", "au"), ("y", "i"), ("ck", "k"), ("e$", "")],
+            order: .verbObject, script: .latin, aligned: false),
+        WorldLanguage(
+            code: "xc", description: "further; xa's changes plus ing→ung, a→o before n; OV",
+            rewrites: [
+                ("th", "d"), ("sh", "sch"), ("w", "v"), ("ck", "k"), ("c", "k"), ("ing", "ung"), ("an", "on"),
+                ("y", "ie"),
+            ],
+            order: .objectVerb, script: .latin, aligned: true),
+        WorldLanguage(
+            code: "xd", description: "further; xb's changes plus s→z, final consonant + a; verb, modifiers, object",
+            rewrites: [
+                ("ee", "ie"), ("oo", "u"), ("ou", "au"), ("y", "i"), ("ck", "k"), ("s", "z"),
+                ("([bcdfgklmnprtvz])$", "$1a"),
+            ],
+            order: .verbModifiersObject, script: .latin, aligned: false),
+        WorldLanguage(
+            code: "xe", description: "far; xc's forms written in Cyrillic; OV",
+            rewrites: [
+                ("th", "d"), ("sh", "sch"), ("w", "v"), ("ck", "k"), ("c", "k"), ("ing", "ung"), ("an", "on"),
+                ("y", "ie"),
+            ],
+            order: .objectVerb, script: .cyrillic, aligned: true),
+        WorldLanguage(
+            code: "xf", description: "far; xd's forms written in Greek; verb, modifiers, object",
+            rewrites: [
+                ("ee", "ie"), ("oo", "u"), ("ou", "au"), ("y", "i"), ("ck", "k"), ("s", "z"),
+                ("([bcdfgklmnprtvz])$", "$1a"),
+            ],
+            order: .verbModifiersObject, script: .greek, aligned: false),
     ]
 
     /// The word in this language. Names (capitalised) and numbers keep their
     /// spelling, only changing script, as real names are transliterated.
     public func word(_ english: String) -> String {
-        let isName = english.first?.isUppercase == true, isNumber = english.first?.isNumber == true
+        let isName = english.first?.isUppercase == true
+        let isNumber = english.first?.isNumber == true
         var w = english
         if !isName && !isNumber {
             for (from, to) in rewrites { w = WorldLanguage.rewrite(w, from, to) }

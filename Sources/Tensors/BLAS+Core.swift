@@ -1,6 +1,6 @@
 import CBLAS
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension BLAS {
@@ -50,7 +50,8 @@ extension BLAS {
     /// program carries on with the slower kernels.
     public static func relaunchWithPreferredKernelsIfNeeded() {
         guard getenv("OPENBLAS_CORETYPE") == nil,
-              let core = preferredCore(detected: coreName, cpuFlags: cpuFlags()) else { return }
+            let core = preferredCore(detected: coreName, cpuFlags: cpuFlags())
+        else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         unsetenv("OPENBLAS_CORETYPE")
@@ -67,7 +68,9 @@ extension BLAS {
             guard let line else { break }
             let text = String(cString: line)
             guard text.hasPrefix("flags"), let colon = text.firstIndex(of: ":") else { continue }
-            return Set(text[text.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init))
+            return Set(
+                text[text.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(
+                    String.init))
         }
         return []
     }

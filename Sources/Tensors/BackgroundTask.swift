@@ -22,7 +22,7 @@ public final class BackgroundTask<Value: Sendable>: @unchecked Sendable {
     /// Waits for the work and returns its value, or throws its error.
     public func value() throws -> Value {
         done.wait()
-        done.signal()   // later calls return at once
+        done.signal()  // later calls return at once
         guard let result else { preconditionFailure("BackgroundTask finished without a result") }
         return try result.get()
     }

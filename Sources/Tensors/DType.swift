@@ -43,7 +43,10 @@ public enum DType: String, Sendable, CaseIterable, Codable {
 
     /// Parses either the safetensors name (`BF16`) or the short name (`bf16`).
     public init?(name: String) {
-        if let exact = DType(rawValue: name) { self = exact; return }
+        if let exact = DType(rawValue: name) {
+            self = exact
+            return
+        }
         guard let folded = DType(rawValue: name.uppercased()) else { return nil }
         self = folded
     }

@@ -5,8 +5,10 @@ extension Matrix {
     ///
     /// Shapes are checked; a mismatch is a programming error in the caller,
     /// never a user input, so it traps.
-    @inlinable public func multiplied(by other: Matrix, transposeSelf: Bool = false, transposeOther: Bool = false,
-                           alpha: Scalar = 1) -> Matrix {
+    @inlinable public func multiplied(
+        by other: Matrix, transposeSelf: Bool = false, transposeOther: Bool = false,
+        alpha: Scalar = 1
+    ) -> Matrix {
         let m = transposeSelf ? columns : rows
         let k = transposeSelf ? rows : columns
         let k2 = transposeOther ? other.columns : other.rows
@@ -18,13 +20,14 @@ extension Matrix {
         elements.withUnsafeBufferPointer { a in
             other.elements.withUnsafeBufferPointer { b in
                 out.withUnsafeMutableBufferPointer { c in
-                    Scalar.gemm(CblasRowMajor,
-                                transposeSelf ? CblasTrans : CblasNoTrans,
-                                transposeOther ? CblasTrans : CblasNoTrans,
-                                Int32(m), Int32(n), Int32(k), alpha,
-                                a.baseAddress!, Int32(max(columns, 1)),
-                                b.baseAddress!, Int32(max(other.columns, 1)),
-                                0, c.baseAddress!, Int32(max(n, 1)))
+                    Scalar.gemm(
+                        CblasRowMajor,
+                        transposeSelf ? CblasTrans : CblasNoTrans,
+                        transposeOther ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), alpha,
+                        a.baseAddress!, Int32(max(columns, 1)),
+                        b.baseAddress!, Int32(max(other.columns, 1)),
+                        0, c.baseAddress!, Int32(max(n, 1)))
                 }
             }
         }

@@ -40,7 +40,10 @@ extension Matrix {
     /// Householder QR in place (`geqrf`) of the m × n column-major `a`; returns the reflector scales.
     @inlinable static func householder(_ a: inout [Scalar], m: Int, n: Int) throws -> [Scalar] {
         var tau = [Scalar](repeating: 0, count: Swift.min(m, n))
-        var m32 = Int32(m), n32 = Int32(n), lda = Int32(m), info: Int32 = 0
+        var m32 = Int32(m)
+        var n32 = Int32(n)
+        var lda = Int32(m)
+        var info: Int32 = 0
         var query: Scalar = 0
         var lwork: Int32 = -1
         Scalar.geqrf(&m32, &n32, &a, &lda, &tau, &query, &lwork, &info)
@@ -67,14 +70,19 @@ extension Matrix {
 
     /// The thin QR factorisation through LAPACK `geqrf` and `orgqr`.
     @inlinable public func qr() throws -> QRFactorization<Scalar> {
-        let m = rows, n = columns, p = Swift.min(rows, columns)
+        let m = rows
+        let n = columns
+        let p = Swift.min(rows, columns)
         if p == 0 {
             return QRFactorization(q: Matrix(zeros: m, 0), r: Matrix(zeros: 0, n))
         }
         var a = columnMajor
         let tau = try Matrix.householder(&a, m: m, n: n)
         let r = Matrix.upperTriangle(a, m: m, n: n)
-        var m32 = Int32(m), p32 = Int32(p), lda = Int32(m), info: Int32 = 0
+        var m32 = Int32(m)
+        var p32 = Int32(p)
+        var lda = Int32(m)
+        var info: Int32 = 0
         var query: Scalar = 0
         var lwork: Int32 = -1
         Scalar.orgqr(&m32, &p32, &p32, &a, &lda, tau, &query, &lwork, &info)
@@ -93,7 +101,8 @@ extension Matrix {
     /// For `ofTranspose`, the row-major buffer of M is already the
     /// column-major buffer of Mᵀ, so nothing is copied before LAPACK runs.
     @inlinable public func triangularFactor(ofTranspose: Bool = false) throws -> Matrix {
-        let m = ofTranspose ? columns : rows, n = ofTranspose ? rows : columns
+        let m = ofTranspose ? columns : rows
+        let n = ofTranspose ? rows : columns
         if Swift.min(m, n) == 0 { return Matrix(zeros: 0, n) }
         var a = ofTranspose ? elements : columnMajor
         _ = try Matrix.householder(&a, m: m, n: n)
@@ -102,7 +111,9 @@ extension Matrix {
 
     /// The thin SVD through LAPACK `gesdd` (divide and conquer).
     @inlinable public func svd() throws -> SingularValueDecomposition<Scalar> {
-        let m = rows, n = columns, p = Swift.min(rows, columns)
+        let m = rows
+        let n = columns
+        let p = Swift.min(rows, columns)
         if p == 0 {
             return SingularValueDecomposition(u: Matrix(zeros: m, 0), singularValues: [], vt: Matrix(zeros: 0, n))
         }
@@ -111,7 +122,12 @@ extension Matrix {
         var u = [Scalar](repeating: 0, count: m * p)
         var vt = [Scalar](repeating: 0, count: p * n)
         var iwork = [Int32](repeating: 0, count: 8 * p)
-        var m32 = Int32(m), n32 = Int32(n), lda = Int32(m), ldu = Int32(m), ldvt = Int32(p), info: Int32 = 0
+        var m32 = Int32(m)
+        var n32 = Int32(n)
+        var lda = Int32(m)
+        var ldu = Int32(m)
+        var ldvt = Int32(p)
+        var info: Int32 = 0
         var jobz = CChar(UInt8(ascii: "S"))
         var query: Scalar = 0
         var lwork: Int32 = -1
@@ -137,7 +153,11 @@ extension Matrix {
         var dummyU = [Scalar](repeating: 0, count: 1)
         var dummyV = [Scalar](repeating: 0, count: 1)
         var iwork = [Int32](repeating: 0, count: 8 * p)
-        var m32 = Int32(rows), n32 = Int32(columns), lda = Int32(rows), one: Int32 = 1, info: Int32 = 0
+        var m32 = Int32(rows)
+        var n32 = Int32(columns)
+        var lda = Int32(rows)
+        var one: Int32 = 1
+        var info: Int32 = 0
         // gesdd reads ldu/ldvt even with jobz = N; 1 is the documented minimum.
         var jobz = CChar(UInt8(ascii: "N"))
         var query: Scalar = 0

@@ -10,8 +10,9 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     public var elements: [Scalar]
 
     @inlinable public init(rows: Int, columns: Int, elements: [Scalar]) {
-        precondition(rows >= 0 && columns >= 0 && elements.count == rows * columns,
-                     "Matrix: \(elements.count) elements cannot fill \(rows)×\(columns)")
+        precondition(
+            rows >= 0 && columns >= 0 && elements.count == rows * columns,
+            "Matrix: \(elements.count) elements cannot fill \(rows)×\(columns)")
         self.rows = rows
         self.columns = columns
         self.elements = elements
@@ -39,7 +40,8 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
     /// Copied in 32 × 32 tiles, so that both the reads and the strided writes
     /// stay in cache for the tall, narrow factors that LAPACK gets.
     @inlinable public var transposed: Matrix {
-        let r = rows, c = columns
+        let r = rows
+        let c = columns
         let out = [Scalar](unsafeUninitializedCapacity: elements.count) { dst, initialized in
             elements.withUnsafeBufferPointer { src in
                 let tile = 32
@@ -74,8 +76,9 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
 
     /// The leading `count` rows.
     @inlinable public func rows(_ range: Range<Int>) -> Matrix {
-        Matrix(rows: range.count, columns: columns,
-               elements: Array(elements[(range.lowerBound * columns)..<(range.upperBound * columns)]))
+        Matrix(
+            rows: range.count, columns: columns,
+            elements: Array(elements[(range.lowerBound * columns)..<(range.upperBound * columns)]))
     }
 
     /// The columns in `range`, copied.
@@ -96,7 +99,7 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
             precondition(p.columns == columns, "vstack: column count mismatch")
             out.append(contentsOf: p.elements)
         }
-        return Matrix(rows: out.count / max(columns, 1) , columns: columns, elements: columns == 0 ? [] : out)
+        return Matrix(rows: out.count / max(columns, 1), columns: columns, elements: columns == 0 ? [] : out)
     }
 
     /// Places matrices with equal row counts side by side.
@@ -104,7 +107,10 @@ public struct Matrix<Scalar: BLASScalar>: Sendable, Equatable {
         let total = parts.reduce(0) { $0 + $1.columns }
         for p in parts { precondition(p.rows == rows, "hstack: row count mismatch") }
         let out = [Scalar](unsafeUninitializedCapacity: rows * total) { dst, initialized in
-            guard let base = dst.baseAddress else { initialized = 0; return }
+            guard let base = dst.baseAddress else {
+                initialized = 0
+                return
+            }
             var offset = 0
             for p in parts where p.columns > 0 {
                 p.elements.withUnsafeBufferPointer { src in

@@ -1,6 +1,6 @@
 import CSystem
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Process-wide settings for executables that do numeric work: the command
@@ -31,7 +31,8 @@ public enum ProcessTuning {
 public enum PhysicalMemory {
     /// Bytes of physical memory (16 GiB where it cannot be read).
     public static let bytes: Int = {
-        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        let pages = sysconf(Int32(_SC_PHYS_PAGES))
+        let size = sysconf(Int32(_SC_PAGESIZE))
         guard pages > 0, size > 0 else { return 1 << 34 }
         return pages * size
     }()

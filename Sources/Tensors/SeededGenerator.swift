@@ -35,15 +35,16 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// A standard normal draw (Box–Muller).
     public mutating func nextNormal() -> Double {
-        let u = Swift.max(nextUniform(), 0x1.0p-60), v = nextUniform()
+        let u = Swift.max(nextUniform(), 0x1.0p-60)
+        let v = nextUniform()
         return (-2 * _log(u)).squareRoot() * _cos(2 * .pi * v)
     }
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 @inline(__always) private func _log(_ x: Double) -> Double { log(x) }
 @inline(__always) private func _cos(_ x: Double) -> Double { cos(x) }

@@ -15,8 +15,10 @@ public struct Tensor: Sendable, Equatable {
         let count = try Tensor.elementCount(shape)
         let (expected, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
         guard !overflow, expected == bytes.count else {
-            throw TensorError(.sizeMismatch,
-                              "tensor of shape \(shape) and dtype \(dtype.rawValue) needs \(overflow ? "too many" : String(expected)) bytes, got \(bytes.count)")
+            throw TensorError(
+                .sizeMismatch,
+                "tensor of shape \(shape) and dtype \(dtype.rawValue) needs \(overflow ? "too many" : String(expected)) bytes, got \(bytes.count)"
+            )
         }
         self.dtype = dtype
         self.shape = shape
@@ -99,7 +101,9 @@ extension Tensor {
                     let src = raw.bindMemory(to: UInt16.self)
                     for i in 0..<n { dst[i] = Double(Float(bitPattern: FloatBits.f32(fromF16: src[i]))) * scale }
                 default:
-                    throw TensorError(.unsupportedDType, "dtype \(dtype.rawValue) is not a floating-point type adaptermerge computes with")
+                    throw TensorError(
+                        .unsupportedDType,
+                        "dtype \(dtype.rawValue) is not a floating-point type adaptermerge computes with")
                 }
             }
             initialized = n
@@ -143,7 +147,8 @@ extension Tensor {
             case .bf16:
                 for bits in raw.bindMemory(to: UInt16.self) where bits & 0x7F80 == 0x7F80 { n += 1 }
             case .f64:
-                for bits in raw.bindMemory(to: UInt64.self) where bits & 0x7FF0_0000_0000_0000 == 0x7FF0_0000_0000_0000 { n += 1 }
+                for bits in raw.bindMemory(to: UInt64.self) where bits & 0x7FF0_0000_0000_0000 == 0x7FF0_0000_0000_0000
+                { n += 1 }
             default:
                 break
             }
@@ -177,18 +182,24 @@ extension Tensor {
         }
     }
 
-    static func decode(_ raw: UnsafeRawBufferPointer, dtype: DType, into dst: UnsafeMutableBufferPointer<Float>) throws {
+    static func decode(_ raw: UnsafeRawBufferPointer, dtype: DType, into dst: UnsafeMutableBufferPointer<Float>) throws
+    {
         switch dtype {
         case .f32:
             UnsafeMutableRawBufferPointer(dst).copyMemory(from: raw)
         case .f64:
             for (i, v) in raw.bindMemory(to: Double.self).enumerated() { dst[i] = Float(v) }
         case .bf16:
-            for (i, v) in raw.bindMemory(to: UInt16.self).enumerated() { dst[i] = Float(bitPattern: FloatBits.f32(fromBF16: v)) }
+            for (i, v) in raw.bindMemory(to: UInt16.self).enumerated() {
+                dst[i] = Float(bitPattern: FloatBits.f32(fromBF16: v))
+            }
         case .f16:
-            for (i, v) in raw.bindMemory(to: UInt16.self).enumerated() { dst[i] = Float(bitPattern: FloatBits.f32(fromF16: v)) }
+            for (i, v) in raw.bindMemory(to: UInt16.self).enumerated() {
+                dst[i] = Float(bitPattern: FloatBits.f32(fromF16: v))
+            }
         default:
-            throw TensorError(.unsupportedDType, "dtype \(dtype.rawValue) is not a floating-point type adaptermerge computes with")
+            throw TensorError(
+                .unsupportedDType, "dtype \(dtype.rawValue) is not a floating-point type adaptermerge computes with")
         }
     }
 }

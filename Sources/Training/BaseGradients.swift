@@ -22,8 +22,9 @@ public final class BaseGradients<Scalar: TrainingScalar>: @unchecked Sendable {
     public init(like weights: FrozenWeights<Scalar>) {
         embedding = Storage(weights.embedding.count)
         layers = weights.layers.map { l in
-            Layer(inputNorm: Storage(l.inputNorm.count), postAttentionNorm: Storage(l.postAttentionNorm.count),
-                  groups: l.groups.map { Storage($0.weight.count) })
+            Layer(
+                inputNorm: Storage(l.inputNorm.count), postAttentionNorm: Storage(l.postAttentionNorm.count),
+                groups: l.groups.map { Storage($0.weight.count) })
         }
         finalNorm = Storage(weights.finalNorm.count)
         head = weights.head === weights.embedding ? nil : Storage(weights.head.count)
@@ -34,7 +35,8 @@ public final class BaseGradients<Scalar: TrainingScalar>: @unchecked Sendable {
 
     /// Every gradient, in the order of ``FrozenWeights/trainableTensors``.
     public var tensors: [Storage<Scalar>] {
-        [embedding] + layers.flatMap { [$0.inputNorm, $0.postAttentionNorm] + $0.groups } + [finalNorm] + (head.map { [$0] } ?? [])
+        [embedding] + layers.flatMap { [$0.inputNorm, $0.postAttentionNorm] + $0.groups } + [finalNorm]
+            + (head.map { [$0] } ?? [])
     }
 
     public func zero() { for t in tensors { t.zero() } }

@@ -40,13 +40,15 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
         self.config = config
         embedding = Storage(converting: weights.embedding.values)
         layers = weights.blocks.map { block in
-            Layer(inputNorm: Storage(converting: block.inputNorm),
-                  postAttentionNorm: Storage(converting: block.postAttentionNorm),
-                  groups: ProjectionGroup.allCases.map { g in
-                      let w = block[g]
-                      return Group(weight: Storage(converting: w.weight.values), rows: w.weight.rows, columns: w.weight.columns,
-                                   bias: w.bias.map { Storage(converting: $0) })
-                  })
+            Layer(
+                inputNorm: Storage(converting: block.inputNorm),
+                postAttentionNorm: Storage(converting: block.postAttentionNorm),
+                groups: ProjectionGroup.allCases.map { g in
+                    let w = block[g]
+                    return Group(
+                        weight: Storage(converting: w.weight.values), rows: w.weight.rows, columns: w.weight.columns,
+                        bias: w.bias.map { Storage(converting: $0) })
+                })
         }
         finalNorm = Storage(converting: weights.finalNorm)
         head = config.tieWordEmbeddings ? embedding : Storage(converting: weights.head.values)
@@ -62,7 +64,8 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
             var i = 0
             while i < count {
                 // Box–Muller: two normals per pair of uniforms.
-                let u = Swift.max(random.uniform(), 1e-300), v = random.uniform()
+                let u = Swift.max(random.uniform(), 1e-300)
+                let v = random.uniform()
                 let r = (-2 * Foundation.log(u)).squareRoot() * initializerRange
                 s.p[i] = Scalar(Float(r * Foundation.cos(2 * .pi * v)))
                 if i + 1 < count { s.p[i + 1] = Scalar(Float(r * Foundation.sin(2 * .pi * v))) }
@@ -78,11 +81,13 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
         let h = config.hiddenSize
         embedding = normal(config.vocabSize * h)
         layers = (0..<config.layerCount).map { _ in
-            Layer(inputNorm: ones(h), postAttentionNorm: ones(h), groups: ProjectionGroup.allCases.map { g in
-                let rows = g.members.reduce(0) { $0 + config.projectionShape($1)!.out }
-                let columns = config.projectionShape(g.members[0])!.in
-                return Group(weight: normal(rows * columns), rows: rows, columns: columns, bias: nil)
-            })
+            Layer(
+                inputNorm: ones(h), postAttentionNorm: ones(h),
+                groups: ProjectionGroup.allCases.map { g in
+                    let rows = g.members.reduce(0) { $0 + config.projectionShape($1)!.out }
+                    let columns = config.projectionShape(g.members[0])!.in
+                    return Group(weight: normal(rows * columns), rows: rows, columns: columns, bias: nil)
+                })
         }
         finalNorm = ones(h)
         head = config.tieWordEmbeddings ? embedding : normal(config.vocabSize * h)
@@ -91,12 +96,15 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
     /// The tensors of a transformers checkpoint (`model.safetensors` names),
     /// q‖k‖v and gate‖up split back into their projections, in `dtype`.
     public func checkpointTensors(dtype: DType) throws -> [(name: String, tensor: Tensor)] {
-        let c = config, h = c.hiddenSize
+        let c = config
+        let h = c.hiddenSize
         func tensor(_ s: Storage<Scalar>, from start: Int = 0, count: Int? = nil, shape: [Int]) throws -> Tensor {
             let n = count ?? s.count
             return try Tensor(floats: (0..<n).map { Float(s.p[start + $0]) }, shape: shape, dtype: dtype)
         }
-        var out: [(name: String, tensor: Tensor)] = [("model.embed_tokens.weight", try tensor(embedding, shape: [c.vocabSize, h]))]
+        var out: [(name: String, tensor: Tensor)] = [
+            ("model.embed_tokens.weight", try tensor(embedding, shape: [c.vocabSize, h]))
+        ]
         for (l, layer) in layers.enumerated() {
             let prefix = "model.layers.\(l)."
             out.append((prefix + "input_layernorm.weight", try tensor(layer.inputNorm, shape: [h])))
@@ -107,8 +115,11 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
                 for member in group.members {
                     let (rows, columns) = c.projectionShape(member)!
                     let section = group == .gateUp || group == .down ? "mlp." : "self_attn."
-                    out.append((prefix + section + member + ".weight",
-                                try tensor(g.weight, from: row * columns, count: rows * columns, shape: [rows, columns])))
+                    out.append(
+                        (
+                            prefix + section + member + ".weight",
+                            try tensor(g.weight, from: row * columns, count: rows * columns, shape: [rows, columns])
+                        ))
                     row += rows
                 }
             }

@@ -16,8 +16,10 @@ public final class Optimizer<Scalar: TrainingScalar> {
         public var beta2 = 0.999
         public var epsilon = 1e-8
         public var weightDecay = 0.0
-        public init(kind: OptimizerKind = .adamw, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
-                    weightDecay: Double = 0) {
+        public init(
+            kind: OptimizerKind = .adamw, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
+            weightDecay: Double = 0
+        ) {
             self.kind = kind
             self.beta1 = beta1
             self.beta2 = beta2
@@ -50,13 +52,21 @@ public final class Optimizer<Scalar: TrainingScalar> {
                 first = ps.map { Storage($0.count) }
                 second = ps.map { Storage($0.count) }
             }
-            let b1 = settings.beta1, b2 = settings.beta2
-            let correction1 = 1 - Foundation.pow(b1, Double(steps)), correction2 = 1 - Foundation.pow(b2, Double(steps))
-            let stepSize = Scalar(lr / correction1), rootCorrection2 = Scalar(correction2.squareRoot())
-            let decay = Scalar(1 - lr * settings.weightDecay), eps = Scalar(settings.epsilon)
-            let sb1 = Scalar(b1), sb2 = Scalar(b2)
+            let b1 = settings.beta1
+            let b2 = settings.beta2
+            let correction1 = 1 - Foundation.pow(b1, Double(steps))
+            let correction2 = 1 - Foundation.pow(b2, Double(steps))
+            let stepSize = Scalar(lr / correction1)
+            let rootCorrection2 = Scalar(correction2.squareRoot())
+            let decay = Scalar(1 - lr * settings.weightDecay)
+            let eps = Scalar(settings.epsilon)
+            let sb1 = Scalar(b1)
+            let sb2 = Scalar(b2)
             for k in ps.indices {
-                let p = ps[k].p, g = gs[k].p, m = first[k].p, v = second[k].p
+                let p = ps[k].p
+                let g = gs[k].p
+                let m = first[k].p
+                let v = second[k].p
                 for i in 0..<ps[k].count {
                     if settings.weightDecay != 0 { p[i] *= decay }
                     m[i] = sb1 * m[i] + (1 - sb1) * g[i]

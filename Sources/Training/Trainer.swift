@@ -63,8 +63,10 @@ public struct StepReport: Sendable {
     /// Dev loss, on steps that evaluated.
     public var devLoss: Double?
 
-    public init(step: Int, totalSteps: Int, learningRate: Double, taskLoss: Double?, alignLoss: Double?, gradientNorm: Double,
-                tokens: Int, seconds: Double, devLoss: Double? = nil) {
+    public init(
+        step: Int, totalSteps: Int, learningRate: Double, taskLoss: Double?, alignLoss: Double?, gradientNorm: Double,
+        tokens: Int, seconds: Double, devLoss: Double? = nil
+    ) {
         self.step = step
         self.totalSteps = totalSteps
         self.learningRate = learningRate
@@ -78,7 +80,7 @@ public struct StepReport: Sendable {
 }
 
 /// Trains LoRA factors on a frozen base model with the task, alignment or
-/// joint objective (DESIGN.md §6): shuffled micro-batches (reshuffled each
+/// joint objective (docs/DESIGN.md §6): shuffled micro-batches (reshuffled each
 /// pass), gradient accumulation, global-norm clipping, AdamW or SGD under the
 /// inverse-square-root schedule, and the best dev checkpoint kept.
 public final class Trainer {
@@ -93,11 +95,18 @@ public final class Trainer {
         self.recipe = recipe
         config = model.config
         let frozen = FrozenWeights<Float>(model.weights, config: model.config)
-        graph = TrainingGraph(weights: frozen, options: .init(dropout: recipe.dropout, recompute: recipe.recompute,
-                                                              threads: model.threadCount))
-        evaluation = TrainingGraph(weights: frozen, options: .init(dropout: 0, recompute: false, threads: model.threadCount))
-        parameters = initial ?? LoRAParameters.initialized(config: model.config, rank: recipe.rank, alpha: recipe.alpha,
-                                                           targets: recipe.targets, seed: recipe.seed)
+        graph = TrainingGraph(
+            weights: frozen,
+            options: .init(
+                dropout: recipe.dropout, recompute: recipe.recompute,
+                threads: model.threadCount))
+        evaluation = TrainingGraph(
+            weights: frozen, options: .init(dropout: 0, recompute: false, threads: model.threadCount))
+        parameters =
+            initial
+            ?? LoRAParameters.initialized(
+                config: model.config, rank: recipe.rank, alpha: recipe.alpha,
+                targets: recipe.targets, seed: recipe.seed)
     }
 
     /// Optimizer steps the run will take for `data`.
@@ -122,16 +131,20 @@ public final class Trainer {
     /// - Returns: the factors to keep (the best on dev when there is dev
     ///   data, else the last), and the final losses.
     public func run(_ data: TrainingData, dev: TrainingData?, report: (StepReport) -> Void) throws
-        -> (best: LoRAParameters<Float>, last: StepReport, bestDevLoss: Double?) {
+        -> (best: LoRAParameters<Float>, last: StepReport, bestDevLoss: Double?)
+    {
         try validate(data, name: "training")
         if let dev { try validate(dev, name: "dev") }
         let total = totalSteps(data)
-        let schedule = LearningRateSchedule(peak: recipe.learningRate,
-                                            warmupSteps: Int((Double(total) * recipe.warmupFraction).rounded(.up)))
+        let schedule = LearningRateSchedule(
+            peak: recipe.learningRate,
+            warmupSteps: Int((Double(total) * recipe.warmupFraction).rounded(.up)))
         let optimizer = Optimizer<Float>(recipe.optimizer)
         let gradients = parameters.zerosLike()
-        var taskStream = BatchStream(count: data.task.count, batchSize: recipe.batchSize, seed: recipe.seed, name: "task")
-        var pairStream = BatchStream(count: data.pairs.count, batchSize: recipe.batchSize, seed: recipe.seed, name: "pairs")
+        var taskStream = BatchStream(
+            count: data.task.count, batchSize: recipe.batchSize, seed: recipe.seed, name: "task")
+        var pairStream = BatchStream(
+            count: data.pairs.count, batchSize: recipe.batchSize, seed: recipe.seed, name: "pairs")
         var dropout = TrainingRandom(seed: recipe.seed, stream: "dropout")
         let layer = recipe.alignmentLayer(config)
         var best: (loss: Double, parameters: LoRAParameters<Float>)?
@@ -141,27 +154,33 @@ public final class Trainer {
         for step in 0..<total {
             gradients.zero()
             let lr = schedule.rate(at: step)
-            var taskLosses: [Double] = [], alignLosses: [Double] = []
+            var taskLosses: [Double] = []
+            var alignLosses: [Double] = []
             var tokens = 0
-            let microBatches = recipe.objective == .joint ? 2 * recipe.gradientAccumulation : recipe.gradientAccumulation
+            let microBatches =
+                recipe.objective == .joint ? 2 * recipe.gradientAccumulation : recipe.gradientAccumulation
             let weight = Float(1) / Float(microBatches)
             for micro in 0..<microBatches {
                 let useTask = recipe.objective == .task || (recipe.objective == .joint && micro % 2 == 0)
                 if useTask {
                     let examples = taskStream.next().map { data.task[$0].example }
                     tokens += examples.reduce(0) { $0 + $1.ids.count }
-                    taskLosses.append(graph.taskLoss(examples, lora: parameters, gradients: gradients, weight: weight, random: &dropout))
+                    taskLosses.append(
+                        graph.taskLoss(
+                            examples, lora: parameters, gradients: gradients, weight: weight, random: &dropout))
                 } else {
                     let rows = pairStream.next().map { data.pairs[$0] }
                     tokens += rows.reduce(0) { $0 + $1.side0.count + $1.side1.count }
-                    alignLosses.append(alignment(rows, layer: layer, gradients: gradients, weight: weight, random: &dropout))
+                    alignLosses.append(
+                        alignment(rows, layer: layer, gradients: gradients, weight: weight, random: &dropout))
                 }
             }
             let norm = gradients.clip(to: recipe.clipNorm)
             optimizer.step(parameters, gradients, lr: lr)
-            var stepReport = StepReport(step: step + 1, totalSteps: total, learningRate: lr, taskLoss: mean(taskLosses),
-                                        alignLoss: mean(alignLosses), gradientNorm: norm, tokens: tokens,
-                                        seconds: Date().timeIntervalSince(start))
+            var stepReport = StepReport(
+                step: step + 1, totalSteps: total, learningRate: lr, taskLoss: mean(taskLosses),
+                alignLoss: mean(alignLosses), gradientNorm: norm, tokens: tokens,
+                seconds: Date().timeIntervalSince(start))
             if let dev, (step + 1) % max(1, recipe.evaluateEvery) == 0 || step + 1 == total {
                 let loss = evaluate(dev, layer: layer)
                 stepReport.devLoss = loss
@@ -178,9 +197,14 @@ public final class Trainer {
     /// One optimizer step on the given micro-batches (task first, then pairs),
     /// outside any schedule: for benchmarks and custom loops. The optimizer
     /// state carries over between calls. Returns the mean loss.
-    public func step(task examples: [Scoring.Example]?, pairs: [TrainingData.PairRow]?, learningRate: Double) throws -> Double {
+    public func step(task examples: [Scoring.Example]?, pairs: [TrainingData.PairRow]?, learningRate: Double) throws
+        -> Double
+    {
         if stepState == nil {
-            stepState = (Optimizer<Float>(recipe.optimizer), parameters.zerosLike(), TrainingRandom(seed: recipe.seed, stream: "dropout"))
+            stepState = (
+                Optimizer<Float>(recipe.optimizer), parameters.zerosLike(),
+                TrainingRandom(seed: recipe.seed, stream: "dropout")
+            )
         }
         let gradients = stepState!.gradients
         gradients.zero()
@@ -189,21 +213,28 @@ public final class Trainer {
         let weight = Float(1) / Float(parts)
         var losses: [Double] = []
         if let examples {
-            losses.append(graph.taskLoss(examples, lora: parameters, gradients: gradients, weight: weight, random: &stepState!.random))
+            losses.append(
+                graph.taskLoss(
+                    examples, lora: parameters, gradients: gradients, weight: weight, random: &stepState!.random))
         }
         if let pairs {
-            losses.append(alignment(pairs, layer: recipe.alignmentLayer(config), gradients: gradients, weight: weight,
-                                    random: &stepState!.random))
+            losses.append(
+                alignment(
+                    pairs, layer: recipe.alignmentLayer(config), gradients: gradients, weight: weight,
+                    random: &stepState!.random))
         }
         gradients.clip(to: recipe.clipNorm)
         stepState!.optimizer.step(parameters, gradients, lr: learningRate)
         return losses.reduce(0, +) / Double(losses.count)
     }
 
-    private func alignment(_ rows: [TrainingData.PairRow], layer: Int, gradients: LoRAParameters<Float>, weight: Float,
-                           random: inout TrainingRandom) -> Double {
-        graph.alignmentLoss(side0: rows.map(\.side0), side1: rows.map(\.side1), layer: layer, temperature: recipe.temperature,
-                            lora: parameters, gradients: gradients, weight: weight, random: &random)
+    private func alignment(
+        _ rows: [TrainingData.PairRow], layer: Int, gradients: LoRAParameters<Float>, weight: Float,
+        random: inout TrainingRandom
+    ) -> Double {
+        graph.alignmentLoss(
+            side0: rows.map(\.side0), side1: rows.map(\.side1), layer: layer, temperature: recipe.temperature,
+            lora: parameters, gradients: gradients, weight: weight, random: &random)
     }
 
     /// The objective's loss on `data` with dropout off, in batches (joint: the mean of both).
@@ -212,22 +243,29 @@ public final class Trainer {
         var random = TrainingRandom(seed: 0, stream: "evaluation")
         var losses: [Double] = []
         if recipe.objective != .align, !data.task.isEmpty {
-            var sum = 0.0, count = 0
+            var sum = 0.0
+            var count = 0
             for start in stride(from: 0, to: data.task.count, by: recipe.batchSize) {
                 let rows = data.task[start..<min(start + recipe.batchSize, data.task.count)]
                 let loss = evaluation.taskLoss(rows.map(\.example), lora: parameters, gradients: nil, random: &random)
-                if loss.isFinite { sum += loss * Double(rows.count); count += rows.count }
+                if loss.isFinite {
+                    sum += loss * Double(rows.count)
+                    count += rows.count
+                }
             }
             losses.append(count > 0 ? sum / Double(count) : .nan)
         }
         if recipe.objective != .task, data.pairs.count >= 2 {
-            var sum = 0.0, count = 0
+            var sum = 0.0
+            var count = 0
             for start in stride(from: 0, to: data.pairs.count, by: recipe.batchSize) {
                 let rows = Array(data.pairs[start..<min(start + recipe.batchSize, data.pairs.count)])
                 guard rows.count >= 2 else { continue }
-                sum += evaluation.alignmentLoss(side0: rows.map(\.side0), side1: rows.map(\.side1), layer: layer,
-                                                temperature: recipe.temperature, lora: parameters, gradients: nil,
-                                                random: &random) * Double(rows.count)
+                sum +=
+                    evaluation.alignmentLoss(
+                        side0: rows.map(\.side0), side1: rows.map(\.side1), layer: layer,
+                        temperature: recipe.temperature, lora: parameters, gradients: nil,
+                        random: &random) * Double(rows.count)
                 count += rows.count
             }
             losses.append(count > 0 ? sum / Double(count) : .nan)
@@ -238,29 +276,42 @@ public final class Trainer {
     func validate(_ data: TrainingData, name: String) throws {
         let files = data.fileHashes.map(\.path).joined(separator: ", ")
         if recipe.objective != .align && data.task.isEmpty {
-            throw TrainingError("the \(name) data (\(files)) has no task rows (prefix, text) for the \(recipe.objective.rawValue) objective")
+            throw TrainingError(
+                "the \(name) data (\(files)) has no task rows (prefix, text) for the \(recipe.objective.rawValue) objective"
+            )
         }
         if recipe.objective != .task && data.pairs.count < 2 {
-            throw TrainingError("the \(name) data (\(files)) needs at least 2 parallel rows (text_parallel_0, text_parallel_1) for the \(recipe.objective.rawValue) objective: the other pairs of a batch are the negatives")
+            throw TrainingError(
+                "the \(name) data (\(files)) needs at least 2 parallel rows (text_parallel_0, text_parallel_1) for the \(recipe.objective.rawValue) objective: the other pairs of a batch are the negatives"
+            )
         }
         let ids = data.task.flatMap(\.example.ids) + data.pairs.flatMap { $0.side0 + $0.side1 }
         if let bad = ids.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
-            throw TrainingError("the \(name) data (\(files)) has token id \(bad), outside the model's vocabulary of \(config.vocabSize): the tokenizer does not belong to this model")
+            throw TrainingError(
+                "the \(name) data (\(files)) has token id \(bad), outside the model's vocabulary of \(config.vocabSize): the tokenizer does not belong to this model"
+            )
         }
         if recipe.objective != .task && recipe.batchSize < 2 {
-            throw TrainingError("alignment needs batches of at least 2 pairs: the other pairs of a batch are the negatives",
-                                code: .batchTooSmall)
+            throw TrainingError(
+                "alignment needs batches of at least 2 pairs: the other pairs of a batch are the negatives",
+                code: .batchTooSmall)
         }
         let layer = recipe.alignmentLayer(config)
         // hidden_states[L] carries the final norm, which the alignment loss does not apply: stop below it.
-        if recipe.objective != .task && (layer < 1 || layer >= max(2, config.layerCount)) && !(config.layerCount == 1 && layer == 1) {
-            throw TrainingError("the alignment layer \(layer) is outside 1…\(max(1, config.layerCount - 1)) (the states after a block, before the final norm)", code: .layerOutOfRange)
+        if recipe.objective != .task && (layer < 1 || layer >= max(2, config.layerCount))
+            && !(config.layerCount == 1 && layer == 1)
+        {
+            throw TrainingError(
+                "the alignment layer \(layer) is outside 1…\(max(1, config.layerCount - 1)) (the states after a block, before the final norm)",
+                code: .layerOutOfRange)
         }
     }
 
     /// The output's metadata: kind, languages, and the whole recipe.
-    public func metadata(baseModel: String?, data: TrainingData, dataPaths: [String], steps: Int, last: StepReport,
-                         bestDevLoss: Double?) -> AdapterMetadata {
+    public func metadata(
+        baseModel: String?, data: TrainingData, dataPaths: [String], steps: Int, last: StepReport,
+        bestDevLoss: Double?
+    ) -> AdapterMetadata {
         let r = recipe
         var recipeJSON: [(key: String, value: JSONValue)] = [
             ("objective", .string(r.objective.rawValue)),
@@ -268,14 +319,24 @@ public final class Trainer {
             ("rank", .int(r.rank)), ("alpha", .number(r.alpha)), ("dropout", .number(r.dropout)),
             ("targets", .array(r.targets.map(JSONValue.string))),
             ("optimizer", .string(r.optimizer.kind.rawValue)), ("lr", .number(r.learningRate)),
-            ("betas", .array([.number(r.optimizer.beta1), .number(r.optimizer.beta2)])), ("eps", .number(r.optimizer.epsilon)),
+            ("betas", .array([.number(r.optimizer.beta1), .number(r.optimizer.beta2)])),
+            ("eps", .number(r.optimizer.epsilon)),
             ("weight_decay", .number(r.optimizer.weightDecay)), ("clip_norm", .number(r.clipNorm)),
             ("schedule", .string("inverse_sqrt")), ("warmup_fraction", .number(r.warmupFraction)),
             ("batch_size", .int(r.batchSize)), ("grad_accum", .int(r.gradientAccumulation)),
             ("steps", .int(steps)), ("seed", .int(Int(truncatingIfNeeded: r.seed))),
             ("data", .array(data.fileHashes.map { ["path": .string($0.path), "xxh64": .string($0.xxh64)] })),
-            ("rows", ["task": .int(data.task.count), "pairs": .int(data.pairs.count), "skipped": .int(data.skipped.count)]),
-            ("final_loss", ["task": last.taskLoss.map(JSONValue.number) ?? .null, "align": last.alignLoss.map(JSONValue.number) ?? .null]),
+            (
+                "rows",
+                ["task": .int(data.task.count), "pairs": .int(data.pairs.count), "skipped": .int(data.skipped.count)]
+            ),
+            (
+                "final_loss",
+                [
+                    "task": last.taskLoss.map(JSONValue.number) ?? .null,
+                    "align": last.alignLoss.map(JSONValue.number) ?? .null,
+                ]
+            ),
             ("best_dev_loss", bestDevLoss.map(JSONValue.number) ?? .null),
         ]
         if r.objective != .task {
@@ -287,8 +348,9 @@ public final class Trainer {
             recipeJSON.append(("task_languages", .array(data.taskLanguages.map(JSONValue.string))))
             recipeJSON.append(("alignment_languages", .array(data.alignmentLanguages.map(JSONValue.string))))
         }
-        return AdapterMetadata(kind: r.objective.adapterKind, baseModel: baseModel, languages: data.languages,
-                               recipe: .object(recipeJSON))
+        return AdapterMetadata(
+            kind: r.objective.adapterKind, baseModel: baseModel, languages: data.languages,
+            recipe: .object(recipeJSON))
     }
 
     private func mean(_ values: [Double]) -> Double? {

@@ -1,7 +1,7 @@
 import AdapterFormat
 import Transformer
 
-/// Training rows read from JSON-lines files (DESIGN.md §6): task rows
+/// Training rows read from JSON-lines files (docs/DESIGN.md §6): task rows
 /// (`prefix`, `text`, optional `lang`) and parallel rows (`text_parallel_0`,
 /// the non-English side, `text_parallel_1`, English, optional `lang`). A row
 /// with all four fields serves both objectives.
@@ -55,18 +55,21 @@ public struct TrainingData: Sendable {
         let isTask = row.fields["prefix"] != nil || row.fields["text"] != nil
         let isPair = row.fields["text_parallel_0"] != nil || row.fields["text_parallel_1"] != nil
         guard isTask || isPair else {
-            throw FormatError(.malformed, "row has neither prefix/text nor text_parallel_0/text_parallel_1",
-                              path: row.file, location: "line \(row.line)")
+            throw FormatError(
+                .malformed, "row has neither prefix/text nor text_parallel_0/text_parallel_1",
+                path: row.file, location: "line \(row.line)")
         }
         // Both halves are built before either is kept, so a skipped row is skipped whole.
-        var taskRow: TaskRow?, pairRow: PairRow?
+        var taskRow: TaskRow?
+        var pairRow: PairRow?
         if isTask {
             taskRow = TaskRow(example: try row.scoringExample(tokenizer: tokenizer, maxLength: maxLength), lang: lang)
         }
         if isPair {
             // Raw text with the tokenizer's own specials (BOS), as `tokenizer(text)` gives it.
-            pairRow = PairRow(side0: try row.tokens("text_parallel_0", tokenizer: tokenizer, maxLength: maxLength),
-                              side1: try row.tokens("text_parallel_1", tokenizer: tokenizer, maxLength: maxLength), lang: lang)
+            pairRow = PairRow(
+                side0: try row.tokens("text_parallel_0", tokenizer: tokenizer, maxLength: maxLength),
+                side1: try row.tokens("text_parallel_1", tokenizer: tokenizer, maxLength: maxLength), lang: lang)
         }
         if let taskRow { task.append(taskRow) }
         if let pairRow { pairs.append(pairRow) }

@@ -42,7 +42,9 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
     public let baseGradients: BaseGradients<Scalar>?
     var config: ModelConfig { weights.config }
 
-    public init(weights: FrozenWeights<Scalar>, options: Options = Options(), baseGradients: BaseGradients<Scalar>? = nil) {
+    public init(
+        weights: FrozenWeights<Scalar>, options: Options = Options(), baseGradients: BaseGradients<Scalar>? = nil
+    ) {
         self.weights = weights
         self.options = options
         self.baseGradients = baseGradients
@@ -62,7 +64,8 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         guard let base = baseGradients else { return }
         let h = config.hiddenSize
         for r in 0..<batch.rows where batch.lengths[r / max(batch.length, 1)] > r % max(batch.length, 1) {
-            let src = dx.p + r * h, dst = base.embedding.p + batch.ids[r] * h
+            let src = dx.p + r * h
+            let dst = base.embedding.p + batch.ids[r] * h
             for k in 0..<h { dst[k] += src[k] }
         }
     }
@@ -89,7 +92,7 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
 
     // MARK: - Objectives
 
-    /// Task loss (DESIGN.md §6): the mean token cross-entropy over every
+    /// Task loss (docs/DESIGN.md §6): the mean token cross-entropy over every
     /// scored token of the batch (each example's tokens from `promptLength`
     /// on; BOS and the prompt are masked), and its gradient, added to `gradients`
     /// times `weight`.
@@ -98,13 +101,16 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
     /// per thread, each run forward and backward with single-threaded BLAS into
     /// its own gradients, which are then summed: the loss is normalised by the
     /// whole batch's token count either way.
-    public func taskLoss(_ examples: [Scoring.Example], lora: LoRAParameters<Scalar>, gradients: LoRAParameters<Scalar>?,
-                         weight: Scalar = 1, random: inout TrainingRandom) -> Double {
+    public func taskLoss(
+        _ examples: [Scoring.Example], lora: LoRAParameters<Scalar>, gradients: LoRAParameters<Scalar>?,
+        weight: Scalar = 1, random: inout TrainingRandom
+    ) -> Double {
         let total = examples.reduce(0) { $0 + max(0, $1.ids.count - max($1.promptLength, 1)) }
         guard total > 0 else { return .nan }
         let parts = max(1, min(taskPartLimit, examples.count))
         if parts == 1 {
-            return taskPart(examples, normalizer: total, lora: lora, gradients: gradients, weight: weight, random: &random)
+            return taskPart(
+                examples, normalizer: total, lora: lora, gradients: gradients, weight: weight, random: &random)
                 / Double(total)
         }
         weights.ensureRope(examples.map(\.ids.count).max() ?? 0)
@@ -112,7 +118,8 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         let partials = (0..<parts).map { _ in gradients?.zerosLike() }
         // Full-parameter training: each part accumulates base gradients of its own.
         let graphs = (0..<parts).map { _ in
-            baseGradients == nil ? self : TrainingGraph(weights: weights, options: options, baseGradients: BaseGradients(like: weights))
+            baseGradients == nil
+                ? self : TrainingGraph(weights: weights, options: options, baseGradients: BaseGradients(like: weights))
         }
         let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: parts)
         defer { sums.deallocate() }
@@ -121,8 +128,9 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
             DispatchQueue.concurrentPerform(iterations: parts) { p in
                 let slice = Array(examples[(p * examples.count / parts)..<((p + 1) * examples.count / parts)])
                 var stream = TrainingRandom(state: seeds[p])
-                results.p[p] = graphs[p].taskPart(slice, normalizer: total, lora: lora, gradients: partials[p], weight: weight,
-                                                  random: &stream)
+                results.p[p] = graphs[p].taskPart(
+                    slice, normalizer: total, lora: lora, gradients: partials[p], weight: weight,
+                    random: &stream)
             }
         }
         if let base = baseGradients {
@@ -145,10 +153,14 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
 
     /// The summed cross-entropy of `examples`' scored tokens; their gradients,
     /// divided by `normalizer`, go into `gradients`.
-    func taskPart(_ examples: [Scoring.Example], normalizer: Int, lora: LoRAParameters<Scalar>,
-                  gradients: LoRAParameters<Scalar>?, weight: Scalar, random: inout TrainingRandom) -> Double {
+    func taskPart(
+        _ examples: [Scoring.Example], normalizer: Int, lora: LoRAParameters<Scalar>,
+        gradients: LoRAParameters<Scalar>?, weight: Scalar, random: inout TrainingRandom
+    ) -> Double {
         let batch = Batch(examples.map(\.ids))
-        let c = config, h = c.hiddenSize, vocab = c.vocabSize
+        let c = config
+        let h = c.hiddenSize
+        let vocab = c.vocabSize
         // (row whose logits predict, target id) for every scored token.
         var scored: [(row: Int, target: Int)] = []
         for (b, ex) in examples.enumerated() where ex.ids.count > 1 {
@@ -162,11 +174,13 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         let n = scored.count
         let gathered = Storage<Scalar>(uninitialized: n * h)
         for (i, s) in scored.enumerated() { (gathered.p + i * h).update(from: x.p + s.row * h, count: h) }
-        let normed = Storage<Scalar>(uninitialized: n * h), inverse = Storage<Scalar>(uninitialized: n)
+        let normed = Storage<Scalar>(uninitialized: n * h)
+        let inverse = Storage<Scalar>(uninitialized: n)
         rmsNorm(gathered, weights.finalNorm, into: normed, inverse: inverse, rows: n)
         let logits = Storage<Scalar>(uninitialized: n * vocab)
-        Scalar.gemm(transposeA: false, transposeB: true, m: n, n: vocab, k: h, alpha: 1, a: normed.p, lda: h,
-                    b: weights.head.p, ldb: h, beta: 0, c: logits.p, ldc: vocab)
+        Scalar.gemm(
+            transposeA: false, transposeB: true, m: n, n: vocab, k: h, alpha: 1, a: normed.p, lda: h,
+            b: weights.head.p, ldb: h, beta: 0, c: logits.p, ldc: vocab)
         var loss = 0.0
         let scale = Scalar(1) / Scalar(normalizer)
         for i in 0..<n {
@@ -184,18 +198,22 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         guard let gradients else { return loss }
 
         let dNormed = Storage<Scalar>(uninitialized: n * h)
-        Scalar.gemm(transposeA: false, transposeB: false, m: n, n: h, k: vocab, alpha: weight, a: logits.p, lda: vocab,
-                    b: weights.head.p, ldb: h, beta: 0, c: dNormed.p, ldc: h)
+        Scalar.gemm(
+            transposeA: false, transposeB: false, m: n, n: h, k: vocab, alpha: weight, a: logits.p, lda: vocab,
+            b: weights.head.p, ldb: h, beta: 0, c: dNormed.p, ldc: h)
         if let base = baseGradients {
-            Scalar.gemm(transposeA: true, transposeB: false, m: vocab, n: h, k: n, alpha: weight, a: logits.p, lda: vocab,
-                        b: normed.p, ldb: h, beta: 1, c: base.headTarget.p, ldc: h)
+            Scalar.gemm(
+                transposeA: true, transposeB: false, m: vocab, n: h, k: n, alpha: weight, a: logits.p, lda: vocab,
+                b: normed.p, ldb: h, beta: 1, c: base.headTarget.p, ldc: h)
         }
         let dGathered = Storage<Scalar>(n * h)
-        rmsNormBackward(gathered, weights.finalNorm, inverse: inverse, dOut: dNormed, into: dGathered, rows: n,
-                        dWeight: baseGradients?.finalNorm)
+        rmsNormBackward(
+            gathered, weights.finalNorm, inverse: inverse, dOut: dNormed, into: dGathered, rows: n,
+            dWeight: baseGradients?.finalNorm)
         let dx = Storage<Scalar>(batch.rows * h)
         for (i, s) in scored.enumerated() {
-            let src = dGathered.p + i * h, dst = dx.p + s.row * h
+            let src = dGathered.p + i * h
+            let dst = dx.p + s.row * h
             for k in 0..<h { dst[k] += src[k] }
         }
         let dEmbedded = backward(batch, dx: dx, tapes: tapes, lora: lora, gradients: gradients, random: &random)
@@ -203,25 +221,29 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         return loss
     }
 
-    /// Alignment loss (DESIGN.md §6): anchors `side0[i]` and candidates
+    /// Alignment loss (docs/DESIGN.md §6): anchors `side0[i]` and candidates
     /// `side1[j]` are mean-pooled at `hidden_states[layer]` (BOS included,
     /// padding excluded, before any final norm); `S = cos / τ`; the loss is the
     /// mean cross-entropy of each anchor's row against its own candidate.
     /// Gradients flow through both sides. NaN (and no gradient) unless both
     /// sides have the same, nonzero number of sequences.
-    public func alignmentLoss(side0: [[Int]], side1: [[Int]], layer: Int, temperature: Double,
-                              lora: LoRAParameters<Scalar>, gradients: LoRAParameters<Scalar>?, weight: Scalar = 1,
-                              random: inout TrainingRandom) -> Double {
+    public func alignmentLoss(
+        side0: [[Int]], side1: [[Int]], layer: Int, temperature: Double,
+        lora: LoRAParameters<Scalar>, gradients: LoRAParameters<Scalar>?, weight: Scalar = 1,
+        random: inout TrainingRandom
+    ) -> Double {
         guard side0.count == side1.count, !side0.isEmpty else { return .nan }
-        let pairs = side0.count, h = config.hiddenSize
+        let pairs = side0.count
+        let h = config.hiddenSize
         let sequences = side0 + side1
         // Each part runs its sequences to layer ℓ and back on its own thread;
         // only the pooled vectors meet, in the loss in between.
         let partCount = max(1, min(partLimit, sequences.count))
         let parts: [AlignmentPart] = (0..<partCount).map { p in
             let range = (p * sequences.count / partCount)..<((p + 1) * sequences.count / partCount)
-            return AlignmentPart(range: range, batch: Batch(Array(sequences[range])),
-                                 random: partCount == 1 ? random : TrainingRandom(state: random.next()))
+            return AlignmentPart(
+                range: range, batch: Batch(Array(sequences[range])),
+                random: partCount == 1 ? random : TrainingRandom(state: random.next()))
         }
         weights.ensureRope(sequences.map(\.count).max() ?? 0)
         inParallel(parts) { _, part in
@@ -258,7 +280,9 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
             let sum = scores[i].reduce(0) { $0 + Foundation.exp($1 - peak) }
             let logSum = peak + Foundation.log(sum)
             loss += logSum - scores[i][i]
-            for j in 0..<pairs { dScores[i][j] = (Foundation.exp(scores[i][j] - logSum) - (i == j ? 1 : 0)) / Double(pairs) }
+            for j in 0..<pairs {
+                dScores[i][j] = (Foundation.exp(scores[i][j] - logSum) - (i == j ? 1 : 0)) / Double(pairs)
+            }
         }
         loss /= Double(pairs)
         if partCount == 1 { random = parts[0].random }
@@ -280,7 +304,8 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         }
         // Each part spreads its sequences' gradients over their real tokens and runs back into its own gradients.
         let partials = parts.map { _ in partCount == 1 ? gradients : gradients.zerosLike() }
-        let targets = SharedArray(partials), dPooledBySequence = dPooled
+        let targets = SharedArray(partials)
+        let dPooledBySequence = dPooled
         inParallel(parts) { index, part in
             let dx = Storage<Scalar>(part.batch.rows * h)
             for (local, s) in part.range.enumerated() {
@@ -291,8 +316,9 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
                     for k in 0..<h { row[k] = Scalar(dPooledBySequence[s][k] / Double(count)) }
                 }
             }
-            let dEmbedded = backward(part.batch, dx: dx, tapes: part.tapes, lora: lora, gradients: targets.values[index],
-                                     random: &part.random)
+            let dEmbedded = backward(
+                part.batch, dx: dx, tapes: part.tapes, lora: lora, gradients: targets.values[index],
+                random: &part.random)
             accumulateEmbedding(part.batch, dx: dEmbedded)
             part.tapes = []
         }
@@ -324,7 +350,10 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
     /// Runs `body` for every part (with its index): inline for one, else one
     /// thread each with single-threaded BLAS.
     func inParallel(_ parts: [AlignmentPart], _ body: @Sendable (Int, AlignmentPart) -> Void) {
-        guard parts.count > 1 else { body(0, parts[0]); return }
+        guard parts.count > 1 else {
+            body(0, parts[0])
+            return
+        }
         BLAS.withThreads(1) {
             DispatchQueue.concurrentPerform(iterations: parts.count) { body($0, parts[$0]) }
         }
@@ -336,4 +365,3 @@ struct SharedArray<T>: @unchecked Sendable {
     let values: [T]
     init(_ values: [T]) { self.values = values }
 }
-

@@ -9,30 +9,42 @@ public protocol TrainingScalar: BLASScalar {
     static func exponential(_ x: Self) -> Self
 
     /// `act = silu(gate) · up` for `rows` rows of a gate‖up buffer.
-    static func swigluForward(_ gateUp: UnsafePointer<Self>, into act: UnsafeMutablePointer<Self>, rows: Int, intermediate: Int)
+    static func swigluForward(
+        _ gateUp: UnsafePointer<Self>, into act: UnsafeMutablePointer<Self>, rows: Int, intermediate: Int)
 
     /// The gradients of gate and up (into rows of `dGateUp`, gate‖up) from `dAct`.
-    static func swigluBackward(_ gateUp: UnsafePointer<Self>, dAct: UnsafePointer<Self>, into dGateUp: UnsafeMutablePointer<Self>,
-                               rows: Int, intermediate: Int)
+    static func swigluBackward(
+        _ gateUp: UnsafePointer<Self>, dAct: UnsafePointer<Self>, into dGateUp: UnsafeMutablePointer<Self>,
+        rows: Int, intermediate: Int)
 
     /// An inverted-dropout mask: `keep[i]` is 0 when the low 32 bits of draw i
     /// of the counter-based SplitMix64 stream `seed` are below `threshold`, else `scale`.
-    static func dropoutMask(_ keep: UnsafeMutablePointer<Self>, count: Int, seed: UInt64, threshold: UInt32, scale: Self)
+    static func dropoutMask(
+        _ keep: UnsafeMutablePointer<Self>, count: Int, seed: UInt64, threshold: UInt32, scale: Self)
 }
 
 extension TrainingScalar {
-    public static func swigluForward(_ gateUp: UnsafePointer<Self>, into act: UnsafeMutablePointer<Self>, rows: Int, intermediate: Int) {
+    public static func swigluForward(
+        _ gateUp: UnsafePointer<Self>, into act: UnsafeMutablePointer<Self>, rows: Int, intermediate: Int
+    ) {
         for r in 0..<rows {
-            let g = gateUp + r * 2 * intermediate, u = g + intermediate, a = act + r * intermediate
+            let g = gateUp + r * 2 * intermediate
+            let u = g + intermediate
+            let a = act + r * intermediate
             for i in 0..<intermediate { a[i] = g[i] / (1 + exponential(-g[i])) * u[i] }
         }
     }
 
-    public static func swigluBackward(_ gateUp: UnsafePointer<Self>, dAct: UnsafePointer<Self>, into dGateUp: UnsafeMutablePointer<Self>,
-                                      rows: Int, intermediate: Int) {
+    public static func swigluBackward(
+        _ gateUp: UnsafePointer<Self>, dAct: UnsafePointer<Self>, into dGateUp: UnsafeMutablePointer<Self>,
+        rows: Int, intermediate: Int
+    ) {
         for r in 0..<rows {
-            let g = gateUp + r * 2 * intermediate, u = g + intermediate, da = dAct + r * intermediate
-            let dg = dGateUp + r * 2 * intermediate, du = dg + intermediate
+            let g = gateUp + r * 2 * intermediate
+            let u = g + intermediate
+            let da = dAct + r * intermediate
+            let dg = dGateUp + r * 2 * intermediate
+            let du = dg + intermediate
             for i in 0..<intermediate {
                 let s = 1 / (1 + exponential(-g[i]))
                 du[i] = da[i] * (g[i] * s)
@@ -41,7 +53,9 @@ extension TrainingScalar {
         }
     }
 
-    public static func dropoutMask(_ keep: UnsafeMutablePointer<Self>, count: Int, seed: UInt64, threshold: UInt32, scale: Self) {
+    public static func dropoutMask(
+        _ keep: UnsafeMutablePointer<Self>, count: Int, seed: UInt64, threshold: UInt32, scale: Self
+    ) {
         for i in 0..<count {
             let z = SplitMix64.mix(seed &+ UInt64(i + 1) &* SplitMix64.gamma)
             keep[i] = UInt32(truncatingIfNeeded: z) < threshold ? 0 : scale
@@ -75,16 +89,22 @@ extension Float: TrainingScalar {
     }
 
     // The hot element-wise loops run in the CKernels clones (AVX-512, AVX2, baseline).
-    public static func swigluForward(_ gateUp: UnsafePointer<Float>, into act: UnsafeMutablePointer<Float>, rows: Int, intermediate: Int) {
+    public static func swigluForward(
+        _ gateUp: UnsafePointer<Float>, into act: UnsafeMutablePointer<Float>, rows: Int, intermediate: Int
+    ) {
         am_swiglu_forward(gateUp, act, rows, intermediate)
     }
 
-    public static func swigluBackward(_ gateUp: UnsafePointer<Float>, dAct: UnsafePointer<Float>, into dGateUp: UnsafeMutablePointer<Float>,
-                                      rows: Int, intermediate: Int) {
+    public static func swigluBackward(
+        _ gateUp: UnsafePointer<Float>, dAct: UnsafePointer<Float>, into dGateUp: UnsafeMutablePointer<Float>,
+        rows: Int, intermediate: Int
+    ) {
         am_swiglu_backward(gateUp, dAct, dGateUp, rows, intermediate)
     }
 
-    public static func dropoutMask(_ keep: UnsafeMutablePointer<Float>, count: Int, seed: UInt64, threshold: UInt32, scale: Float) {
+    public static func dropoutMask(
+        _ keep: UnsafeMutablePointer<Float>, count: Int, seed: UInt64, threshold: UInt32, scale: Float
+    ) {
         am_dropout_mask(keep, count, seed, threshold, scale)
     }
 }

@@ -37,8 +37,10 @@ public struct AdapterStack: Sendable {
     ///
     /// - Parameter layerBands: per adapter (by index), factors on its weight per
     ///   band of layers, as `combine --layer-weights` applies them.
-    public init(adapters: [(source: any AdapterSource, weight: Double)], config: ModelConfig,
-                layerBands: [Int: LayerBands] = [:]) throws {
+    public init(
+        adapters: [(source: any AdapterSource, weight: Double)], config: ModelConfig,
+        layerBands: [Int: LayerBands] = [:]
+    ) throws {
         self.init(layers: config.layerCount)
         for (index, (source, baseWeight)) in adapters.enumerated() {
             for module in source.modules {
@@ -48,19 +50,25 @@ public struct AdapterStack: Sendable {
                 if weight == 0 && layerBands[index] != nil { continue }
                 let (a, b) = try source.finiteFactors(of: module)
                 terms[layer][site.projection, default: []].append(
-                    Term(rank: module.rank, a: try a.floats(), b: try b.floats(), scale: Float(module.scaling * weight)))
+                    Term(rank: module.rank, a: try a.floats(), b: try b.floats(), scale: Float(module.scaling * weight))
+                )
             }
         }
         for layer in terms.indices {
             for group in ProjectionGroup.allCases {
-                var a: [Float] = [], segments: [LoRAGroup.Segment] = [], rank = 0
+                var a: [Float] = []
+                var segments: [LoRAGroup.Segment] = []
+                var rank = 0
                 for name in group.members {
                     guard let located = ProjectionGroup.locate(name, config: config),
-                          let width = config.projectionShape(name)?.out else { continue }
+                        let width = config.projectionShape(name)?.out
+                    else { continue }
                     for term in terms[layer][name] ?? [] where term.rank > 0 {
                         a += term.a
-                        segments.append(.init(column: located.offset, width: width, row: rank, rank: term.rank,
-                                              b: term.b, scale: term.scale))
+                        segments.append(
+                            .init(
+                                column: located.offset, width: width, row: rank, rank: term.rank,
+                                b: term.b, scale: term.scale))
                         rank += term.rank
                     }
                 }

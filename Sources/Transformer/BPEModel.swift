@@ -22,7 +22,8 @@ public final class BPEModel: @unchecked Sendable {
         var table: [UInt64: (rank: Int, id: Int)] = [:]
         for (rank, pair) in merges.enumerated() {
             guard let a = vocab[pair.0], let b = vocab[pair.1], let merged = vocab[pair.0 + pair.1] else {
-                throw TokenizerError("merge \"\(pair.0) \(pair.1)\" (rank \(rank)) uses tokens missing from the vocabulary")
+                throw TokenizerError(
+                    "merge \"\(pair.0) \(pair.1)\" (rank \(rank)) uses tokens missing from the vocabulary")
             }
             let key = BPEModel.key(a, b)
             if table[key] == nil { table[key] = (rank, merged) }
@@ -49,7 +50,8 @@ public final class BPEModel: @unchecked Sendable {
         symbols.reserveCapacity(word.unicodeScalars.count)
         for scalar in word.unicodeScalars {
             guard let id = vocab[String(scalar)] else {
-                throw TokenizerError("character U+\(String(scalar.value, radix: 16, uppercase: true)) is not in the vocabulary")
+                throw TokenizerError(
+                    "character U+\(String(scalar.value, radix: 16, uppercase: true)) is not in the vocabulary")
             }
             symbols.append(id)
         }
@@ -63,7 +65,8 @@ public final class BPEModel: @unchecked Sendable {
     private func mergeAll(_ initial: [Int]) -> [Int] {
         let n = initial.count
         var id = initial
-        var next = Array(1...n), previous = Array(-1..<(n - 1))
+        var next = Array(1...n)
+        var previous = Array(-1..<(n - 1))
         var alive = [Bool](repeating: true, count: n)
         // Entries (rank, position, merged id), ordered by rank then position.
         var heap: [(rank: Int, position: Int, merged: Int)] = []
@@ -90,7 +93,8 @@ public final class BPEModel: @unchecked Sendable {
                 heap[0] = last
                 var k = 0
                 while true {
-                    let l = 2 * k + 1, r = l + 1
+                    let l = 2 * k + 1
+                    let r = l + 1
                     var smallest = k
                     if l < heap.count && less(heap[l], heap[smallest]) { smallest = l }
                     if r < heap.count && less(heap[r], heap[smallest]) { smallest = r }
@@ -107,7 +111,8 @@ public final class BPEModel: @unchecked Sendable {
             let right = next[top.position]
             // Stale entries: the left symbol was merged away, or the pair has changed.
             guard alive[top.position], right < n,
-                  let m = merges[BPEModel.key(id[top.position], id[right])], m.id == top.merged else { continue }
+                let m = merges[BPEModel.key(id[top.position], id[right])], m.id == top.merged
+            else { continue }
             id[top.position] = top.merged
             alive[right] = false
             next[top.position] = next[right]

@@ -6,8 +6,11 @@ extension DataRow {
     ///
     /// A text far longer than the context is refused from its byte count
     /// before any tokenizing, so a megabyte row costs nothing.
-    public func tokens(_ key: String, tokenizer: Tokenizer, addSpecialTokens: Bool = true, maxLength: Int) throws -> [Int] {
-        let ids = try encode(try string(key), key: key, tokenizer: tokenizer, addSpecialTokens: addSpecialTokens, budget: maxLength)
+    public func tokens(_ key: String, tokenizer: Tokenizer, addSpecialTokens: Bool = true, maxLength: Int) throws
+        -> [Int]
+    {
+        let ids = try encode(
+            try string(key), key: key, tokenizer: tokenizer, addSpecialTokens: addSpecialTokens, budget: maxLength)
         try checkLength(ids.count, of: "\"\(key)\"", maxLength: maxLength)
         return ids
     }
@@ -17,33 +20,45 @@ extension DataRow {
     /// Refused by file and line when the text has no tokens (nothing to score)
     /// or the whole is longer than `maxLength` tokens.
     public func scoringExample(tokenizer: Tokenizer, maxLength: Int) throws -> Scoring.Example {
-        let prefix = try string("prefix"), text = try string("text")
-        let prompt = tokenizer.prefixIDs + (try encode(prefix, key: "prefix", tokenizer: tokenizer, addSpecialTokens: false, budget: maxLength))
+        let prefix = try string("prefix")
+        let text = try string("text")
+        let prompt =
+            tokenizer.prefixIDs
+            + (try encode(prefix, key: "prefix", tokenizer: tokenizer, addSpecialTokens: false, budget: maxLength))
         let response = try encode(text, key: "text", tokenizer: tokenizer, addSpecialTokens: false, budget: maxLength)
         guard !response.isEmpty else {
-            throw FormatError(.invalidContent, "\"text\" has no tokens, so there is nothing to score", path: file, location: "line \(line)")
+            throw FormatError(
+                .invalidContent, "\"text\" has no tokens, so there is nothing to score", path: file,
+                location: "line \(line)")
         }
         try checkLength(prompt.count + response.count, of: "prefix + text", maxLength: maxLength)
         return Scoring.Example(ids: prompt + response, promptLength: prompt.count)
     }
 
-    private func encode(_ text: String, key: String, tokenizer: Tokenizer, addSpecialTokens: Bool, budget: Int) throws -> [Int] {
+    private func encode(_ text: String, key: String, tokenizer: Tokenizer, addSpecialTokens: Bool, budget: Int) throws
+        -> [Int]
+    {
         let (bytes, overflow) = budget.multipliedReportingOverflow(by: tokenizer.longestTokenBytes * 4)
         if !overflow && text.utf8.count > bytes {
-            throw FormatError(.invalidContent, "\"\(key)\" is \(text.utf8.count) bytes, more than the model's context of \(budget) tokens can hold (max_position_embeddings)",
-                              path: file, location: "line \(line)")
+            throw FormatError(
+                .invalidContent,
+                "\"\(key)\" is \(text.utf8.count) bytes, more than the model's context of \(budget) tokens can hold (max_position_embeddings)",
+                path: file, location: "line \(line)")
         }
         do {
             return try tokenizer.encode(text, addSpecialTokens: addSpecialTokens)
         } catch let error as TokenizerError {
-            throw FormatError(.invalidContent, "cannot tokenize \"\(key)\": \(error.message)", path: file, location: "line \(line)")
+            throw FormatError(
+                .invalidContent, "cannot tokenize \"\(key)\": \(error.message)", path: file, location: "line \(line)")
         }
     }
 
     private func checkLength(_ count: Int, of what: String, maxLength: Int) throws {
         guard count <= maxLength else {
-            throw FormatError(.invalidContent, "\(what) is \(count) tokens, longer than the model's \(maxLength) tokens of context (max_position_embeddings)",
-                              path: file, location: "line \(line)")
+            throw FormatError(
+                .invalidContent,
+                "\(what) is \(count) tokens, longer than the model's \(maxLength) tokens of context (max_position_embeddings)",
+                path: file, location: "line \(line)")
         }
     }
 }

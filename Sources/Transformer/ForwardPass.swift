@@ -28,16 +28,25 @@ struct ForwardPass {
     let rope: (cos: [Float], sin: [Float])
 
     func run(into output: Output) {
-        let c = model.config, length = batch.length, h = c.hiddenSize, d = c.headDimension
-        let rows = sequences.count * length, firstRow = sequences.lowerBound * length
+        let c = model.config
+        let length = batch.length
+        let h = c.hiddenSize
+        let d = c.headDimension
+        let rows = sequences.count * length
+        let firstRow = sequences.lowerBound * length
         guard rows > 0 else { return }
-        let qWidth = c.headCount * d, kvWidth = c.keyValueHeadCount * d, qkvWidth = qWidth + 2 * kvWidth
+        let qWidth = c.headCount * d
+        let kvWidth = c.keyValueHeadCount * d
+        let qkvWidth = qWidth + 2 * kvWidth
         let intermediate = c.intermediateSize
         let maxRank = adapters.groups.flatMap { $0.compactMap { $0?.rank } }.max() ?? 0
         let epsilon = Float(c.rmsNormEpsilon)
 
-        let x = Scratch(rows * h), normed = Scratch(rows * h), qkv = Scratch(rows * qkvWidth)
-        let attended = Scratch(rows * qWidth), gateUp = Scratch(rows * 2 * intermediate)
+        let x = Scratch(rows * h)
+        let normed = Scratch(rows * h)
+        let qkv = Scratch(rows * qkvWidth)
+        let attended = Scratch(rows * qWidth)
+        let gateUp = Scratch(rows * 2 * intermediate)
         let loraScratch = Scratch(rows * maxRank)
         defer { for s in [x, normed, qkv, attended, gateUp, loraScratch] { s.free() } }
 
@@ -51,30 +60,41 @@ struct ForwardPass {
         for l in 0..<layers {
             let w = model.weights.blocks[l]
             norm(x, w.inputNorm, into: normed, rows: rows, epsilon: epsilon)
-            ForwardPass.project(w[.qkv], adapters.group(.qkv, layer: l), input: normed.p, lda: h, rows: rows,
-                                output: qkv.p, ldc: qkvWidth, accumulate: false, scratch: loraScratch.p)
+            ForwardPass.project(
+                w[.qkv], adapters.group(.qkv, layer: l), input: normed.p, lda: h, rows: rows,
+                output: qkv.p, ldc: qkvWidth, accumulate: false, scratch: loraScratch.p)
             rope.cos.withUnsafeBufferPointer { cosines in
                 rope.sin.withUnsafeBufferPointer { sines in
-                    let cs = SharedPointer(cosines), ss = SharedPointer(sines)
+                    let cs = SharedPointer(cosines)
+                    let ss = SharedPointer(sines)
                     each(rows) { range in
-                        Kernels.rope(qkv.p, rowStride: qkvWidth, column: 0, heads: c.headCount, headDimension: d,
-                                     rows: range, length: length, cos: cs.p, sin: ss.p)
-                        Kernels.rope(qkv.p, rowStride: qkvWidth, column: qWidth, heads: c.keyValueHeadCount, headDimension: d,
-                                     rows: range, length: length, cos: cs.p, sin: ss.p)
+                        Kernels.rope(
+                            qkv.p, rowStride: qkvWidth, column: 0, heads: c.headCount, headDimension: d,
+                            rows: range, length: length, cos: cs.p, sin: ss.p)
+                        Kernels.rope(
+                            qkv.p, rowStride: qkvWidth, column: qWidth, heads: c.keyValueHeadCount, headDimension: d,
+                            rows: range, length: length, cos: cs.p, sin: ss.p)
                     }
                 }
             }
-            if let cache { store(qkv, rows: rows, width: qkvWidth, qWidth: qWidth, kvWidth: kvWidth, layer: l, in: cache) }
+            if let cache {
+                store(qkv, rows: rows, width: qkvWidth, qWidth: qWidth, kvWidth: kvWidth, layer: l, in: cache)
+            }
             attention(qkv, into: attended)
-            ForwardPass.project(w[.o], adapters.group(.o, layer: l), input: attended.p, lda: qWidth, rows: rows,
-                                output: x.p, ldc: h, accumulate: true, scratch: loraScratch.p)
+            ForwardPass.project(
+                w[.o], adapters.group(.o, layer: l), input: attended.p, lda: qWidth, rows: rows,
+                output: x.p, ldc: h, accumulate: true, scratch: loraScratch.p)
             norm(x, w.postAttentionNorm, into: normed, rows: rows, epsilon: epsilon)
-            ForwardPass.project(w[.gateUp], adapters.group(.gateUp, layer: l), input: normed.p, lda: h, rows: rows,
-                                output: gateUp.p, ldc: 2 * intermediate, accumulate: false, scratch: loraScratch.p)
+            ForwardPass.project(
+                w[.gateUp], adapters.group(.gateUp, layer: l), input: normed.p, lda: h, rows: rows,
+                output: gateUp.p, ldc: 2 * intermediate, accumulate: false, scratch: loraScratch.p)
             each(rows) { range in Kernels.siluMultiply(gateUp.p, rows: range, intermediate: intermediate) }
-            ForwardPass.project(w[.down], adapters.group(.down, layer: l), input: gateUp.p, lda: 2 * intermediate, rows: rows,
-                                output: x.p, ldc: h, accumulate: true, scratch: loraScratch.p)
-            if output.states.count > l + 1 { (output.states[l + 1].p + firstRow * h).update(from: x.p, count: rows * h) }
+            ForwardPass.project(
+                w[.down], adapters.group(.down, layer: l), input: gateUp.p, lda: 2 * intermediate, rows: rows,
+                output: x.p, ldc: h, accumulate: true, scratch: loraScratch.p)
+            if output.states.count > l + 1 {
+                (output.states[l + 1].p + firstRow * h).update(from: x.p, count: rows * h)
+            }
         }
 
         guard let logits = output.logits else { return }
@@ -82,9 +102,10 @@ struct ForwardPass {
         if let last = output.states.last { (last.p + firstRow * h).update(from: normed.p, count: rows * h) }
         let head = model.weights.head
         head.values.withUnsafeBufferPointer { wp in
-            BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: head.rows, k: h, alpha: 1,
-                       a: normed.p, lda: h, b: wp.baseAddress!, ldb: h, beta: 0,
-                       c: logits.p + firstRow * head.rows, ldc: head.rows)
+            BLAS.sgemm(
+                transposeA: false, transposeB: true, m: rows, n: head.rows, k: h, alpha: 1,
+                a: normed.p, lda: h, b: wp.baseAddress!, ldb: h, beta: 0,
+                c: logits.p + firstRow * head.rows, ldc: head.rows)
         }
     }
 
@@ -106,14 +127,21 @@ struct ForwardPass {
     /// softmax over the keys each query may see, then `PV`, reading q, k and v
     /// in place from the q‖k‖v rows.
     private func attention(_ qkv: Scratch, into out: Scratch) {
-        let c = model.config, d = c.headDimension, t = batch.length
-        let qWidth = c.headCount * d, kvWidth = c.keyValueHeadCount * d, qkvWidth = qWidth + 2 * kvWidth
+        let c = model.config
+        let d = c.headDimension
+        let t = batch.length
+        let qWidth = c.headCount * d
+        let kvWidth = c.keyValueHeadCount * d
+        let qkvWidth = qWidth + 2 * kvWidth
         let group = c.headCount / c.keyValueHeadCount
         let scale = 1 / Float(d).squareRoot()
         let window = c.slidingWindow
-        let first = sequences.lowerBound, lengths = batch.lengths
+        let first = sequences.lowerBound
+        let lengths = batch.lengths
         let job = { @Sendable (job: Int, scores: UnsafeMutablePointer<Float>) in
-            let s = job / c.headCount, head = job % c.headCount, kvHead = head / group
+            let s = job / c.headCount
+            let head = job % c.headCount
+            let kvHead = head / group
             let real = lengths[first + s]
             let rows = qkv.p + s * t * qkvWidth
             let span = window ?? Int.max
@@ -121,20 +149,25 @@ struct ForwardPass {
             func lo(_ i: Int) -> Int { i >= span ? i - span + 1 : 0 }
             func hi(_ i: Int) -> Int { Swift.min(i, real - 1) }
             for top in stride(from: 0, to: t, by: TransformerModel.attentionBlock) {
-                let bottom = Swift.min(top + TransformerModel.attentionBlock, t), height = bottom - top
+                let bottom = Swift.min(top + TransformerModel.attentionBlock, t)
+                let height = bottom - top
                 // At least one key, so that rows seeing none (lo > hi) still get their zero output through PV.
-                let keyEnd = Swift.max(hi(bottom - 1) + 1, 1), keyStart = Swift.min(lo(top), keyEnd - 1)
+                let keyEnd = Swift.max(hi(bottom - 1) + 1, 1)
+                let keyStart = Swift.min(lo(top), keyEnd - 1)
                 let keys = keyEnd - keyStart
-                BLAS.sgemm(transposeA: false, transposeB: true, m: height, n: keys, k: d, alpha: scale,
-                           a: rows + top * qkvWidth + head * d, lda: qkvWidth,
-                           b: rows + keyStart * qkvWidth + qWidth + kvHead * d, ldb: qkvWidth,
-                           beta: 0, c: scores, ldc: keys)
+                BLAS.sgemm(
+                    transposeA: false, transposeB: true, m: height, n: keys, k: d, alpha: scale,
+                    a: rows + top * qkvWidth + head * d, lda: qkvWidth,
+                    b: rows + keyStart * qkvWidth + qWidth + kvHead * d, ldb: qkvWidth,
+                    beta: 0, c: scores, ldc: keys)
                 for i in top..<bottom {
-                    Kernels.maskedSoftmax(scores + (i - top) * keys, count: keys, visible: lo(i) - keyStart, hi(i) - keyStart)
+                    Kernels.maskedSoftmax(
+                        scores + (i - top) * keys, count: keys, visible: lo(i) - keyStart, hi(i) - keyStart)
                 }
-                BLAS.sgemm(transposeA: false, transposeB: false, m: height, n: d, k: keys, alpha: 1,
-                           a: scores, lda: keys, b: rows + keyStart * qkvWidth + qWidth + kvWidth + kvHead * d, ldb: qkvWidth,
-                           beta: 0, c: out.p + (s * t + top) * qWidth + head * d, ldc: qWidth)
+                BLAS.sgemm(
+                    transposeA: false, transposeB: false, m: height, n: d, k: keys, alpha: 1,
+                    a: scores, lda: keys, b: rows + keyStart * qkvWidth + qWidth + kvWidth + kvHead * d, ldb: qkvWidth,
+                    beta: 0, c: out.p + (s * t + top) * qWidth + head * d, ldc: qWidth)
             }
         }
         let jobs = sequences.count * c.headCount
@@ -152,8 +185,10 @@ struct ForwardPass {
     }
 
     /// Copies the keys (after RoPE) and values of a one-sequence part into the cache.
-    private func store(_ qkv: Scratch, rows: Int, width: Int, qWidth: Int, kvWidth: Int, layer: Int, in cache: KVCache) {
-        var keys = [Float](), values = [Float]()
+    private func store(_ qkv: Scratch, rows: Int, width: Int, qWidth: Int, kvWidth: Int, layer: Int, in cache: KVCache)
+    {
+        var keys = [Float]()
+        var values = [Float]()
         keys.reserveCapacity(rows * kvWidth)
         values.reserveCapacity(rows * kvWidth)
         for r in 0..<rows {
@@ -172,8 +207,10 @@ struct ForwardPass {
     /// - Parameters:
     ///   - accumulate: add to `output` (the residual stream) instead of overwriting it.
     ///   - scratch: at least rows × the group's LoRA rank floats.
-    static func project(_ group: GroupWeights, _ lora: LoRAGroup?, input: UnsafePointer<Float>, lda: Int, rows: Int,
-                        output: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, scratch: UnsafeMutablePointer<Float>) {
+    static func project(
+        _ group: GroupWeights, _ lora: LoRAGroup?, input: UnsafePointer<Float>, lda: Int, rows: Int,
+        output: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, scratch: UnsafeMutablePointer<Float>
+    ) {
         let w = group.weight
         if let bias = group.bias {
             for r in 0..<rows {
@@ -186,20 +223,24 @@ struct ForwardPass {
             }
         }
         w.values.withUnsafeBufferPointer { wp in
-            BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: w.rows, k: w.columns, alpha: 1,
-                       a: input, lda: lda, b: wp.baseAddress!, ldb: w.columns,
-                       beta: accumulate || group.bias != nil ? 1 : 0, c: output, ldc: ldc)
+            BLAS.sgemm(
+                transposeA: false, transposeB: true, m: rows, n: w.rows, k: w.columns, alpha: 1,
+                a: input, lda: lda, b: wp.baseAddress!, ldb: w.columns,
+                beta: accumulate || group.bias != nil ? 1 : 0, c: output, ldc: ldc)
         }
         guard let lora else { return }
         lora.a.withUnsafeBufferPointer { ap in
-            BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: lora.rank, k: w.columns, alpha: 1,
-                       a: input, lda: lda, b: ap.baseAddress!, ldb: w.columns, beta: 0, c: scratch, ldc: lora.rank)
+            BLAS.sgemm(
+                transposeA: false, transposeB: true, m: rows, n: lora.rank, k: w.columns, alpha: 1,
+                a: input, lda: lda, b: ap.baseAddress!, ldb: w.columns, beta: 0, c: scratch, ldc: lora.rank)
         }
         for segment in lora.segments {
             segment.b.withUnsafeBufferPointer { bp in
-                BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: segment.width, k: segment.rank, alpha: segment.scale,
-                           a: scratch + segment.row, lda: lora.rank, b: bp.baseAddress!, ldb: segment.rank,
-                           beta: 1, c: output + segment.column, ldc: ldc)
+                BLAS.sgemm(
+                    transposeA: false, transposeB: true, m: rows, n: segment.width, k: segment.rank,
+                    alpha: segment.scale,
+                    a: scratch + segment.row, lda: lora.rank, b: bp.baseAddress!, ldb: segment.rank,
+                    beta: 1, c: output + segment.column, ldc: ldc)
             }
         }
     }

@@ -25,15 +25,18 @@ extension TransformerModel {
     ///
     /// - Parameter serial: decode on the calling thread only, for callers that
     ///   decode several prompts at once (they should also run BLAS on one thread).
-    public func generate(prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int>,
-                         adapters: AdapterStack = .empty, serial: Bool = false) throws -> [Int] {
+    public func generate(
+        prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int>,
+        adapters: AdapterStack = .empty, serial: Bool = false
+    ) throws -> [Int] {
         guard !prompt.isEmpty, maxNewTokens > 0 else { return [] }
         let c = config
         let cache = KVCache(layers: c.layerCount)
         // Size the RoPE tables once, not one position per step.
         _ = ropeTables(covering: prompt.count + maxNewTokens)
-        let prefill = try forward(TokenBatch([prompt]), adapters: adapters, hiddenStates: false, stopAfter: nil, cache: cache,
-                                  serial: serial)
+        let prefill = try forward(
+            TokenBatch([prompt]), adapters: adapters, hiddenStates: false, stopAfter: nil, cache: cache,
+            serial: serial)
         var next = argmax(prefill.logits, row: prompt.count - 1)
         var generated = [next]
         var position = prompt.count
@@ -48,7 +51,8 @@ extension TransformerModel {
 
     func argmax(_ logits: [Float], row: Int) -> Int {
         let v = config.vocabSize
-        var best = -Float.infinity, arg = 0
+        var best = -Float.infinity
+        var arg = 0
         for i in 0..<v where logits[row * v + i] > best {
             best = logits[row * v + i]
             arg = i
@@ -58,31 +62,44 @@ extension TransformerModel {
 
     /// One decoding step at `position`, appending to the cache; returns the logits.
     func step(token: Int, position: Int, cache: KVCache, adapters: AdapterStack) throws -> [Float] {
-        let c = config, h = c.hiddenSize, d = c.headDimension
+        let c = config
+        let h = c.hiddenSize
+        let d = c.headDimension
         guard token >= 0, token < c.vocabSize else {
             throw FormatError(.invalidContent, "token id \(token) is outside the vocabulary", path: directory)
         }
         let rope = ropeTables(covering: position + 1)
-        let qWidth = c.headCount * d, kvWidth = c.keyValueHeadCount * d, group = c.headCount / c.keyValueHeadCount
-        let qkvWidth = qWidth + 2 * kvWidth, intermediate = c.intermediateSize
+        let qWidth = c.headCount * d
+        let kvWidth = c.keyValueHeadCount * d
+        let group = c.headCount / c.keyValueHeadCount
+        let qkvWidth = qWidth + 2 * kvWidth
+        let intermediate = c.intermediateSize
         let epsilon = Float(c.rmsNormEpsilon)
         let maxRank = adapters.groups.flatMap { $0.compactMap { $0?.rank } }.max() ?? 0
         var x = Array(weights.embedding.values[(token * h)..<((token + 1) * h)])
-        var normed = [Float](repeating: 0, count: h), qkv = [Float](repeating: 0, count: qkvWidth)
-        var attended = [Float](repeating: 0, count: qWidth), gateUp = [Float](repeating: 0, count: 2 * intermediate)
+        var normed = [Float](repeating: 0, count: h)
+        var qkv = [Float](repeating: 0, count: qkvWidth)
+        var attended = [Float](repeating: 0, count: qWidth)
+        var gateUp = [Float](repeating: 0, count: 2 * intermediate)
         var scratch = [Float](repeating: 0, count: max(maxRank, 1))
         for l in 0..<c.layerCount {
             let w = weights.blocks[l]
             Kernels.rmsNorm(x, w.inputNorm, into: &normed, rows: 0..<1, width: h, epsilon: epsilon)
-            ForwardPass.project(w[.qkv], adapters.group(.qkv, layer: l), input: normed, lda: h, rows: 1,
-                                output: &qkv, ldc: qkvWidth, accumulate: false, scratch: &scratch)
+            ForwardPass.project(
+                w[.qkv], adapters.group(.qkv, layer: l), input: normed, lda: h, rows: 1,
+                output: &qkv, ldc: qkvWidth, accumulate: false, scratch: &scratch)
             rope.cos.withUnsafeBufferPointer { cp in
                 rope.sin.withUnsafeBufferPointer { sp in
                     qkv.withUnsafeMutableBufferPointer { m in
-                        Kernels.rope(m.baseAddress!, rowStride: qkvWidth, column: 0, heads: c.headCount, headDimension: d,
-                                     rows: 0..<1, length: 1, positionOffset: position, cos: cp.baseAddress!, sin: sp.baseAddress!)
-                        Kernels.rope(m.baseAddress!, rowStride: qkvWidth, column: qWidth, heads: c.keyValueHeadCount, headDimension: d,
-                                     rows: 0..<1, length: 1, positionOffset: position, cos: cp.baseAddress!, sin: sp.baseAddress!)
+                        Kernels.rope(
+                            m.baseAddress!, rowStride: qkvWidth, column: 0, heads: c.headCount, headDimension: d,
+                            rows: 0..<1, length: 1, positionOffset: position, cos: cp.baseAddress!, sin: sp.baseAddress!
+                        )
+                        Kernels.rope(
+                            m.baseAddress!, rowStride: qkvWidth, column: qWidth, heads: c.keyValueHeadCount,
+                            headDimension: d,
+                            rows: 0..<1, length: 1, positionOffset: position, cos: cp.baseAddress!, sin: sp.baseAddress!
+                        )
                     }
                 }
             }
@@ -107,26 +124,31 @@ extension TransformerModel {
                             Kernels.maskedSoftmax($0.baseAddress!, count: length, visible: first, length - 1)
                         }
                         for j in first..<length {
-                            let p = scores[j], value = vp.baseAddress! + j * kvWidth + kv * d
+                            let p = scores[j]
+                            let value = vp.baseAddress! + j * kvWidth + kv * d
                             for i in 0..<d { attended[head * d + i] += p * value[i] }
                         }
                     }
                 }
             }
-            ForwardPass.project(w[.o], adapters.group(.o, layer: l), input: attended, lda: qWidth, rows: 1,
-                                output: &x, ldc: h, accumulate: true, scratch: &scratch)
+            ForwardPass.project(
+                w[.o], adapters.group(.o, layer: l), input: attended, lda: qWidth, rows: 1,
+                output: &x, ldc: h, accumulate: true, scratch: &scratch)
             Kernels.rmsNorm(x, w.postAttentionNorm, into: &normed, rows: 0..<1, width: h, epsilon: epsilon)
-            ForwardPass.project(w[.gateUp], adapters.group(.gateUp, layer: l), input: normed, lda: h, rows: 1,
-                                output: &gateUp, ldc: 2 * intermediate, accumulate: false, scratch: &scratch)
+            ForwardPass.project(
+                w[.gateUp], adapters.group(.gateUp, layer: l), input: normed, lda: h, rows: 1,
+                output: &gateUp, ldc: 2 * intermediate, accumulate: false, scratch: &scratch)
             Kernels.siluMultiply(&gateUp, rows: 0..<1, intermediate: intermediate)
-            ForwardPass.project(w[.down], adapters.group(.down, layer: l), input: gateUp, lda: 2 * intermediate, rows: 1,
-                                output: &x, ldc: h, accumulate: true, scratch: &scratch)
+            ForwardPass.project(
+                w[.down], adapters.group(.down, layer: l), input: gateUp, lda: 2 * intermediate, rows: 1,
+                output: &x, ldc: h, accumulate: true, scratch: &scratch)
         }
         Kernels.rmsNorm(x, weights.finalNorm, into: &normed, rows: 0..<1, width: h, epsilon: epsilon)
         var logits = [Float](repeating: 0, count: c.vocabSize)
         weights.head.values.withUnsafeBufferPointer { wp in
-            BLAS.sgemm(transposeA: false, transposeB: true, m: 1, n: c.vocabSize, k: h, alpha: 1,
-                       a: normed, lda: h, b: wp.baseAddress!, ldb: h, beta: 0, c: &logits, ldc: c.vocabSize)
+            BLAS.sgemm(
+                transposeA: false, transposeB: true, m: 1, n: c.vocabSize, k: h, alpha: 1,
+                a: normed, lda: h, b: wp.baseAddress!, ldb: h, beta: 0, c: &logits, ldc: c.vocabSize)
         }
         return logits
     }

@@ -30,8 +30,10 @@ enum Kernels {
     static func maximum(_ p: UnsafePointer<Float>, _ n: Int) -> Float { am_maximum(p, n) }
 
     /// RMSNorm in float32, as transformers computes it: `w · (x / √(mean(x²) + ε))`.
-    static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
-                        rows: Range<Int>, width h: Int, epsilon: Float) {
+    static func rmsNorm(
+        _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+        rows: Range<Int>, width h: Int, epsilon: Float
+    ) {
         am_rms_norm(x, weight, out, rows.lowerBound, rows.upperBound, h, epsilon)
     }
 
@@ -44,17 +46,21 @@ enum Kernels {
     /// Rotary embedding with transformers' `rotate_half` layout (dimension i
     /// pairs with i + d/2), on `heads` heads starting at `column` of each row.
     /// A row's position is its index within its sequence, `row % length`.
-    static func rope(_ m: UnsafeMutablePointer<Float>, rowStride: Int, column: Int, heads: Int, headDimension d: Int,
-                     rows: Range<Int>, length: Int, positionOffset: Int = 0,
-                     cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
+    static func rope(
+        _ m: UnsafeMutablePointer<Float>, rowStride: Int, column: Int, heads: Int, headDimension d: Int,
+        rows: Range<Int>, length: Int, positionOffset: Int = 0,
+        cos: UnsafePointer<Float>, sin: UnsafePointer<Float>
+    ) {
         let half = d / 2
         for row in rows {
             let t = row % length + positionOffset
-            let c = cos + t * half, s = sin + t * half
+            let c = cos + t * half
+            let s = sin + t * half
             for head in 0..<heads {
                 let v = m + row * rowStride + column + head * d
                 for i in 0..<half {
-                    let a = v[i], b = v[i + half]
+                    let a = v[i]
+                    let b = v[i + half]
                     v[i] = a * c[i] - b * s[i]
                     v[i + half] = b * c[i] + a * s[i]
                 }
@@ -73,7 +79,10 @@ enum Kernels {
 /// Runs `body` over `0..<count` split into a few contiguous chunks on all cores.
 func parallelChunks(_ count: Int, _ body: @Sendable (Range<Int>) -> Void) {
     let chunks = min(count, max(1, ProcessInfo.processInfo.activeProcessorCount * 2))
-    guard chunks > 1, count >= 64 else { body(0..<count); return }
+    guard chunks > 1, count >= 64 else {
+        body(0..<count)
+        return
+    }
     DispatchQueue.concurrentPerform(iterations: chunks) { c in
         body((c * count / chunks)..<((c + 1) * count / chunks))
     }

@@ -52,7 +52,9 @@ public struct ModelConfig: Sendable, Equatable {
             guard let v = try fields.int(key, in: range) else { throw fields.error(key, "needs a positive integer") }
             return v
         }
-        guard let type = try fields.string("model_type") else { throw fields.error("model_type", "model_type is missing") }
+        guard let type = try fields.string("model_type") else {
+            throw fields.error("model_type", "model_type is missing")
+        }
         guard let modelType = ModelType(rawValue: type) else {
             throw bad("model_type \"\(type)\" is not supported (llama, qwen2, mistral)", "model_type")
         }
@@ -65,9 +67,13 @@ public struct ModelConfig: Sendable, Equatable {
         keyValueHeadCount = try fields.int("num_key_value_heads", in: 1...Self.maximumDimension) ?? headCount
         headDimension = try fields.int("head_dim", in: 1...Self.maximumDimension) ?? hiddenSize / headCount
         guard headCount % keyValueHeadCount == 0 else {
-            throw fields.error("num_key_value_heads", "num_attention_heads \(headCount) is not a multiple of num_key_value_heads \(keyValueHeadCount)")
+            throw fields.error(
+                "num_key_value_heads",
+                "num_attention_heads \(headCount) is not a multiple of num_key_value_heads \(keyValueHeadCount)")
         }
-        guard headDimension > 0, headDimension % 2 == 0 else { throw fields.error("head_dim", "head dimension must be even") }
+        guard headDimension > 0, headDimension % 2 == 0 else {
+            throw fields.error("head_dim", "head dimension must be even")
+        }
         rmsNormEpsilon = try fields.positiveDouble("rms_norm_eps") ?? 1e-6
         maxPositionEmbeddings = try fields.int("max_position_embeddings", in: 1...Self.maximumDimension) ?? 4096
         tieWordEmbeddings = try fields.bool("tie_word_embeddings") ?? false
@@ -100,19 +106,28 @@ public struct ModelConfig: Sendable, Equatable {
         case "default":
             ropeScaling = .none
         case "linear":
-            guard let f = try rope?.positiveDouble("factor") else { throw bad("linear rope scaling needs a factor", "rope_scaling") }
+            guard let f = try rope?.positiveDouble("factor") else {
+                throw bad("linear rope scaling needs a factor", "rope_scaling")
+            }
             ropeScaling = .linear(factor: f)
         case "llama3":
-            guard let rope, let f = try rope.positiveDouble("factor"), let lo = try rope.positiveDouble("low_freq_factor"),
-                  let hi = try rope.positiveDouble("high_freq_factor"), let ctx = try rope.positiveDouble("original_max_position_embeddings"),
-                  hi > lo else {
-                throw bad("llama3 rope scaling needs factor, low_freq_factor < high_freq_factor and original_max_position_embeddings", "rope_scaling")
+            guard let rope, let f = try rope.positiveDouble("factor"),
+                let lo = try rope.positiveDouble("low_freq_factor"),
+                let hi = try rope.positiveDouble("high_freq_factor"),
+                let ctx = try rope.positiveDouble("original_max_position_embeddings"),
+                hi > lo
+            else {
+                throw bad(
+                    "llama3 rope scaling needs factor, low_freq_factor < high_freq_factor and original_max_position_embeddings",
+                    "rope_scaling")
             }
             ropeScaling = .llama3(factor: f, lowFrequencyFactor: lo, highFrequencyFactor: hi, originalContext: ctx)
         default:
             throw bad("rope type \"\(ropeType)\" is not supported (default, linear, llama3)", "rope_scaling")
         }
-        guard headCount * headDimension <= Self.maximumDimension, keyValueHeadCount * headDimension <= Self.maximumDimension else {
+        guard headCount * headDimension <= Self.maximumDimension,
+            keyValueHeadCount * headDimension <= Self.maximumDimension
+        else {
             throw fields.error("head_dim", "heads × head_dim exceeds \(Self.maximumDimension)")
         }
     }
@@ -126,7 +141,9 @@ public struct ModelConfig: Sendable, Equatable {
     /// Loads `config.json` from a model directory.
     public init(directory: String) throws {
         let path = FileSystem.join(directory, "config.json")
-        guard FileSystem.isRegularFile(path) else { throw FormatError(.notRecognized, "not a model directory: config.json is missing", path: directory) }
+        guard FileSystem.isRegularFile(path) else {
+            throw FormatError(.notRecognized, "not a model directory: config.json is missing", path: directory)
+        }
         try self.init(json: try FileSystem.readJSON(path, limit: 16 << 20), path: path)
     }
 
@@ -140,7 +157,8 @@ public struct ModelConfig: Sendable, Equatable {
 
     /// Output widths of the seven projections LoRA targets, by name.
     public func projectionShape(_ name: String) -> (out: Int, in: Int)? {
-        let q = headCount * headDimension, kv = keyValueHeadCount * headDimension
+        let q = headCount * headDimension
+        let kv = keyValueHeadCount * headDimension
         switch name {
         case "q_proj": return (q, hiddenSize)
         case "k_proj", "v_proj": return (kv, hiddenSize)
@@ -156,7 +174,8 @@ public struct ModelConfig: Sendable, Equatable {
     public func ropeTables(positions: Int) -> (cos: [Float], sin: [Float]) {
         let half = headDimension / 2
         let inv = inverseFrequencies.map(Float.init)
-        var cos = [Float](repeating: 0, count: positions * half), sin = cos
+        var cos = [Float](repeating: 0, count: positions * half)
+        var sin = cos
         for t in 0..<positions {
             for i in 0..<half {
                 let angle = Float(t) * inv[i]
@@ -180,7 +199,8 @@ public struct ModelConfig: Sendable, Equatable {
         case .linear(let factor):
             inv = inv.map { $0 / factor }
         case let .llama3(factor, low, high, context):
-            let lowWavelength = context / low, highWavelength = context / high
+            let lowWavelength = context / low
+            let highWavelength = context / high
             inv = inv.map { f in
                 let wavelength = 2 * Double.pi / f
                 if wavelength < highWavelength { return f }

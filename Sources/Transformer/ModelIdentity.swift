@@ -11,7 +11,9 @@ import AdapterFormat
 /// save: versions, dtype, `_name_or_path`) and `tokenizer.json`.
 public enum ModelIdentity {
     /// Keys of config.json that do not change what an adapter applies to.
-    static let volatileKeys: Set<String> = ["transformers_version", "torch_dtype", "dtype", "_name_or_path", "use_cache"]
+    static let volatileKeys: Set<String> = [
+        "transformers_version", "torch_dtype", "dtype", "_name_or_path", "use_cache",
+    ]
 
     /// `_name_or_path`, or `config-xxh64:<16 hex digits>`.
     public static func of(directory: String) throws -> String {

@@ -49,10 +49,14 @@ public struct ModelWeights: Sendable {
                 throw FormatError(.malformed, "weight \(name) is missing", path: directory)
             }
             guard entry.shape == shape else {
-                throw FormatError(.malformed, "weight has shape \(entry.shape), the config implies \(shape)", path: file.path, location: name)
+                throw FormatError(
+                    .malformed, "weight has shape \(entry.shape), the config implies \(shape)", path: file.path,
+                    location: name)
             }
             guard entry.dtype.isConvertibleFloat else {
-                throw FormatError(.unsupported, "weight dtype \(entry.dtype.rawValue) is not supported (f32, f16, bf16)", path: file.path, location: name)
+                throw FormatError(
+                    .unsupported, "weight dtype \(entry.dtype.rawValue) is not supported (f32, f16, bf16)",
+                    path: file.path, location: name)
             }
             return try file.tensor(entry).floats()
         }
@@ -66,30 +70,41 @@ public struct ModelWeights: Sendable {
             let prefix = "model.layers.\(l)."
             var groups: [GroupWeights] = []
             for group in ProjectionGroup.allCases {
-                var values: [Float] = [], bias: [Float] = [], hasAnyBias = false, rows = 0, columns = 0
+                var values: [Float] = []
+                var bias: [Float] = []
+                var hasAnyBias = false
+                var rows = 0
+                var columns = 0
                 for name in group.members {
                     let (out, inn) = config.projectionShape(name)!
                     let module = group == .gateUp || group == .down ? "mlp." : "self_attn."
                     values += try load(prefix + module + name + ".weight", [out, inn])
-                    let hasBias = (group == .qkv && config.attentionBias) || (group == .o && config.outputBias)
+                    let hasBias =
+                        (group == .qkv && config.attentionBias) || (group == .o && config.outputBias)
                         || (module == "mlp." && config.mlpBias)
-                    bias += hasBias ? try load(prefix + module + name + ".bias", [out]) : [Float](repeating: 0, count: out)
+                    bias +=
+                        hasBias ? try load(prefix + module + name + ".bias", [out]) : [Float](repeating: 0, count: out)
                     hasAnyBias = hasAnyBias || hasBias
                     rows += out
                     columns = inn
                 }
-                groups.append(GroupWeights(weight: Weight(rows: rows, columns: columns, values: values),
-                                           bias: hasAnyBias ? bias : nil))
+                groups.append(
+                    GroupWeights(
+                        weight: Weight(rows: rows, columns: columns, values: values),
+                        bias: hasAnyBias ? bias : nil))
             }
-            blocks.append(BlockWeights(inputNorm: try load(prefix + "input_layernorm.weight", [h]),
-                                       postAttentionNorm: try load(prefix + "post_attention_layernorm.weight", [h]),
-                                       groups: groups))
+            blocks.append(
+                BlockWeights(
+                    inputNorm: try load(prefix + "input_layernorm.weight", [h]),
+                    postAttentionNorm: try load(prefix + "post_attention_layernorm.weight", [h]),
+                    groups: groups))
         }
         self.blocks = blocks
         finalNorm = try load("model.norm.weight", [h])
         if config.tieWordEmbeddings || index["lm_head.weight"] == nil {
             guard config.tieWordEmbeddings || index["lm_head.weight"] != nil else {
-                throw FormatError(.malformed, "lm_head.weight is missing and tie_word_embeddings is false", path: directory)
+                throw FormatError(
+                    .malformed, "lm_head.weight is missing and tie_word_embeddings is false", path: directory)
             }
             head = embedding
         } else {
@@ -111,7 +126,8 @@ public struct ModelWeights: Sendable {
         var names: [String] = []
         for (_, file) in map {
             guard let f = file.stringValue, !f.contains("/"), !f.hasPrefix(".") else {
-                throw FormatError(.malformed, "shard names must be plain file names", path: indexPath, location: "weight_map")
+                throw FormatError(
+                    .malformed, "shard names must be plain file names", path: indexPath, location: "weight_map")
             }
             if !names.contains(f) { names.append(f) }
         }

@@ -5,8 +5,10 @@ import Foundation
 public enum Retrieval {
     /// Mean-pooled hidden states of each sequence at every layer (BOS included,
     /// padding excluded): `pooled[layer][sequence]` is a hidden-size vector.
-    public static func pooledStates(_ sequences: [[Int]], model: TransformerModel, adapters: AdapterStack,
-                                    batchSize: Int = 16, padID: Int = 0, upTo layer: Int? = nil) throws -> [[[Float]]] {
+    public static func pooledStates(
+        _ sequences: [[Int]], model: TransformerModel, adapters: AdapterStack,
+        batchSize: Int = 16, padID: Int = 0, upTo layer: Int? = nil
+    ) throws -> [[[Float]]] {
         let h = model.config.hiddenSize
         var pooled: [[[Float]]] = []
         for start in stride(from: 0, to: sequences.count, by: max(1, batchSize)) {
@@ -39,14 +41,19 @@ public enum Retrieval {
             let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
             return v.map { norm > 0 ? Double($0) / norm : 0 }
         }
-        let a = anchors.map(normalized), c = candidates.map(normalized)
+        let a = anchors.map(normalized)
+        let c = candidates.map(normalized)
         var correct = 0
         for i in a.indices {
-            var best = -Double.infinity, arg = -1
+            var best = -Double.infinity
+            var arg = -1
             for j in c.indices {
                 var dot = 0.0
                 for k in a[i].indices { dot += a[i][k] * c[j][k] }
-                if dot > best { best = dot; arg = j }
+                if dot > best {
+                    best = dot
+                    arg = j
+                }
             }
             if arg == i { correct += 1 }
         }

@@ -1,7 +1,7 @@
 import AdapterFormat
 import Foundation
 
-/// Task-loss scoring as DESIGN.md §6 defines it: causal-LM cross-entropy of
+/// Task-loss scoring as docs/DESIGN.md §6 defines it: causal-LM cross-entropy of
 /// `text` given `prefix`, with BOS and the prompt masked out.
 public enum Scoring {
     /// One example's token ids and the index of its first scored token.
@@ -26,19 +26,26 @@ public enum Scoring {
 
     /// ``losses(_:model:adapters:batchSize:padID:progress:)`` for data rows, refusing (by
     /// file and line) a loss that is not finite: the model or an adapter produced NaN/Inf.
-    public static func losses(rows: [DataRow], examples: [Example], model: TransformerModel, adapters: AdapterStack,
-                              batchSize: Int = 8, padID: Int = 0, progress: ((Int) -> Void)? = nil) throws -> [(loss: Double, tokens: Int)] {
-        let results = try losses(examples, model: model, adapters: adapters, batchSize: batchSize, padID: padID, progress: progress)
+    public static func losses(
+        rows: [DataRow], examples: [Example], model: TransformerModel, adapters: AdapterStack,
+        batchSize: Int = 8, padID: Int = 0, progress: ((Int) -> Void)? = nil
+    ) throws -> [(loss: Double, tokens: Int)] {
+        let results = try losses(
+            examples, model: model, adapters: adapters, batchSize: batchSize, padID: padID, progress: progress)
         if let i = results.firstIndex(where: { !$0.loss.isFinite }) {
-            throw FormatError(.invalidContent, "the loss is \(results[i].loss.isNaN ? "NaN" : "infinite"): the model's weights or an adapter produce NaN/Inf",
-                              path: rows[i].file, location: "line \(rows[i].line)")
+            throw FormatError(
+                .invalidContent,
+                "the loss is \(results[i].loss.isNaN ? "NaN" : "infinite"): the model's weights or an adapter produce NaN/Inf",
+                path: rows[i].file, location: "line \(rows[i].line)")
         }
         return results
     }
 
     /// Per example: the mean cross-entropy over its scored tokens, and their count.
-    public static func losses(_ examples: [Example], model: TransformerModel, adapters: AdapterStack,
-                              batchSize: Int = 8, padID: Int = 0, progress: ((Int) -> Void)? = nil) throws -> [(loss: Double, tokens: Int)] {
+    public static func losses(
+        _ examples: [Example], model: TransformerModel, adapters: AdapterStack,
+        batchSize: Int = 8, padID: Int = 0, progress: ((Int) -> Void)? = nil
+    ) throws -> [(loss: Double, tokens: Int)] {
         var results: [(Double, Int)] = []
         let vocab = model.config.vocabSize
         for start in stride(from: 0, to: examples.count, by: max(1, batchSize)) {
@@ -46,10 +53,13 @@ public enum Scoring {
             let batch = TokenBatch(chunk.map(\.ids), padID: padID)
             let out = try model.forward(batch, adapters: adapters)
             for (b, ex) in chunk.enumerated() {
-                var total = 0.0, count = 0
+                var total = 0.0
+                var count = 0
                 for p in max(ex.promptLength, 1)..<ex.ids.count {
                     let row = (b * batch.length + p - 1) * vocab
-                    total += out.logits.withUnsafeBufferPointer { crossEntropy($0.baseAddress! + row, vocab, ex.ids[p]) }
+                    total += out.logits.withUnsafeBufferPointer {
+                        crossEntropy($0.baseAddress! + row, vocab, ex.ids[p])
+                    }
                     count += 1
                 }
                 results.append((count > 0 ? total / Double(count) : .nan, count))

@@ -16,7 +16,9 @@ extension SplitPattern {
     public static func checked(pattern: String) throws -> SplitPattern {
         let split = SplitPattern(pattern: pattern)
         if case .regex = split, let group = nestedRepetition(in: pattern) {
-            throw TokenizerError("the pre-tokenizer regex repeats a group that itself repeats or alternates (\(group)), which can take exponential time: \(pattern)")
+            throw TokenizerError(
+                "the pre-tokenizer regex repeats a group that itself repeats or alternates (\(group)), which can take exponential time: \(pattern)"
+            )
         }
         return split
     }
@@ -34,10 +36,16 @@ extension SplitPattern {
             case "*", "+": return true
             case "{":
                 // {n}, {n,}, {n,m}: repeats unless at most once.
-                var j = k + 1, text = ""
-                while j < s.count, s[j] != "}" { text.unicodeScalars.append(s[j]); j += 1 }
+                var j = k + 1
+                var text = ""
+                while j < s.count, s[j] != "}" {
+                    text.unicodeScalars.append(s[j])
+                    j += 1
+                }
                 let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-                guard j < s.count, (1...2).contains(parts.count), parts.allSatisfy({ $0.allSatisfy(\.isNumber) }) else { return false }
+                guard j < s.count, (1...2).contains(parts.count), parts.allSatisfy({ $0.allSatisfy(\.isNumber) }) else {
+                    return false
+                }
                 if parts.count == 2 { return parts[1].isEmpty || (Int(parts[1]) ?? 2) > 1 }
                 return (Int(parts[0]) ?? 2) > 1
             default: return false
@@ -93,8 +101,10 @@ extension SplitPattern {
     /// Runs `work` on its own thread and gives up after ``regexTimeLimit``
     /// seconds. The thread cannot be stopped; it is left to finish (or to end
     /// with the process, which is what the CLI does with the error).
-    static func withinTimeLimit<T: Sendable>(textLength: Int, limit: Double = regexTimeLimit,
-                                             _ work: @escaping @Sendable () throws -> T) throws -> T {
+    static func withinTimeLimit<T: Sendable>(
+        textLength: Int, limit: Double = regexTimeLimit,
+        _ work: @escaping @Sendable () throws -> T
+    ) throws -> T {
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
@@ -104,7 +114,9 @@ extension SplitPattern {
         thread.stackSize = 8 << 20
         thread.start()
         guard done.wait(timeout: .now() + limit) == .success, let result = box.result else {
-            throw TokenizerError("the pre-tokenizer regex took more than \(limit) s on a text of \(textLength) characters (a pattern that backtracks)")
+            throw TokenizerError(
+                "the pre-tokenizer regex took more than \(limit) s on a text of \(textLength) characters (a pattern that backtracks)"
+            )
         }
         return try result.get()
     }

@@ -83,7 +83,7 @@ public enum SplitPattern: Sendable {
         if s[i] == "'", i + 1 < n {
             func lower(_ c: Unicode.Scalar) -> Unicode.Scalar {
                 guard caseInsensitive else { return c }
-                if c == "\u{17F}" { return "s" } // long s folds to s
+                if c == "\u{17F}" { return "s" }  // long s folds to s
                 return ("A"..."Z").contains(c) ? Unicode.Scalar(c.value + 32)! : c
             }
             let a = lower(s[i + 1])

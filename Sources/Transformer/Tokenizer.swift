@@ -50,19 +50,28 @@ public final class Tokenizer: @unchecked Sendable {
             throw FormatError(.unsupported, e.message, path: path)
         } catch let e as FormatError {
             // Field errors name the file by its bare name; give the full path.
-            throw FormatError(e.code, e.message, path: e.path == "tokenizer_config.json" ? configPath : path, location: e.location)
+            throw FormatError(
+                e.code, e.message, path: e.path == "tokenizer_config.json" ? configPath : path, location: e.location)
         }
     }
 
     public init(json: JSONValue, config: JSONValue?) throws {
         guard let modelJSON = json["model"], modelJSON["type"]?.stringValue == "BPE" else {
-            throw TokenizerError("only BPE tokenizer models are supported (model.type is \(json["model"]?["type"]?.compactText ?? "missing"))")
+            throw TokenizerError(
+                "only BPE tokenizer models are supported (model.type is \(json["model"]?["type"]?.compactText ?? "missing"))"
+            )
         }
-        if modelJSON["byte_fallback"]?.boolValue == true { throw TokenizerError("byte_fallback BPE (SentencePiece style) is not supported") }
+        if modelJSON["byte_fallback"]?.boolValue == true {
+            throw TokenizerError("byte_fallback BPE (SentencePiece style) is not supported")
+        }
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
-            if let v = modelJSON[key], !v.isNull, v.stringValue != "" { throw TokenizerError("BPE \(key) is not supported") }
+            if let v = modelJSON[key], !v.isNull, v.stringValue != "" {
+                throw TokenizerError("BPE \(key) is not supported")
+            }
         }
-        if let dropout = modelJSON["dropout"]?.doubleValue, dropout > 0 { throw TokenizerError("BPE dropout is not supported") }
+        if let dropout = modelJSON["dropout"]?.doubleValue, dropout > 0 {
+            throw TokenizerError("BPE dropout is not supported")
+        }
         guard let vocabPairs = modelJSON["vocab"]?.objectValue else { throw TokenizerError("model.vocab is missing") }
         var vocab: [String: Int] = [:]
         vocab.reserveCapacity(vocabPairs.count)
@@ -75,9 +84,12 @@ public final class Tokenizer: @unchecked Sendable {
         var merges: [(String, String)] = []
         for m in modelJSON["merges"]?.arrayValue ?? [] {
             if let s = m.stringValue {
-                guard let space = s.firstIndex(of: " ") else { throw TokenizerError("merge \"\(s)\" is not two tokens") }
+                guard let space = s.firstIndex(of: " ") else {
+                    throw TokenizerError("merge \"\(s)\" is not two tokens")
+                }
                 merges.append((String(s[..<space]), String(s[s.index(after: space)...])))
-            } else if let pair = m.arrayValue, pair.count == 2, let a = pair[0].stringValue, let b = pair[1].stringValue {
+            } else if let pair = m.arrayValue, pair.count == 2, let a = pair[0].stringValue, let b = pair[1].stringValue
+            {
                 merges.append((a, b))
             } else {
                 throw TokenizerError("a merge is neither \"a b\" nor [\"a\", \"b\"]")
@@ -87,17 +99,23 @@ public final class Tokenizer: @unchecked Sendable {
 
         var added: [AddedToken] = []
         for (i, t) in (json["added_tokens"]?.arrayValue ?? []).enumerated() {
-            let token = try JSONFields(t, path: "tokenizer.json", location: "added_tokens[\(i)]", what: "an added token")
-            guard let id = try token.int("id", in: 0...(Tokenizer.maximumID - 1)), let content = try token.string("content") else {
+            let token = try JSONFields(
+                t, path: "tokenizer.json", location: "added_tokens[\(i)]", what: "an added token")
+            guard let id = try token.int("id", in: 0...(Tokenizer.maximumID - 1)),
+                let content = try token.string("content")
+            else {
                 throw TokenizerError("added_tokens[\(i)] lacks id or content")
             }
-            added.append(AddedToken(id: id, content: content, special: try token.bool("special") ?? false,
-                                    singleWord: try token.bool("single_word") ?? false, leftStrip: try token.bool("lstrip") ?? false,
-                                    rightStrip: try token.bool("rstrip") ?? false))
+            added.append(
+                AddedToken(
+                    id: id, content: content, special: try token.bool("special") ?? false,
+                    singleWord: try token.bool("single_word") ?? false, leftStrip: try token.bool("lstrip") ?? false,
+                    rightStrip: try token.bool("rstrip") ?? false))
         }
         addedTokens = added
-        longestTokenBytes = max(vocab.keys.map { ByteLevel.decode($0).count }.max() ?? 1,
-                                added.map(\.content.utf8.count).max() ?? 1, 1)
+        longestTokenBytes = max(
+            vocab.keys.map { ByteLevel.decode($0).count }.max() ?? 1,
+            added.map(\.content.utf8.count).max() ?? 1, 1)
         let byContent = Dictionary(added.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
         addedByID = Dictionary(added.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         specialIDs = Set(added.filter(\.special).map(\.id))
@@ -120,8 +138,11 @@ public final class Tokenizer: @unchecked Sendable {
             prefixIDs = []
             suffixIDs = []
         } else {
-            var prefix: [Int] = [], suffix: [Int] = []
-            let flags = try config.map { try JSONFields($0, path: "tokenizer_config.json", what: "tokenizer_config.json") }
+            var prefix: [Int] = []
+            var suffix: [Int] = []
+            let flags = try config.map {
+                try JSONFields($0, path: "tokenizer_config.json", what: "tokenizer_config.json")
+            }
             if try flags?.bool("add_bos_token") == true, let bosID { prefix = [bosID] }
             if try flags?.bool("add_eos_token") == true, let eosID { suffix = [eosID] }
             prefixIDs = prefix
@@ -129,7 +150,11 @@ public final class Tokenizer: @unchecked Sendable {
         }
         if let decoder = json["decoder"], !decoder.isNull {
             let type = decoder["type"]?.stringValue
-            guard type == "ByteLevel" || (type == "Sequence" && (decoder["decoders"]?.arrayValue ?? []).allSatisfy { $0["type"]?.stringValue == "ByteLevel" }) else {
+            guard
+                type == "ByteLevel"
+                    || (type == "Sequence"
+                        && (decoder["decoders"]?.arrayValue ?? []).allSatisfy { $0["type"]?.stringValue == "ByteLevel" })
+            else {
                 throw TokenizerError("decoder \(type ?? "?") is not supported (only ByteLevel)")
             }
         }
@@ -160,11 +185,15 @@ public final class Tokenizer: @unchecked Sendable {
                 prefixSpace = item["add_prefix_space"]?.boolValue ?? false
                 if item["use_regex"]?.boolValue ?? true { splits.append(.gpt2) }
             case "Split":
-                guard let pattern = item["pattern"]?["Regex"]?.stringValue ?? item["pattern"]?["String"]?.stringValue.map(NSRegularExpression.escapedPattern(for:)) else {
+                guard
+                    let pattern = item["pattern"]?["Regex"]?.stringValue
+                        ?? item["pattern"]?["String"]?.stringValue.map(NSRegularExpression.escapedPattern(for:))
+                else {
                     throw TokenizerError("Split pre-tokenizer without a pattern")
                 }
                 guard item["behavior"]?.stringValue == "Isolated", item["invert"]?.boolValue != true else {
-                    throw TokenizerError("Split behavior \(item["behavior"]?.compactText ?? "?") is not supported (only Isolated)")
+                    throw TokenizerError(
+                        "Split behavior \(item["behavior"]?.compactText ?? "?") is not supported (only Isolated)")
                 }
                 splits.append(try SplitPattern.checked(pattern: pattern))
             case let other:
@@ -184,13 +213,18 @@ public final class Tokenizer: @unchecked Sendable {
             for p in v["processors"]?.arrayValue ?? [] { if let t = try parseTemplate(p) { found = t } }
             return found
         case "TemplateProcessing":
-            var prefix: [Int] = [], suffix: [Int] = []
+            var prefix: [Int] = []
+            var suffix: [Int] = []
             var seenSequence = false
             let specials = v["special_tokens"]
             for item in v["single"]?.arrayValue ?? [] {
-                if item["Sequence"] != nil { seenSequence = true; continue }
+                if item["Sequence"] != nil {
+                    seenSequence = true
+                    continue
+                }
                 guard let name = item["SpecialToken"]?["id"]?.stringValue,
-                      let ids = specials?[name]?["ids"]?.arrayValue?.compactMap(\.intValue) else {
+                    let ids = specials?[name]?["ids"]?.arrayValue?.compactMap(\.intValue)
+                else {
                     throw TokenizerError("TemplateProcessing item is neither a Sequence nor a known SpecialToken")
                 }
                 if seenSequence { suffix += ids } else { prefix += ids }
@@ -253,7 +287,9 @@ extension Tokenizer {
     func splitAddedTokens(_ text: String) -> [Segment] {
         guard !addedTokens.isEmpty else { return [.text(text)] }
         let scalars = Array(text.unicodeScalars)
-        let byFirst = Dictionary(grouping: addedTokens.filter { !$0.content.isEmpty }) { $0.content.unicodeScalars.first! }
+        let byFirst = Dictionary(grouping: addedTokens.filter { !$0.content.isEmpty }) {
+            $0.content.unicodeScalars.first!
+        }
         var segments: [Segment] = []
         var pending = String.UnicodeScalarView()
         var i = 0
@@ -263,8 +299,11 @@ extension Tokenizer {
                 let c = Array(candidate.content.unicodeScalars)
                 guard i + c.count <= scalars.count, Array(scalars[i..<(i + c.count)]) == c else { continue }
                 if candidate.singleWord {
-                    let before = i > 0 ? scalars[i - 1] : nil, after = i + c.count < scalars.count ? scalars[i + c.count] : nil
-                    func isWord(_ s: Unicode.Scalar?) -> Bool { s.map { CharacterClass.isLetter($0) || CharacterClass.isNumber($0) || $0 == "_" } ?? false }
+                    let before = i > 0 ? scalars[i - 1] : nil
+                    let after = i + c.count < scalars.count ? scalars[i + c.count] : nil
+                    func isWord(_ s: Unicode.Scalar?) -> Bool {
+                        s.map { CharacterClass.isLetter($0) || CharacterClass.isNumber($0) || $0 == "_" } ?? false
+                    }
                     if isWord(before) || isWord(after) { continue }
                 }
                 if best == nil || c.count > best!.length { best = (candidate, c.count) }
@@ -277,7 +316,10 @@ extension Tokenizer {
             if match.token.leftStrip {
                 while let last = pending.last, CharacterClass.isWhitespace(last) { pending.removeLast() }
             }
-            if !pending.isEmpty { segments.append(.text(String(pending))); pending = String.UnicodeScalarView() }
+            if !pending.isEmpty {
+                segments.append(.text(String(pending)))
+                pending = String.UnicodeScalarView()
+            }
             segments.append(.added(match.token))
             i += match.length
             if match.token.rightStrip { while i < scalars.count && CharacterClass.isWhitespace(scalars[i]) { i += 1 } }

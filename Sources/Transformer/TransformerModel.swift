@@ -69,39 +69,53 @@ public final class TransformerModel: @unchecked Sendable {
     ///   - stopAfter: stop after this many blocks (the alignment loss needs
     ///     only `hidden_states[ℓ]`); then no logits are computed and the last
     ///     hidden state returned is block ℓ's output, without the final norm.
-    public func forward(_ batch: TokenBatch, adapters: AdapterStack = .empty, hiddenStates: Bool = false,
-                        stopAfter: Int? = nil) throws -> ForwardOutput {
+    public func forward(
+        _ batch: TokenBatch, adapters: AdapterStack = .empty, hiddenStates: Bool = false,
+        stopAfter: Int? = nil
+    ) throws -> ForwardOutput {
         try forward(batch, adapters: adapters, hiddenStates: hiddenStates, stopAfter: stopAfter, cache: nil)
     }
 
     /// - Parameter serial: run on the calling thread only (the caller parallelises over sequences).
-    func forward(_ batch: TokenBatch, adapters: AdapterStack, hiddenStates: Bool, stopAfter: Int?,
-                 cache: KVCache?, serial: Bool = false) throws -> ForwardOutput {
+    func forward(
+        _ batch: TokenBatch, adapters: AdapterStack, hiddenStates: Bool, stopAfter: Int?,
+        cache: KVCache?, serial: Bool = false
+    ) throws -> ForwardOutput {
         let c = config
-        let n = batch.count * batch.length, h = c.hiddenSize
-        guard n > 0 else { return ForwardOutput(batch: batch.count, length: batch.length, logits: [], hiddenStates: []) }
+        let n = batch.count * batch.length
+        let h = c.hiddenSize
+        guard n > 0 else {
+            return ForwardOutput(batch: batch.count, length: batch.length, logits: [], hiddenStates: [])
+        }
         for id in batch.ids where id < 0 || id >= c.vocabSize {
-            throw FormatError(.invalidContent, "token id \(id) is outside the vocabulary of \(c.vocabSize)", path: directory)
+            throw FormatError(
+                .invalidContent, "token id \(id) is outside the vocabulary of \(c.vocabSize)", path: directory)
         }
         let rope = ropeTables(covering: batch.length)
         let layers = max(0, min(stopAfter ?? c.layerCount, c.layerCount))
         let full = layers == c.layerCount
         // Parts write disjoint rows of the outputs through raw pointers.
-        let stateBuffers = hiddenStates ? (0...layers).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: n * h) } : []
+        let stateBuffers =
+            hiddenStates ? (0...layers).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: n * h) } : []
         defer { for buffer in stateBuffers { buffer.deallocate() } }
         let parts = cache == nil && !serial ? max(1, min(threadCount, batch.count)) : 1
         let run = { (logits: UnsafeMutablePointer<Float>?) in
-            let output = ForwardPass.Output(logits: logits.map { SharedPointer($0) }, states: stateBuffers.map { SharedPointer($0) })
+            let output = ForwardPass.Output(
+                logits: logits.map { SharedPointer($0) }, states: stateBuffers.map { SharedPointer($0) })
             if parts == 1 {
-                ForwardPass(model: self, batch: batch, sequences: 0..<batch.count, adapters: adapters, layers: layers,
-                            spreadAcrossCores: !serial && self.threadCount > 1, cache: cache, rope: rope).run(into: output)
+                ForwardPass(
+                    model: self, batch: batch, sequences: 0..<batch.count, adapters: adapters, layers: layers,
+                    spreadAcrossCores: !serial && self.threadCount > 1, cache: cache, rope: rope
+                ).run(into: output)
                 return
             }
             BLAS.withThreads(1) {
                 DispatchQueue.concurrentPerform(iterations: parts) { p in
                     let sequences = (p * batch.count / parts)..<((p + 1) * batch.count / parts)
-                    ForwardPass(model: self, batch: batch, sequences: sequences, adapters: adapters, layers: layers,
-                                spreadAcrossCores: false, cache: nil, rope: rope).run(into: output)
+                    ForwardPass(
+                        model: self, batch: batch, sequences: sequences, adapters: adapters, layers: layers,
+                        spreadAcrossCores: false, cache: nil, rope: rope
+                    ).run(into: output)
                 }
             }
         }
@@ -114,7 +128,8 @@ public final class TransformerModel: @unchecked Sendable {
         } else {
             run(nil)
         }
-        return ForwardOutput(batch: batch.count, length: batch.length, logits: logits,
-                             hiddenStates: stateBuffers.map { Array($0) })
+        return ForwardOutput(
+            batch: batch.count, length: batch.length, logits: logits,
+            hiddenStates: stateBuffers.map { Array($0) })
     }
 }

@@ -5,7 +5,7 @@ import AdapterMath
 import Training
 import Transformer
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The `adaptermerge` command tree.
@@ -17,17 +17,18 @@ struct AdapterMerge: ParsableCommand {
         commandName: "adaptermerge",
         abstract: "Combine, convert and inspect LoRA adapters for cross-lingual transfer.",
         discussion: """
-        Adapters are .lora files (compressed, checksummed) or PEFT adapter
-        directories.
+            Adapters are .lora files (compressed, checksummed) or PEFT adapter
+            directories.
 
-        Examples:
-          adaptermerge convert peft-adapter/ task.lora
-          adaptermerge inspect task.lora
-          adaptermerge verify task.lora
-        """,
+            Examples:
+              adaptermerge convert peft-adapter/ task.lora
+              adaptermerge inspect task.lora
+              adaptermerge verify task.lora
+            """,
         version: version,
         groupedSubcommands: [
-            CommandGroup(name: "Adapters", subcommands: [Combine.self, Convert.self, Inspect.self, Diff.self, Verify.self]),
+            CommandGroup(
+                name: "Adapters", subcommands: [Combine.self, Convert.self, Inspect.self, Diff.self, Verify.self]),
             CommandGroup(name: "Models", subcommands: [Tokenize.self, Score.self, Analyze.self, Apply.self]),
             CommandGroup(name: "Training", subcommands: [Train.self, Pretrain.self]),
             CommandGroup(name: "Evaluation", subcommands: [Check.self, Tune.self]),
@@ -69,7 +70,8 @@ extension AdapterMerge {
     static func advice(for error: any AdapterMergeError) -> String {
         switch error {
         case let e as FormatError where e.code == .outputExists: " (use --force to overwrite)"
-        case let e as MergeError where e.code == .baseModelMismatch: " (use --allow-base-mismatch if they really share one)"
+        case let e as MergeError where e.code == .baseModelMismatch:
+            " (use --allow-base-mismatch if they really share one)"
         case let e as MergeError where e.code == .nonFinite: " (use --allow-nonfinite to merge anyway)"
         case let e as TrainingError where e.code == .batchTooSmall: " (--batch-size)"
         case let e as TrainingError where e.code == .layerOutOfRange: " (--layer)"

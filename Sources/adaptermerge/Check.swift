@@ -8,29 +8,31 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a candidate adapter on held-out languages against a baseline, with gates for CI.",
         discussion: """
-        Per language (the "lang" field), for the candidate and the baseline: the
-        task loss of the reference "text" given "prefix", greedy exact match,
-        slot micro-F1 and slot-label F1 when the references follow the
-        "label: value; label: value" convention ("None" for no slots; the
-        values are mapped onto the row's "utterance", or its prefix), and with
-        --pairs the retrieval accuracy of parallel sentences at the alignment
-        layer. Languages are grouped as seen in task data, seen in alignment
-        data, and held out, from the adapters' metadata (or the flags).
+            Per language (the "lang" field), for the candidate and the baseline: the
+            task loss of the reference "text" given "prefix", greedy exact match,
+            slot micro-F1 and slot-label F1 when the references follow the
+            "label: value; label: value" convention ("None" for no slots; the
+            values are mapped onto the row's "utterance", or its prefix), and with
+            --pairs the retrieval accuracy of parallel sentences at the alignment
+            layer. Languages are grouped as seen in task data, seen in alignment
+            data, and held out, from the adapters' metadata (or the flags).
 
-        Exit status: 0 when every gate passes, 1 naming the failed gate, 2 for
-        usage or input errors.
+            Exit status: 0 when every gate passes, 1 naming the failed gate, 2 for
+            usage or input errors.
 
-        Examples:
-          adaptermerge check --model model/ --adapter merged.lora --baseline task.lora --data test.jsonl --pairs pairs.jsonl
-          adaptermerge check --model model/ --adapter task.lora --adapter align.lora:0.5 --baseline task.lora \\
-              --data test.jsonl --min-gain 0.01 --markdown "$GITHUB_STEP_SUMMARY" --force
-          adaptermerge check --model model/ --adapter merged.lora --data test.jsonl --html report.html --json
-        """
+            Examples:
+              adaptermerge check --model model/ --adapter merged.lora --baseline task.lora --data test.jsonl --pairs pairs.jsonl
+              adaptermerge check --model model/ --adapter task.lora --adapter align.lora:0.5 --baseline task.lora \\
+                  --data test.jsonl --min-gain 0.01 --markdown "$GITHUB_STEP_SUMMARY" --force
+              adaptermerge check --model model/ --adapter merged.lora --data test.jsonl --html report.html --json
+            """
     )
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(parsing: .singleValue, help: "A baseline adapter as file[:weight] (repeatable); without one, the base model is the baseline.")
+    @Option(
+        parsing: .singleValue,
+        help: "A baseline adapter as file[:weight] (repeatable); without one, the base model is the baseline.")
     var baseline: [AdapterSpec] = []
 
     @Flag(help: "Compare with no baseline at all (no deltas, no gates).")
@@ -68,7 +70,10 @@ struct Check: ParsableCommand {
     @Option(help: "Also write a self-contained HTML report with SVG plots.")
     var html: String?
 
-    @Option(help: "Also write each task row's greedy outputs as JSON lines: index, lang, prefix, reference, candidate, baseline.")
+    @Option(
+        help:
+            "Also write each task row's greedy outputs as JSON lines: index, lang, prefix, reference, candidate, baseline."
+    )
     var outputs: String?
 
     @OptionGroup var replace: ForceOption
@@ -80,8 +85,10 @@ struct Check: ParsableCommand {
         for (name, value) in [("--min-gain", minGain), ("--max-loss-increase", maxLossIncrease)] {
             if let value, !value.isFinite { throw ValidationError("\(name) must be a finite number") }
         }
-        for (name, value) in [("--languages", languages), ("--task-languages", taskLanguages), ("--align-languages", alignLanguages),
-                              ("--data", data)] {
+        for (name, value) in [
+            ("--languages", languages), ("--task-languages", taskLanguages), ("--align-languages", alignLanguages),
+            ("--data", data),
+        ] {
             if let value { _ = try OptionList.items(value, option: name) }
         }
     }
@@ -92,23 +99,31 @@ struct Check: ParsableCommand {
         let list = { (text: String?, option: String) in try text.map { try OptionList.items($0, option: option) } }
         var check = try CandidateCheck(
             model: loaded.model, tokenizer: loaded.tokenizer,
-            candidate: .init(adapters: loaded.sources, name: modelOptions.adapters.map(\.text).joined(separator: " + ")),
-            baseline: noBaseline ? nil : .init(adapters: try baseline.map { try $0.open() },
-                                               name: baseline.isEmpty ? "base model" : baseline.map(\.text).joined(separator: " + ")),
+            candidate: .init(
+                adapters: loaded.sources, name: modelOptions.adapters.map(\.text).joined(separator: " + ")),
+            baseline: noBaseline
+                ? nil
+                : .init(
+                    adapters: try baseline.map { try $0.open() },
+                    name: baseline.isEmpty ? "base model" : baseline.map(\.text).joined(separator: " + ")),
             rows: try OptionList.items(data, option: "--data").flatMap { try JSONLines.read($0) },
             pairs: try pairs.map { try JSONLines.read($0) } ?? [],
-            languages: try list(languages, "--languages").map(Set.init), taskLanguages: try list(taskLanguages, "--task-languages"),
+            languages: try list(languages, "--languages").map(Set.init),
+            taskLanguages: try list(taskLanguages, "--task-languages"),
             alignmentLanguages: try list(alignLanguages, "--align-languages"), layer: layer)
         check.batchSize = modelOptions.batchSize
         let progress = Progress("checking", total: check.plannedDecodes)
-        let (report, candidate, baselineResult) = try check.run(minimumGain: minGain, maximumLossIncrease: maxLossIncrease,
-                                                                progress: { progress.advance($0) })
+        let (report, candidate, baselineResult) = try check.run(
+            minimumGain: minGain, maximumLossIncrease: maxLossIncrease,
+            progress: { progress.advance($0) })
         progress.finish()
 
         if let markdown { try AtomicFileWriter.write(report.markdown, to: markdown, overwrite: replace.force) }
         if let html { try AtomicFileWriter.write(report.html, to: html, overwrite: replace.force) }
         if let outputs {
-            try AtomicFileWriter.write(try check.outputLines(candidate: candidate, baseline: baselineResult), to: outputs, overwrite: replace.force)
+            try AtomicFileWriter.write(
+                try check.outputLines(candidate: candidate, baseline: baselineResult), to: outputs,
+                overwrite: replace.force)
         }
         print(format.json ? report.json.prettyText() : report.text, terminator: format.json ? "\n" : "")
         let failed = report.failedGates

@@ -8,29 +8,29 @@ struct Combine: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Merge adapters into one, with an exactness certificate.",
         discussion: """
-        Every method aims at the weighted sum of the updates, Σ wᵢ·ΔWᵢ, per module,
-        with each input's scaling (alpha/r, or alpha/√r with rsLoRA) folded in
-        first. The output is canonical: alpha = r per module, rsLoRA off, so PEFT
-        loads it with no surprises.
+            Every method aims at the weighted sum of the updates, Σ wᵢ·ΔWᵢ, per module,
+            with each input's scaling (alpha/r, or alpha/√r with rsLoRA) folded in
+            first. The output is canonical: alpha = r per module, rsLoRA off, so PEFT
+            loads it with no surprises.
 
-          concat  exact; rank = sum of the input ranks (the default)
-          add     PEFT's "linear": sums of the factors; equal ranks; inexact
-          svd     the exact sum truncated to --rank k by a factor-space SVD
-          ties    TIES (trim to --density, elect signs, disjoint sum), dense
-          dare    DARE (drop with 1-density, rescale), dense
+              concat  exact; rank = sum of the input ranks (the default)
+              add     PEFT's "linear": sums of the factors; equal ranks; inexact
+              svd     the exact sum truncated to --rank k by a factor-space SVD
+              ties    TIES (trim to --density, elect signs, disjoint sum), dense
+              dare    DARE (drop with 1-density, rescale), dense
 
-        ties and dare are refactored to --rank k (default: the sum of the input
-        ranks). The certificate gives, per module, ‖B'A' − target‖_F / ‖target‖_F of
-        the stored factors.
+            ties and dare are refactored to --rank k (default: the sum of the input
+            ranks). The certificate gives, per module, ‖B'A' − target‖_F / ‖target‖_F of
+            the stored factors.
 
-        Examples:
-          adaptermerge combine task.lora align.lora
-          adaptermerge combine task.lora align.lora --weights 1,0.5 -o merged.lora
-          adaptermerge combine task.lora align.lora --method svd --rank 16 --json
-          adaptermerge combine task.lora old.lora --weights 1,-1 -o difference.lora
-          adaptermerge combine task.lora align.lora --layer-weights 2:16-=0 -o merged.lora
-          adaptermerge combine --recipe merge.json
-        """
+            Examples:
+              adaptermerge combine task.lora align.lora
+              adaptermerge combine task.lora align.lora --weights 1,0.5 -o merged.lora
+              adaptermerge combine task.lora align.lora --method svd --rank 16 --json
+              adaptermerge combine task.lora old.lora --weights 1,-1 -o difference.lora
+              adaptermerge combine task.lora align.lora --layer-weights 2:16-=0 -o merged.lora
+              adaptermerge combine --recipe merge.json
+            """
     )
 
     @Argument(help: "Adapters to merge: .lora files or PEFT directories.")
@@ -48,8 +48,11 @@ struct Combine: ParsableCommand {
     @Option(help: "Fraction of entries ties/dare keep (default 0.5).")
     var density: Double?
 
-    @Option(name: .customLong("layer-weights"), parsing: .singleValue,
-            help: "Per-layer factors on one input's weight, as input:bands (repeatable; input is 1-based): 2:16-=0 keeps adapter 2 only below layer 16; 2:0-7=1,8-15=0.5,16-=0 fades it out.")
+    @Option(
+        name: .customLong("layer-weights"), parsing: .singleValue,
+        help:
+            "Per-layer factors on one input's weight, as input:bands (repeatable; input is 1-based): 2:16-=0 keeps adapter 2 only below layer 16; 2:0-7=1,8-15=0.5,16-=0 fades it out."
+    )
     var layerWeights: [String] = []
 
     @Option(help: "Seed for dare and for the randomized refactoring of ties/dare.")
@@ -85,16 +88,19 @@ struct Combine: ParsableCommand {
         // Fail before any work if the output cannot be written.
         try AdapterWriter.checkOutput(job.output, overwrite: replace.force)
         let inputs = try job.inputs.map { try AdapterReader.open($0) }
-        var options = MergeOptions(method: job.method, weights: job.weights ?? Array(repeating: 1, count: inputs.count),
-                                   rank: job.rank, density: job.density ?? 0.5, seed: job.seed,
-                                   allowBaseMismatch: allowBaseMismatch, allowNonFinite: allowNonfinite,
-                                   dtype: job.dtype ?? encoding.dtype.dtype)
+        var options = MergeOptions(
+            method: job.method, weights: job.weights ?? Array(repeating: 1, count: inputs.count),
+            rank: job.rank, density: job.density ?? 0.5, seed: job.seed,
+            allowBaseMismatch: allowBaseMismatch, allowNonFinite: allowNonfinite,
+            dtype: job.dtype ?? encoding.dtype.dtype)
         options.layerBands = try job.layerBands ?? Combine.parseLayerWeights(layerWeights)
         if options.weights.count != inputs.count {
             throw ValidationError("\(options.weights.count) weights for \(inputs.count) adapters")
         }
         let report = try AdapterMerger(inputs: inputs, options: options)
-            .write(to: job.output, overwrite: replace.force, options: encoding.writeOptions, allowNonFinite: allowNonfinite)
+            .write(
+                to: job.output, overwrite: replace.force, options: encoding.writeOptions, allowNonFinite: allowNonfinite
+            )
         if format.json {
             print(CertificateText.json(report, inputs: inputs, output: job.output).prettyText())
         } else {
@@ -119,11 +125,13 @@ struct Combine: ParsableCommand {
     func resolvedJob() throws -> Job {
         if let recipe {
             let r = try MergeRecipe(path: recipe)
-            return Job(inputs: r.inputs, weights: r.weights, method: r.method, rank: r.rank, density: r.density, seed: r.seed,
-                       output: output ?? r.output ?? "merged.lora", dtype: r.dtype, layerBands: r.layerBands)
+            return Job(
+                inputs: r.inputs, weights: r.weights, method: r.method, rank: r.rank, density: r.density, seed: r.seed,
+                output: output ?? r.output ?? "merged.lora", dtype: r.dtype, layerBands: r.layerBands)
         }
-        return Job(inputs: adapters, weights: try weights.map(Combine.parseWeights), method: method, rank: rank,
-                   density: density, seed: seed, output: output ?? "merged.lora", dtype: nil)
+        return Job(
+            inputs: adapters, weights: try weights.map(Combine.parseWeights), method: method, rank: rank,
+            density: density, seed: seed, output: output ?? "merged.lora", dtype: nil)
     }
 
     /// `input:bands` specs → bands by 0-based input index.

@@ -5,17 +5,17 @@ struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert between .lora files and PEFT adapter directories.",
         discussion: """
-        The input is a .lora file, a PEFT adapter directory, or its
-        adapter_model.safetensors. An output ending in .lora is written as a .lora
-        file; any other output is written as a PEFT adapter directory
-        (adapter_config.json + adapter_model.safetensors). Tensors are carried bit
-        for bit unless --dtype asks for another dtype.
+            The input is a .lora file, a PEFT adapter directory, or its
+            adapter_model.safetensors. An output ending in .lora is written as a .lora
+            file; any other output is written as a PEFT adapter directory
+            (adapter_config.json + adapter_model.safetensors). Tensors are carried bit
+            for bit unless --dtype asks for another dtype.
 
-        Examples:
-          adaptermerge convert peft-adapter/ task.lora --kind task --languages en,de
-          adaptermerge convert task.lora exported-peft/
-          adaptermerge convert task.lora small.lora --dtype bf16 --force
-        """
+            Examples:
+              adaptermerge convert peft-adapter/ task.lora --kind task --languages en,de
+              adaptermerge convert task.lora exported-peft/
+              adaptermerge convert task.lora small.lora --dtype bf16 --force
+            """
     )
 
     @Argument(help: "The adapter to read.")
@@ -51,12 +51,15 @@ struct Convert: ParsableCommand {
         if let kind { metadata.kind = kind }
         if let languages { metadata.languages = try OptionList.items(languages, option: "--languages") }
         if let baseModel { metadata.baseModel = baseModel }
-        try AdapterWriter.write(modules: source.modules, metadata: metadata, to: output, overwrite: replace.force,
-                                dtype: encoding.dtype.dtype, options: encoding.writeOptions, allowNonFinite: allowNonfinite,
-                                factors: source.factors(of:))
+        try AdapterWriter.write(
+            modules: source.modules, metadata: metadata, to: output, overwrite: replace.force,
+            dtype: encoding.dtype.dtype, options: encoding.writeOptions, allowNonFinite: allowNonfinite,
+            factors: source.factors(of:))
         let written = try AdapterReader.open(output)
         let ratio = written.storedBytes > 0 ? Double(written.rawBytes) / Double(written.storedBytes) : 1
-        print("wrote \(output) (\(written.format == .lora ? ".lora" : "PEFT directory")): \(written.modules.count) modules, "
-              + "\(Format.bytes(written.storedBytes)) stored, \(Format.bytes(written.rawBytes)) raw, \(Format.fixed(ratio, 2))×")
+        print(
+            "wrote \(output) (\(written.format == .lora ? ".lora" : "PEFT directory")): \(written.modules.count) modules, "
+                + "\(Format.bytes(written.storedBytes)) stored, \(Format.bytes(written.rawBytes)) raw, \(Format.fixed(ratio, 2))×"
+        )
     }
 }

@@ -5,18 +5,19 @@ import Evaluation
 extension Example {
     struct Study: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Summarize the study's seeds (examples/world/reproduce) as mean ± sd: Markdown tables and the F1 chart.",
+            abstract:
+                "Summarize the study's seeds (examples/world/reproduce) as mean ± sd: Markdown tables and the F1 chart.",
             discussion: """
-            Each directory is one seed's output of examples/world/reproduce:
-            results/base-retrieval.json (analyze --json on the base model),
-            results/task.json, merged.json and joint.json (check --json),
-            results/tune.json (tune --json), and pretrain.jsonl and times.tsv.
-            Prints the Markdown unless --markdown is given.
+                Each directory is one seed's output of examples/world/reproduce:
+                results/base-retrieval.json (analyze --json on the base model),
+                results/task.json, merged.json and joint.json (check --json),
+                results/tune.json (tune --json), and pretrain.jsonl and times.tsv.
+                Prints the Markdown unless --markdown is given.
 
-            Examples:
-              adaptermerge example study .build/study/seed-1 .build/study/seed-2 .build/study/seed-3
-              adaptermerge example study .build/study/seed-* --svg docs/study/retrieval.svg --into docs/STUDY.md --force
-            """
+                Examples:
+                  adaptermerge example study .build/study/seed-1 .build/study/seed-2 .build/study/seed-3
+                  adaptermerge example study .build/study/seed-* --svg docs/study/retrieval.svg --into docs/STUDY.md --force
+                """
         )
 
         @Argument(help: "Seed directories written by examples/world/reproduce.") var seeds: [String]
@@ -37,8 +38,9 @@ extension Example {
             let tables = summary.markdown
             // Read and checked before anything is written, so a bad --into leaves every file as it was.
             let updated = try into.map { path in
-                try StudySummary.replacingResults(in: String(decoding: try FileSystem.readFile(path), as: UTF8.self),
-                                                  with: tables, path: path)
+                try StudySummary.replacingResults(
+                    in: String(decoding: try FileSystem.readFile(path), as: UTF8.self),
+                    with: tables, path: path)
             }
             for (path, text) in [(markdown, tables), (svg, summary.retrievalChart)] {
                 if let path { try AtomicFileWriter.write(text, to: path, overwrite: replace.force) }

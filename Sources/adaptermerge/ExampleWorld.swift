@@ -7,23 +7,23 @@ extension Example {
         static let configuration = CommandConfiguration(
             abstract: "Write a small multilingual world: pretraining text, a slot-filling task, parallel sentences.",
             discussion: """
-            English and six languages made from it by systematic sound and
-            spelling changes: xa and xb close to English, xc and xd with other
-            word orders, xe and xf in Cyrillic and Greek letters. xa, xc and xe
-            are aligned (parallel data with English), xb, xd and xf held out
-            (they appear only in pretraining, dev and test). Deterministic from
-            --seed; world.json records the languages and counts.
+                English and six languages made from it by systematic sound and
+                spelling changes: xa and xb close to English, xc and xd with other
+                word orders, xe and xf in Cyrillic and Greek letters. xa, xc and xe
+                are aligned (parallel data with English), xb, xd and xf held out
+                (they appear only in pretraining, dev and test). Deterministic from
+                --seed; world.json records the languages and counts.
 
-            Files: pretrain.jsonl (text, lang); task_train.jsonl (English) and
-            task_dev.jsonl, task_test.jsonl (every language): prefix, text
-            (" label: value; …" or " None", ending in a newline), lang, utterance; parallel_train.jsonl
-            and parallel_dev.jsonl (aligned languages) and parallel_test.jsonl
-            (every language): text_parallel_0, text_parallel_1, lang.
+                Files: pretrain.jsonl (text, lang); task_train.jsonl (English) and
+                task_dev.jsonl, task_test.jsonl (every language): prefix, text
+                (" label: value; …" or " None", ending in a newline), lang, utterance; parallel_train.jsonl
+                and parallel_dev.jsonl (aligned languages) and parallel_test.jsonl
+                (every language): text_parallel_0, text_parallel_1, lang.
 
-            Examples:
-              adaptermerge example world -o world/ --seed 1
-              adaptermerge example world -o small/ --pretrain 500 --train 300
-            """
+                Examples:
+                  adaptermerge example world -o world/ --seed 1
+                  adaptermerge example world -o small/ --pretrain 500 --train 300
+                """
         )
 
         /// The most rows any one count may ask for (bounded work and memory).
@@ -41,8 +41,10 @@ extension Example {
         @OptionGroup var replace: ForceOption
 
         func validate() throws {
-            for (name, n) in [("--pretrain", pretrain), ("--train", train), ("--dev", dev), ("--test", test),
-                              ("--parallel", parallel), ("--parallel-test", parallelTest), ("--parallel-dev", parallelDev)] {
+            for (name, n) in [
+                ("--pretrain", pretrain), ("--train", train), ("--dev", dev), ("--test", test),
+                ("--parallel", parallel), ("--parallel-test", parallelTest), ("--parallel-dev", parallelDev),
+            ] {
                 guard (0...World.maximumRows).contains(n) else {
                     throw ValidationError("\(name) must be between 0 and \(World.maximumRows)")
                 }
@@ -61,8 +63,10 @@ extension Example {
             sizes.parallelDevPerLanguage = parallelDev
             let files = WorldGenerator(seed: seed, sizes: sizes).files()
             for (name, rows) in files {
-                let text = name.hasSuffix(".json") ? rows.map { $0.prettyText() + "\n" }.joined()
-                                                   : rows.map { $0.compactText + "\n" }.joined()
+                let text =
+                    name.hasSuffix(".json")
+                    ? rows.map { $0.prettyText() + "\n" }.joined()
+                    : rows.map { $0.compactText + "\n" }.joined()
                 try AtomicFileWriter.write(text, to: out.path(name), overwrite: true)
             }
             try out.commit()

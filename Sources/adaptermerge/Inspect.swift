@@ -7,15 +7,15 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show an adapter's metadata, storage and ΔW statistics.",
         discussion: """
-        ΔW figures are of scaling · B · A, computed in factor space from r × r
-        matrices: exact, and unchanged by rescaling A by c and B by 1/c. Effective
-        rank is the entropy effective rank of the singular values.
+            ΔW figures are of scaling · B · A, computed in factor space from r × r
+            matrices: exact, and unchanged by rescaling A by c and B by 1/c. Effective
+            rank is the entropy effective rank of the singular values.
 
-        Examples:
-          adaptermerge inspect task.lora
-          adaptermerge inspect peft-adapter/ --modules
-          adaptermerge inspect task.lora --json | jq '.modules[] | select(.layer == 3)'
-        """
+            Examples:
+              adaptermerge inspect task.lora
+              adaptermerge inspect peft-adapter/ --modules
+              adaptermerge inspect task.lora --json | jq '.modules[] | select(.layer == 3)'
+            """
     )
 
     @Argument(help: "A .lora file, a PEFT adapter directory, or its adapter_model.safetensors.")

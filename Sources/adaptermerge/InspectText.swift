@@ -9,7 +9,10 @@ enum InspectText {
         var out = ""
         func line(_ label: String, _ value: String) { out += Format.pad(label, 11) + value + "\n" }
 
-        line("adapter", "\(source.location)  (\(source.format == .lora ? ".lora v\(LoraContainer.formatVersion)" : "PEFT directory"))")
+        line(
+            "adapter",
+            "\(source.location)  (\(source.format == .lora ? ".lora v\(LoraContainer.formatVersion)" : "PEFT directory"))"
+        )
         line("kind", meta.kind?.rawValue ?? "unspecified")
         line("base model", meta.baseModel ?? "unspecified")
         if !meta.languages.isEmpty { line("languages", meta.languages.joined(separator: ", ")) }
@@ -23,9 +26,13 @@ enum InspectText {
         line("parameters", Format.grouped(source.parameterCount))
         if source.format == .lora {
             let encodings = Dictionary(grouping: source.encodings.values, by: { $0 }).mapValues(\.count)
-            let encodingText = encodings.keys.sorted { $0.rawValue < $1.rawValue }.map { "\($0.rawValue) \(encodings[$0]!)" }.joined(separator: ", ")
-            line("storage", "\(Format.bytes(source.storedBytes)) stored, \(Format.bytes(source.rawBytes)) raw, "
-                 + "\(Format.fixed(report.compressionRatio, 2))× (tensors: \(encodingText))")
+            let encodingText = encodings.keys.sorted { $0.rawValue < $1.rawValue }.map {
+                "\($0.rawValue) \(encodings[$0]!)"
+            }.joined(separator: ", ")
+            line(
+                "storage",
+                "\(Format.bytes(source.storedBytes)) stored, \(Format.bytes(source.rawBytes)) raw, "
+                    + "\(Format.fixed(report.compressionRatio, 2))× (tensors: \(encodingText))")
         } else {
             line("storage", "\(Format.bytes(source.storedBytes)) (safetensors, uncompressed)")
         }
@@ -39,17 +46,23 @@ enum InspectText {
             out += "\nper-layer ‖ΔW‖_F\n"
             let peak = layers.map(\.frobenius).filter(\.isFinite).max() ?? 0
             for l in layers {
-                out += "  " + Format.padLeft(String(l.layer), 3) + " " + Format.pad(Format.bar(peak > 0 ? l.frobenius / peak : 0, width: 40), 41)
+                out +=
+                    "  " + Format.padLeft(String(l.layer), 3) + " "
+                    + Format.pad(Format.bar(peak > 0 ? l.frobenius / peak : 0, width: 40), 41)
                     + Format.general(l.frobenius) + "\n"
             }
         }
         if showModules {
-            out += "\n" + Format.pad("module", 44) + Format.padLeft("out×in", 12) + Format.padLeft("r", 4)
-                + Format.padLeft("alpha", 7) + Format.padLeft("‖ΔW‖_F", 11) + Format.padLeft("‖ΔW‖₂", 11) + Format.padLeft("erank", 7) + "\n"
+            out +=
+                "\n" + Format.pad("module", 44) + Format.padLeft("out×in", 12) + Format.padLeft("r", 4)
+                + Format.padLeft("alpha", 7) + Format.padLeft("‖ΔW‖_F", 11) + Format.padLeft("‖ΔW‖₂", 11)
+                + Format.padLeft("erank", 7) + "\n"
             for m in report.modules {
-                out += Format.pad(m.info.path, 44) + Format.padLeft("\(m.info.outFeatures)×\(m.info.inFeatures)", 12)
+                out +=
+                    Format.pad(m.info.path, 44) + Format.padLeft("\(m.info.outFeatures)×\(m.info.inFeatures)", 12)
                     + Format.padLeft(String(m.info.rank), 4) + Format.padLeft(Format.general(m.info.alpha, 4), 7)
-                    + Format.padLeft(Format.general(m.stats.frobenius), 11) + Format.padLeft(Format.general(m.stats.spectral), 11)
+                    + Format.padLeft(Format.general(m.stats.frobenius), 11)
+                    + Format.padLeft(Format.general(m.stats.spectral), 11)
                     + Format.padLeft(Format.fixed(m.stats.effectiveRank, 2), 7)
                     + (m.stats.nonFinite > 0 ? "  \(m.stats.nonFinite) non-finite" : "") + "\n"
             }

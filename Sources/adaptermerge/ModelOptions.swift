@@ -7,8 +7,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "A Hugging Face model directory (config.json, safetensors weights, tokenizer.json).")
     var model: String
 
-    @Option(name: .customLong("adapter"),
-            help: "A LoRA adapter to apply unmerged, as file[:weight] (repeatable; weight defaults to 1).")
+    @Option(
+        name: .customLong("adapter"),
+        help: "A LoRA adapter to apply unmerged, as file[:weight] (repeatable; weight defaults to 1).")
     var adapters: [AdapterSpec] = []
 
     @Option(help: "Sequences per forward pass.")
@@ -30,6 +31,8 @@ struct ModelOptions: ParsableArguments {
         let model = try TransformerModel(directory: self.model)
         let tokenizer = try Tokenizer(directory: self.model)
         let sources = try adapters.map { try $0.open() }
-        return Loaded(model: model, tokenizer: tokenizer, sources: sources, adapters: try AdapterStack(adapters: sources, config: model.config))
+        return Loaded(
+            model: model, tokenizer: tokenizer, sources: sources,
+            adapters: try AdapterStack(adapters: sources, config: model.config))
     }
 }

@@ -24,7 +24,10 @@ struct AdapterEncodingOptions: ParsableArguments {
     @Option(help: "Stored dtype of the factors.")
     var dtype: DTypeChoice = .keep
 
-    @Option(help: "Tensor encoding in .lora output: auto picks byte planes + zstd for floats and falls back to raw when compression saves under 5%.")
+    @Option(
+        help:
+            "Tensor encoding in .lora output: auto picks byte planes + zstd for floats and falls back to raw when compression saves under 5%."
+    )
     var encoding: EncodingChoice = .auto
 
     @Option(help: "zstd compression level (1-19).")

@@ -7,20 +7,21 @@ import Transformer
 
 struct Pretrain: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a Llama-family base model from scratch (every weight) and write a transformers model directory.",
+        abstract:
+            "Train a Llama-family base model from scratch (every weight) and write a transformers model directory.",
         discussion: """
-        The model is the one --config describes (a transformers config.json:
-        model_type llama or mistral, no biases), initialised as transformers
-        does (normal 0.02, norms 1), and trained with the causal-LM loss on
-        every token after BOS of the --data rows, cut to --length tokens.
-        AdamW with clipping and the inverse-square-root schedule, as train.
-        The output directory has config.json, model.safetensors and the
-        tokenizer files, so transformers and adaptermerge load it.
+            The model is the one --config describes (a transformers config.json:
+            model_type llama or mistral, no biases), initialised as transformers
+            does (normal 0.02, norms 1), and trained with the causal-LM loss on
+            every token after BOS of the --data rows, cut to --length tokens.
+            AdamW with clipping and the inverse-square-root schedule, as train.
+            The output directory has config.json, model.safetensors and the
+            tokenizer files, so transformers and adaptermerge load it.
 
-        Examples:
-          adaptermerge example world -o world/ && adaptermerge example tokenizer --data world/pretrain.jsonl -o tok/
-          adaptermerge pretrain --config config.json --tokenizer tok/ --data world/pretrain.jsonl -o base/ --steps 2000
-        """
+            Examples:
+              adaptermerge example world -o world/ && adaptermerge example tokenizer --data world/pretrain.jsonl -o tok/
+              adaptermerge pretrain --config config.json --tokenizer tok/ --data world/pretrain.jsonl -o base/ --steps 2000
+            """
     )
 
     @Option(help: "A transformers config.json for the model to create.") var config: String
@@ -42,12 +43,18 @@ struct Pretrain: ParsableCommand {
 
     func validate() throws {
         guard steps <= Trainer.maximumSteps else { throw ValidationError("--steps is at most \(Trainer.maximumSteps)") }
-        guard steps > 0, batchSize > 0, length > 1 else { throw ValidationError("--steps, --batch-size and --length must be positive (--length at least 2)") }
+        guard steps > 0, batchSize > 0, length > 1 else {
+            throw ValidationError("--steps, --batch-size and --length must be positive (--length at least 2)")
+        }
         guard lr > 0, lr.isFinite, clip > 0, clip.isFinite, (0...1).contains(warmup) else {
             throw ValidationError("--lr and --clip must be positive and finite, --warmup in [0, 1]")
         }
-        guard weightDecay >= 0, weightDecay.isFinite else { throw ValidationError("--weight-decay must be a finite number, not negative") }
-        guard batchSize <= 65536, length <= 1 << 20 else { throw ValidationError("--batch-size is at most 65536, --length at most 1048576") }
+        guard weightDecay >= 0, weightDecay.isFinite else {
+            throw ValidationError("--weight-decay must be a finite number, not negative")
+        }
+        guard batchSize <= 65536, length <= 1 << 20 else {
+            throw ValidationError("--batch-size is at most 65536, --length at most 1048576")
+        }
         _ = try OptionList.items(data, option: "--data")
         guard ["f32", "bf16"].contains(dtype) else { throw ValidationError("--dtype must be f32 or bf16") }
     }
@@ -64,7 +71,8 @@ struct Pretrain: ParsableCommand {
 
         let logFile = try log.map { try AtomicFileWriter(destination: $0, overwrite: replace.force) }
         let display = TrainingDisplay(total: steps)
-        var first = Double.nan, last = StepReport?.none
+        var first = Double.nan
+        var last = StepReport?.none
         let weights = try pretrainer.run(examples) { report in
             if report.step == 1 { first = report.taskLoss ?? .nan }
             last = report
@@ -72,9 +80,13 @@ struct Pretrain: ParsableCommand {
             if let logFile { try logFile.write(Array((TrainingDisplay.json(report).compactText + "\n").utf8)) }
         }
         display.finish()
-        try pretrainer.write(weights, dtype: dtype == "bf16" ? .bf16 : .f32, tokenizerDirectory: tokenizer, to: output, overwrite: replace.force)
+        try pretrainer.write(
+            weights, dtype: dtype == "bf16" ? .bf16 : .f32, tokenizerDirectory: tokenizer, to: output,
+            overwrite: replace.force)
         try logFile?.commit()
-        print("pretrained \(steps) steps in \(Format.fixed(last?.seconds ?? 0, 1)) s on \(examples.count) sequences; loss \(Format.fixed(first, 4)) → \(Format.fixed(last?.taskLoss ?? .nan, 4))")
+        print(
+            "pretrained \(steps) steps in \(Format.fixed(last?.seconds ?? 0, 1)) s on \(examples.count) sequences; loss \(Format.fixed(first, 4)) → \(Format.fixed(last?.taskLoss ?? .nan, 4))"
+        )
         print("wrote \(output)")
     }
 }

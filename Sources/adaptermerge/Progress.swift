@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import Foundation
 
@@ -25,8 +25,10 @@ final class Progress: @unchecked Sendable {
         guard enabled else { return }
         let fraction = Double(done) / Double(total)
         let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
-        Terminal.write("\r\(label) " + Format.pad(Format.bar(fraction, width: 30), 30) + " \(done)/\(total)  \(Format.fixed(rate, 1))/s",
-                       toStandardError: true)
+        Terminal.write(
+            "\r\(label) " + Format.pad(Format.bar(fraction, width: 30), 30)
+                + " \(done)/\(total)  \(Format.fixed(rate, 1))/s",
+            toStandardError: true)
     }
 
     func finish() {

@@ -6,13 +6,13 @@ struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Tokenize text with a model's tokenizer.json, as the tokenizers library does.",
         discussion: """
-        Prints the token ids and pieces of the text, with the BOS/EOS the
-        tokenizer's post-processor (or tokenizer_config.json) adds.
+            Prints the token ids and pieces of the text, with the BOS/EOS the
+            tokenizer's post-processor (or tokenizer_config.json) adds.
 
-        Examples:
-          adaptermerge tokenize --model examples/tiny-llama/model "Hello, world"
-          adaptermerge tokenize --model model/ "Grüße" --json --no-special-tokens
-        """
+            Examples:
+              adaptermerge tokenize --model examples/tiny-llama/model "Hello, world"
+              adaptermerge tokenize --model model/ "Grüße" --json --no-special-tokens
+            """
     )
 
     @Option(help: "A model directory with tokenizer.json (and tokenizer_config.json).")
@@ -32,7 +32,9 @@ struct Tokenize: ParsableCommand {
         do {
             ids = try tokenizer.encode(text, addSpecialTokens: !noSpecialTokens)
         } catch let e as TokenizerError {
-            throw FormatError(.invalidContent, "cannot tokenize the text argument: \(e.message)", path: FileSystem.join(model, "tokenizer.json"))
+            throw FormatError(
+                .invalidContent, "cannot tokenize the text argument: \(e.message)",
+                path: FileSystem.join(model, "tokenizer.json"))
         }
         let pieces = ids.map { tokenizer.token(for: $0) ?? "?" }
         if format.json {
@@ -45,7 +47,9 @@ struct Tokenize: ParsableCommand {
         } else {
             print("\(ids.count) tokens")
             for (id, piece) in zip(ids, pieces) {
-                print(Format.padLeft(String(id), 8) + "  " + String(decoding: ByteLevel.decode(piece), as: UTF8.self).debugDescription)
+                print(
+                    Format.padLeft(String(id), 8) + "  "
+                        + String(decoding: ByteLevel.decode(piece), as: UTF8.self).debugDescription)
             }
         }
     }

@@ -11,24 +11,24 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a task, alignment or joint LoRA adapter on a frozen base model.",
         discussion: """
-        task   response-only causal-LM loss on rows with "prefix" and "text"
-               (BOS and the prefix are masked)
-        align  InfoNCE at layer ℓ (default: the middle, L/2) on rows with
-               "text_parallel_0" (non-English) and "text_parallel_1" (English):
-               mean-pooled states, cosine / --temperature, in-batch negatives
-        joint  both, alternating every micro-batch, task first; one optimizer
-               step accumulates both
+            task   response-only causal-LM loss on rows with "prefix" and "text"
+                   (BOS and the prefix are masked)
+            align  InfoNCE at layer ℓ (default: the middle, L/2) on rows with
+                   "text_parallel_0" (non-English) and "text_parallel_1" (English):
+                   mean-pooled states, cosine / --temperature, in-batch negatives
+            joint  both, alternating every micro-batch, task first; one optimizer
+                   step accumulates both
 
-        Defaults follow DESIGN.md §6: r 8, alpha 16, dropout 0.1 on all seven
-        projections; AdamW (0.9, 0.999, 1e-8), lr 5e-4, clipping at 1.0, the
-        inverse-square-root schedule with 3% warm-up. The same seed gives the
-        same adapter bit for bit on the same machine with the same core count.
+            Defaults follow docs/DESIGN.md §6: r 8, alpha 16, dropout 0.1 on all seven
+            projections; AdamW (0.9, 0.999, 1e-8), lr 5e-4, clipping at 1.0, the
+            inverse-square-root schedule with 3% warm-up. The same seed gives the
+            same adapter bit for bit on the same machine with the same core count.
 
-        Examples:
-          adaptermerge train task --model model/ --data task.jsonl -o task.lora
-          adaptermerge train align --model model/ --data parallel.jsonl --layer middle -o align.lora
-          adaptermerge train joint --model model/ --data task.jsonl,parallel.jsonl --dev dev.jsonl -o joint.lora --log curve.jsonl
-        """
+            Examples:
+              adaptermerge train task --model model/ --data task.jsonl -o task.lora
+              adaptermerge train align --model model/ --data parallel.jsonl --layer middle -o align.lora
+              adaptermerge train joint --model model/ --data task.jsonl,parallel.jsonl --dev dev.jsonl -o joint.lora --log curve.jsonl
+            """
     )
 
     @Argument(help: "task, align or joint.")
@@ -60,23 +60,31 @@ struct Train: ParsableCommand {
     @Option(help: "Warm-up as a fraction of the steps.") var warmup = 0.03
     @Option(help: "Seed for initialisation, shuffling and dropout.") var seed: UInt64 = 0
 
-    @Option(help: "Alignment layer: a hidden_states index from 1 to L-1 (a block's output before the final norm), or middle (L/2).")
+    @Option(
+        help:
+            "Alignment layer: a hidden_states index from 1 to L-1 (a block's output before the final norm), or middle (L/2)."
+    )
     var layer = "middle"
     @Option(help: "InfoNCE temperature τ.") var temperature = 0.1
 
-    @Option(help: "Comma-separated JSON-lines dev files: evaluated every --eval-every steps; the best checkpoint is kept.")
+    @Option(
+        help: "Comma-separated JSON-lines dev files: evaluated every --eval-every steps; the best checkpoint is kept.")
     var dev: String?
     @Option(help: "Steps between dev evaluations.") var evalEvery = 50
     @Option(name: .customLong("init"), help: "Continue from this adapter (.lora or PEFT) instead of a fresh one.")
     var initial: String?
     @Option(help: "Write one JSON line per step (losses, lr, gradient norm, tokens/s) to this file.") var log: String?
-    @Flag(help: "Skip rows that are malformed or too long (they are counted), instead of stopping.") var skipBadRows = false
-    @Flag(help: "Recompute activations in the backward pass (less memory, about a third more time).") var recompute = false
+    @Flag(help: "Skip rows that are malformed or too long (they are counted), instead of stopping.") var skipBadRows =
+        false
+    @Flag(help: "Recompute activations in the backward pass (less memory, about a third more time).") var recompute =
+        false
     @OptionGroup var encoding: AdapterEncodingOptions
     @OptionGroup var replace: ForceOption
 
-    static let projectionAliases = ["q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "o_proj",
-                                    "gate": "gate_proj", "up": "up_proj", "down": "down_proj"]
+    static let projectionAliases = [
+        "q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "o_proj",
+        "gate": "gate_proj", "up": "up_proj", "down": "down_proj",
+    ]
 
     var targetNames: [String] {
         get throws {
@@ -103,9 +111,13 @@ struct Train: ParsableCommand {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         guard gradAccum > 0 else { throw ValidationError("--grad-accum must be positive") }
         guard clip >= 0, clip.isFinite else { throw ValidationError("--clip must be a finite number, not negative") }
-        guard weightDecay >= 0, weightDecay.isFinite else { throw ValidationError("--weight-decay must be a finite number, not negative") }
+        guard weightDecay >= 0, weightDecay.isFinite else {
+            throw ValidationError("--weight-decay must be a finite number, not negative")
+        }
         guard temperature <= 1e6 else { throw ValidationError("--temperature must be at most 1e6") }
-        guard batchSize <= 65536, gradAccum <= 65536 else { throw ValidationError("--batch-size and --grad-accum are at most 65536") }
+        guard batchSize <= 65536, gradAccum <= 65536 else {
+            throw ValidationError("--batch-size and --grad-accum are at most 65536")
+        }
         _ = try OptionList.items(data, option: "--data")
         if let dev { _ = try OptionList.items(dev, option: "--dev") }
         guard warmup >= 0, warmup <= 1 else { throw ValidationError("--warmup must be in [0, 1]") }
@@ -120,8 +132,11 @@ struct Train: ParsableCommand {
         try AdapterWriter.checkOutput(output, overwrite: replace.force)
         try OutputFiles.check([log], force: replace.force)
         let config = try ModelConfig(directory: model)
-        if let largest = try targetNames.compactMap({ config.projectionShape($0) }).map({ min($0.out, $0.in) }).min(), rank > largest {
-            throw ValidationError("--rank \(rank) is larger than the smallest targeted projection (\(largest) wide in \(model))")
+        if let largest = try targetNames.compactMap({ config.projectionShape($0) }).map({ min($0.out, $0.in) }).min(),
+            rank > largest
+        {
+            throw ValidationError(
+                "--rank \(rank) is larger than the smallest targeted projection (\(largest) wide in \(model))")
         }
         let transformer = try TransformerModel(directory: model)
         let tokenizer = try Tokenizer(directory: model)
@@ -134,8 +149,9 @@ struct Train: ParsableCommand {
         if trainingData.skipped.count > 5 { Terminal.warning("skipped \(trainingData.skipped.count - 5) more rows") }
         let devData = try dev.map { dev in
             try Self.withSkipAdvice {
-                try TrainingData(paths: try OptionList.items(dev, option: "--dev"), tokenizer: tokenizer, maxLength: maxLength,
-                                 skipBadRows: skipBadRows)
+                try TrainingData(
+                    paths: try OptionList.items(dev, option: "--dev"), tokenizer: tokenizer, maxLength: maxLength,
+                    skipBadRows: skipBadRows)
             }
         }
 
@@ -173,13 +189,17 @@ struct Train: ParsableCommand {
             if let logFile { try? logFile.write(Array((TrainingDisplay.json(step).compactText + "\n").utf8)) }
         }
         display.finish()
-        let metadata = trainer.metadata(baseModel: try ModelIdentity.of(directory: model), data: trainingData, dataPaths: paths,
-                                        steps: total, last: result.last, bestDevLoss: result.bestDevLoss)
-        try result.best.write(to: output, metadata: metadata, overwrite: replace.force, dtype: encoding.dtype.dtype,
-                              options: encoding.writeOptions)
+        let metadata = trainer.metadata(
+            baseModel: try ModelIdentity.of(directory: model), data: trainingData, dataPaths: paths,
+            steps: total, last: result.last, bestDevLoss: result.bestDevLoss)
+        try result.best.write(
+            to: output, metadata: metadata, overwrite: replace.force, dtype: encoding.dtype.dtype,
+            options: encoding.writeOptions)
         try logFile?.commit()
-        print(TrainingDisplay.summary(result.last, bestDevLoss: result.bestDevLoss, output: output,
-                                      parameters: result.best.parameterCount, data: trainingData))
+        print(
+            TrainingDisplay.summary(
+                result.last, bestDevLoss: result.bestDevLoss, output: output,
+                parameters: result.best.parameterCount, data: trainingData))
     }
 }
 
@@ -189,7 +209,9 @@ extension Train {
         do {
             return try body()
         } catch let error as FormatError where error.location?.hasPrefix("line ") == true {
-            throw FormatError(error.code, error.message + " (use --skip-bad-rows to skip such rows)", path: error.path, location: error.location)
+            throw FormatError(
+                error.code, error.message + " (use --skip-bad-rows to skip such rows)", path: error.path,
+                location: error.location)
         }
     }
 }

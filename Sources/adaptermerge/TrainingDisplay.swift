@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 import AdapterFormat
 import Training
@@ -39,14 +39,20 @@ final class TrainingDisplay {
         ]
     }
 
-    static func summary(_ last: StepReport, bestDevLoss: Double?, output: String, parameters: Int, data: TrainingData) -> String {
-        var lines = ["trained \(last.step) steps in \(Format.fixed(last.seconds, 1)) s on \(data.task.count) task rows and \(data.pairs.count) parallel rows"
-                     + (data.skipped.isEmpty ? "" : " (\(data.skipped.count) skipped)")]
+    static func summary(_ last: StepReport, bestDevLoss: Double?, output: String, parameters: Int, data: TrainingData)
+        -> String
+    {
+        var lines = [
+            "trained \(last.step) steps in \(Format.fixed(last.seconds, 1)) s on \(data.task.count) task rows and \(data.pairs.count) parallel rows"
+                + (data.skipped.isEmpty ? "" : " (\(data.skipped.count) skipped)")
+        ]
         var losses: [String] = []
         if let t = last.taskLoss { losses.append("task \(Format.fixed(t, 4))") }
         if let a = last.alignLoss { losses.append("align \(Format.fixed(a, 4))") }
         lines.append("final loss: " + losses.joined(separator: ", "))
-        if let bestDevLoss { lines.append("best dev loss: \(Format.fixed(bestDevLoss, 4)) (that checkpoint is written)") }
+        if let bestDevLoss {
+            lines.append("best dev loss: \(Format.fixed(bestDevLoss, 4)) (that checkpoint is written)")
+        }
         lines.append("wrote \(output): \(Format.grouped(parameters)) parameters")
         return lines.joined(separator: "\n")
     }

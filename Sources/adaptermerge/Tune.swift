@@ -9,31 +9,35 @@ struct Tune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Search the alignment adapter's merge weight on dev data, leaving one language out.",
         discussion: """
-        The candidate is task + w · align (unmerged, as check runs it); with
-        --cuts, also task + w · align on the layers below each cut only. Each
-        weight of --grid is scored on the dev rows per language with --metric,
-        then golden-section steps refine around the best grid point. The
-        weight is chosen on all dev languages; leave-one-language-out reports,
-        for each language, the weight chosen on the others and that language's
-        score there, so no language judges a weight fitted to it. Test data is
-        never read.
+            The candidate is task + w · align (unmerged, as check runs it); with
+            --cuts, also task + w · align on the layers below each cut only. Each
+            weight of --grid is scored on the dev rows per language with --metric,
+            then golden-section steps refine around the best grid point. The
+            weight is chosen on all dev languages; leave-one-language-out reports,
+            for each language, the weight chosen on the others and that language's
+            score there, so no language judges a weight fitted to it. Test data is
+            never read.
 
-        Examples:
-          adaptermerge tune --model model/ --task task.lora --align align.lora --dev dev.jsonl
-          adaptermerge tune --model model/ --task task.lora --align align.lora --dev dev.jsonl --metric loss \\
-              --grid 0,0.25,0.5,1 --svg tune.svg -o merged.lora
-          adaptermerge tune --model model/ --task task.lora --align align.lora --dev dev.jsonl --cuts 8,16,24
-        """
+            Examples:
+              adaptermerge tune --model model/ --task task.lora --align align.lora --dev dev.jsonl
+              adaptermerge tune --model model/ --task task.lora --align align.lora --dev dev.jsonl --metric loss \\
+                  --grid 0,0.25,0.5,1 --svg tune.svg -o merged.lora
+              adaptermerge tune --model model/ --task task.lora --align align.lora --dev dev.jsonl --cuts 8,16,24
+            """
     )
 
     @Option(help: "A Hugging Face model directory.") var model: String
     @Option(help: "The task adapter (weight 1).") var task: String
     @Option(help: "The alignment adapter whose weight is searched.") var align: String
     @Option(help: "Comma-separated JSON-lines dev files (prefix, text, lang).") var dev: String
-    @Option(help: "slot_f1, exact or loss (default: slot_f1 when the references are slots, else loss).") var metric: MergeTuning.Metric?
+    @Option(help: "slot_f1, exact or loss (default: slot_f1 when the references are slots, else loss).") var metric:
+        MergeTuning.Metric?
     @Option(help: "Comma-separated grid of alignment weights.") var grid = "0,0.25,0.5,0.75,1"
     @Option(help: "Golden-section steps after the grid.") var refine = 4
-    @Option(help: "Also try the alignment adapter only below each of these layers (comma-separated; band cut-=0), besides on every layer.")
+    @Option(
+        help:
+            "Also try the alignment adapter only below each of these layers (comma-separated; band cut-=0), besides on every layer."
+    )
     var cuts: String?
     @Option(help: "Sequences per forward pass.") var batchSize = 8
     @Option(help: "Write the curve (score against weight) as an SVG file.") var svg: String?
@@ -58,12 +62,13 @@ struct Tune: ParsableCommand {
     var bandCuts: [Int?] {
         get throws {
             guard let cuts else { return [nil] }
-            return [nil] + (try OptionList.items(cuts, option: "--cuts").map {
-                guard let k = Int($0), k > 0 else {
-                    throw ValidationError("--cuts: \"\($0)\" is not a positive layer index")
-                }
-                return k
-            })
+            return [nil]
+                + (try OptionList.items(cuts, option: "--cuts").map {
+                    guard let k = Int($0), k > 0 else {
+                        throw ValidationError("--cuts: \"\($0)\" is not a positive layer index")
+                    }
+                    return k
+                })
         }
     }
 
@@ -79,10 +84,12 @@ struct Tune: ParsableCommand {
         try OutputFiles.check([svg], force: replace.force)
         if let output { try AdapterWriter.checkOutput(output, overwrite: replace.force) }
         let transformer = try TransformerModel(directory: model)
-        let taskSource = try AdapterReader.open(task), alignSource = try AdapterReader.open(align)
-        var tuning = try MergeTuning(model: transformer, tokenizer: try Tokenizer(directory: model), task: taskSource, align: alignSource,
-                                     devFiles: try OptionList.items(dev, option: "--dev"), metric: metric, grid: try weights,
-                                     refinements: refine, cuts: try bandCuts.compactMap { $0 })
+        let taskSource = try AdapterReader.open(task)
+        let alignSource = try AdapterReader.open(align)
+        var tuning = try MergeTuning(
+            model: transformer, tokenizer: try Tokenizer(directory: model), task: taskSource, align: alignSource,
+            devFiles: try OptionList.items(dev, option: "--dev"), metric: metric, grid: try weights,
+            refinements: refine, cuts: try bandCuts.compactMap { $0 })
         tuning.batchSize = batchSize
         let progress = Progress("tuning", total: tuning.plannedEvaluations)
         let result = try tuning.run(progress: progress.advance)
@@ -93,9 +100,13 @@ struct Tune: ParsableCommand {
             var options = MergeOptions(method: .concat, weights: [1, result.chosenWeight], dtype: encoding.dtype.dtype)
             options.layerBands = try MergeTuning.bands(result.chosenCut)
             _ = try AdapterMerger(inputs: [taskSource, alignSource], options: options)
-                .write(to: output, overwrite: replace.force, options: encoding.writeOptions, lineageExtras: [("tuning", result.json)])
+                .write(
+                    to: output, overwrite: replace.force, options: encoding.writeOptions,
+                    lineageExtras: [("tuning", result.json)])
         }
-        print(format.json ? result.json.prettyText() : TuneText.render(result, output: output), terminator: format.json ? "\n" : "")
+        print(
+            format.json ? result.json.prettyText() : TuneText.render(result, output: output),
+            terminator: format.json ? "\n" : "")
     }
 }
 

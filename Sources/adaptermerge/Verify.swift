@@ -5,16 +5,16 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check an adapter's structure and every checksum.",
         discussion: """
-        For a .lora file: magic, version, header checksum, offsets, alignment,
-        padding, then every tensor is decoded and its XXH64 compared. For a PEFT
-        directory: the safetensors structure rules and the config (safetensors
-        carries no checksums). Exits 0 when everything holds, 1 naming the first bad
-        tensor otherwise, and 2 when the input cannot be read at all.
+            For a .lora file: magic, version, header checksum, offsets, alignment,
+            padding, then every tensor is decoded and its XXH64 compared. For a PEFT
+            directory: the safetensors structure rules and the config (safetensors
+            carries no checksums). Exits 0 when everything holds, 1 naming the first bad
+            tensor otherwise, and 2 when the input cannot be read at all.
 
-        Examples:
-          adaptermerge verify task.lora
-          adaptermerge verify merged.lora && echo intact
-        """
+            Examples:
+              adaptermerge verify task.lora
+              adaptermerge verify merged.lora && echo intact
+            """
     )
 
     @Argument(help: "A .lora file or a PEFT adapter directory.")
@@ -33,7 +33,8 @@ struct Verify: ParsableCommand {
                 let (a, b) = try source.factors(of: module)
                 nonFinite += a.nonFiniteCount + b.nonFiniteCount
             }
-            let what = source.format == .lora
+            let what =
+                source.format == .lora
                 ? "\(source.modules.count * 2) tensors, header and all checksums match"
                 : "\(source.modules.count * 2) tensors, structure valid (safetensors has no checksums)"
             print("OK  \(adapter): \(what)")
