@@ -8,10 +8,13 @@ final class JSONFieldsTests: XCTestCase {
     }
 
     func testTypesAreCheckedAndNullIsAbsent() throws {
-        let f = try fields(#"{"b": "yes", "n": "1e-5", "i": 2.5, "s": 5, "list": ["a", 3], "ok": true, "none": null, "inf": 1e400}"#)
-        for (call, key) in [({ _ = try f.bool("b") }, "b"), ({ _ = try f.double("n") }, "n"), ({ _ = try f.int("i") }, "i"),
-                            ({ _ = try f.string("s") }, "s"), ({ _ = try f.stringArray("list") }, "list[1]"),
-                            ({ _ = try f.double("inf") }, "inf")] as [(() throws -> Void, String)] {
+        let f = try fields(
+            #"{"b": "yes", "n": "1e-5", "i": 2.5, "s": 5, "list": ["a", 3], "ok": true, "none": null, "inf": 1e400}"#)
+        for (call, key) in [
+            ({ _ = try f.bool("b") }, "b"), ({ _ = try f.double("n") }, "n"), ({ _ = try f.int("i") }, "i"),
+            ({ _ = try f.string("s") }, "s"), ({ _ = try f.stringArray("list") }, "list[1]"),
+            ({ _ = try f.double("inf") }, "inf"),
+        ] as [(() throws -> Void, String)] {
             XCTAssertThrowsError(try call()) { error in
                 XCTAssertEqual((error as? FormatError)?.location, key, "\(error)")
                 XCTAssertEqual((error as? FormatError)?.path, "f.json")
@@ -25,7 +28,8 @@ final class JSONFieldsTests: XCTestCase {
 
     func testUnknownKeysAndNestedPlaces() throws {
         let f = try fields(#"{"inputs": [{"path": "a", "weigth": 1}]}"#, location: "")
-        let item = try JSONFields(try XCTUnwrap(f["inputs"]?.arrayValue?.first), path: "f.json", location: f.place("inputs[0]"))
+        let item = try JSONFields(
+            try XCTUnwrap(f["inputs"]?.arrayValue?.first), path: "f.json", location: f.place("inputs[0]"))
         XCTAssertThrowsError(try item.rejectUnknownKeys(["path", "weight"])) { error in
             XCTAssertEqual("\(error)", "f.json: inputs[0].weigth: unknown key (expected one of path, weight)")
         }

@@ -5,8 +5,10 @@ import TestSupport
 
 final class LoraContainerTests: XCTestCase {
     /// Writes tensors to a fresh `.lora` file and returns its path.
-    func write(_ tensors: [(String, Tensor)], metadata: JSONValue = ["note": "test"],
-               options: LoraWriteOptions = LoraWriteOptions(), name: String = #function) throws -> String {
+    func write(
+        _ tensors: [(String, Tensor)], metadata: JSONValue = ["note": "test"],
+        options: LoraWriteOptions = LoraWriteOptions(), name: String = #function
+    ) throws -> String {
         let path = try Fixtures.scratchDirectory(name) + "/t.lora"
         let writer = try LoraContainerWriter(destination: path, overwrite: false, options: options)
         for (n, t) in tensors { try writer.append(name: n, tensor: t) }
@@ -149,11 +151,14 @@ final class LoraContainerTests: XCTestCase {
         return out + h + data
     }
 
-    func assertRejected(_ bytes: [UInt8], _ fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertRejected(_ bytes: [UInt8], _ fragment: String, file: StaticString = #filePath, line: UInt = #line) throws
+    {
         let dir = try Fixtures.scratchDirectory("rejected")
         try Fixtures.write(bytes, to: dir + "/x.lora")
-        XCTAssertThrowsError(try LoraContainerReader(path: dir + "/x.lora").verifyAll(), file: file, line: line) { error in
-            XCTAssertTrue("\(error)".contains(fragment), "\"\(error)\" does not mention \"\(fragment)\"", file: file, line: line)
+        XCTAssertThrowsError(try LoraContainerReader(path: dir + "/x.lora").verifyAll(), file: file, line: line) {
+            error in
+            XCTAssertTrue(
+                "\(error)".contains(fragment), "\"\(error)\" does not mention \"\(fragment)\"", file: file, line: line)
         }
     }
 
@@ -162,30 +167,73 @@ final class LoraContainerTests: XCTestCase {
         func entry(_ fields: String) -> String { #"{"__metadata__":{},"t":{\#(fields)}}"# }
         let h = "0000000000000000"
         // A decompression bomb: a huge raw length behind a few stored bytes is refused before any allocation.
-        try assertRejected(handmade(header: entry(#""dtype":"F32","shape":[1000000000000],"encoding":"zstd","offsets":[0,13],"raw_length":4000000000000,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#),
-                                    data: z + [UInt8](repeating: 0, count: 13 - z.count)), "impossible")
-        try assertRejected(handmade(header: entry(#""dtype":"F32","shape":[4],"encoding":"raw","offsets":[0,16],"raw_length":12,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#),
-                                    data: [UInt8](repeating: 0, count: 16)), "raw_length")
-        try assertRejected(handmade(header: entry(#""dtype":"F32","shape":[4],"encoding":"raw","offsets":[0,16],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#),
-                                    data: [UInt8](repeating: 0, count: 8)), "past the end")
-        try assertRejected(handmade(header: entry(#""dtype":"F32","shape":[4],"encoding":"raw","offsets":[64,80],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#),
-                                    data: [UInt8](repeating: 0, count: 80)), "64-byte boundary")
-        try assertRejected(handmade(header: entry(#""dtype":"Q4","shape":[4],"encoding":"raw","offsets":[0,16],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#),
-                                    data: [UInt8](repeating: 0, count: 16)), "unknown dtype")
-        try assertRejected(handmade(header: entry(#""dtype":"F32","shape":[4],"encoding":"lz4","offsets":[0,16],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#),
-                                    data: [UInt8](repeating: 0, count: 16)), "unknown encoding")
-        try assertRejected(handmade(header: entry(#""dtype":"F32","shape":[4],"encoding":"raw","offsets":[0,16],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#),
-                                    data: [UInt8](repeating: 0, count: 17)), "trailing")
-        try assertRejected(handmade(header: entry(#""dtype":"F32","shape":[4],"encoding":"raw","offsets":[0,16],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#),
-                                    data: [UInt8](repeating: 0, count: 16)), "checksum")
+        try assertRejected(
+            handmade(
+                header: entry(
+                    #""dtype":"F32","shape":[1000000000000],"encoding":"zstd","offsets":[0,13],"raw_length":4000000000000,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#
+                ),
+                data: z + [UInt8](repeating: 0, count: 13 - z.count)), "impossible")
+        try assertRejected(
+            handmade(
+                header: entry(
+                    #""dtype":"F32","shape":[4],"encoding":"raw","offsets":[0,16],"raw_length":12,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#
+                ),
+                data: [UInt8](repeating: 0, count: 16)), "raw_length")
+        try assertRejected(
+            handmade(
+                header: entry(
+                    #""dtype":"F32","shape":[4],"encoding":"raw","offsets":[0,16],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#
+                ),
+                data: [UInt8](repeating: 0, count: 8)), "past the end")
+        try assertRejected(
+            handmade(
+                header: entry(
+                    #""dtype":"F32","shape":[4],"encoding":"raw","offsets":[64,80],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#
+                ),
+                data: [UInt8](repeating: 0, count: 80)), "64-byte boundary")
+        try assertRejected(
+            handmade(
+                header: entry(
+                    #""dtype":"Q4","shape":[4],"encoding":"raw","offsets":[0,16],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#
+                ),
+                data: [UInt8](repeating: 0, count: 16)), "unknown dtype")
+        try assertRejected(
+            handmade(
+                header: entry(
+                    #""dtype":"F32","shape":[4],"encoding":"lz4","offsets":[0,16],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#
+                ),
+                data: [UInt8](repeating: 0, count: 16)), "unknown encoding")
+        try assertRejected(
+            handmade(
+                header: entry(
+                    #""dtype":"F32","shape":[4],"encoding":"raw","offsets":[0,16],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#
+                ),
+                data: [UInt8](repeating: 0, count: 17)), "trailing")
+        try assertRejected(
+            handmade(
+                header: entry(
+                    #""dtype":"F32","shape":[4],"encoding":"raw","offsets":[0,16],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)""#
+                ),
+                data: [UInt8](repeating: 0, count: 16)), "checksum")
         try assertRejected(handmade(header: #"{"__metadata__":{},"t":{"dtype":"F32","#, data: []), "JSON")
-        try assertRejected(handmade(header: #"{"a":{"dtype":"F32","shape":[2],"encoding":"raw","offsets":[0,8],"raw_length":8,"xxh64":"\#(h)","stored_xxh64":"\#(h)"},"b":{"dtype":"F32","shape":[2],"encoding":"raw","offsets":[0,8],"raw_length":8,"xxh64":"\#(h)","stored_xxh64":"\#(h)"}}"#,
-                                    data: [UInt8](repeating: 0, count: 8)), "overlap")
-        try assertRejected(handmade(header: entry(#""dtype":"F32","shape":[4],"encoding":"planes","offsets":[0,16],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)","planes":[["raw",4],["raw",4],["raw",4]]"#),
-                                    data: [UInt8](repeating: 0, count: 16)), "planes")
+        try assertRejected(
+            handmade(
+                header:
+                    #"{"a":{"dtype":"F32","shape":[2],"encoding":"raw","offsets":[0,8],"raw_length":8,"xxh64":"\#(h)","stored_xxh64":"\#(h)"},"b":{"dtype":"F32","shape":[2],"encoding":"raw","offsets":[0,8],"raw_length":8,"xxh64":"\#(h)","stored_xxh64":"\#(h)"}}"#,
+                data: [UInt8](repeating: 0, count: 8)), "overlap")
+        try assertRejected(
+            handmade(
+                header: entry(
+                    #""dtype":"F32","shape":[4],"encoding":"planes","offsets":[0,16],"raw_length":16,"xxh64":"\#(h)","stored_xxh64":"\#(h)","planes":[["raw",4],["raw",4],["raw",4]]"#
+                ),
+                data: [UInt8](repeating: 0, count: 16)), "planes")
         // Found by the fuzzer: an empty tensor whose planes claim stored bytes.
-        try assertRejected(handmade(header: entry(#""dtype":"F32","shape":[0,4],"encoding":"planes","offsets":[0,4],"raw_length":0,"xxh64":"\#(h)","stored_xxh64":"\#(h)","planes":[["zstd",1],["zstd",1],["zstd",1],["zstd",1]]"#),
-                                    data: [1, 2, 3, 4]), "plane length")
+        try assertRejected(
+            handmade(
+                header: entry(
+                    #""dtype":"F32","shape":[0,4],"encoding":"planes","offsets":[0,4],"raw_length":0,"xxh64":"\#(h)","stored_xxh64":"\#(h)","planes":[["zstd",1],["zstd",1],["zstd",1],["zstd",1]]"#
+                ),
+                data: [1, 2, 3, 4]), "plane length")
         var huge = handmade(header: "{}", data: [])
         huge.replaceSubrange(16..<24, with: withUnsafeBytes(of: UInt64(1 << 40).littleEndian) { Array($0) })
         try assertRejected(huge, "100 MB")
@@ -204,7 +252,8 @@ final class LoraContainerTests: XCTestCase {
         let stored = elements * 4 / Zstd.maximumRatio + 64
         try XCTSkipIf(stored > 16 << 20, "machine too large to build the case cheaply")
         let h = "0000000000000000"
-        let header = #"{"__metadata__":{},"t":{"dtype":"F32","shape":[\#(elements)],"encoding":"zstd","offsets":[0,\#(stored)],"raw_length":\#(elements * 4),"xxh64":"\#(h)","stored_xxh64":"\#(h)"}}"#
+        let header =
+            #"{"__metadata__":{},"t":{"dtype":"F32","shape":[\#(elements)],"encoding":"zstd","offsets":[0,\#(stored)],"raw_length":\#(elements * 4),"xxh64":"\#(h)","stored_xxh64":"\#(h)"}}"#
         try assertRejected(handmade(header: header, data: [UInt8](repeating: 0, count: stored)), "memory")
     }
 

@@ -49,19 +49,22 @@ final class PEFTTests: XCTestCase {
         for name in PEFTTests.cases {
             let dir = try Fixtures.scratchDirectory("peftrt\(name)")
             let original = try PEFTDirectoryAdapter(directory: Fixtures.path("peft/\(name)"))
-            try AdapterWriter.write(modules: original.modules, metadata: original.metadata, to: dir + "/a.lora",
-                                    overwrite: false, factors: original.factors(of:))
+            try AdapterWriter.write(
+                modules: original.modules, metadata: original.metadata, to: dir + "/a.lora",
+                overwrite: false, factors: original.factors(of:))
             let lora = try AdapterReader.open(dir + "/a.lora")
             XCTAssertEqual(lora.format, .lora)
             XCTAssertEqual(lora.modules, original.modules)
-            try AdapterWriter.write(modules: lora.modules, metadata: lora.metadata, to: dir + "/back",
-                                    overwrite: false, factors: lora.factors(of:))
+            try AdapterWriter.write(
+                modules: lora.modules, metadata: lora.metadata, to: dir + "/back",
+                overwrite: false, factors: lora.factors(of:))
             let back = try PEFTDirectoryAdapter(directory: dir + "/back")
             XCTAssertEqual(back.config.json, original.config.json, name)
             XCTAssertEqual(back.modules, original.modules, name)
             XCTAssertEqual(back.weights.entries.map(\.name), original.weights.entries.map(\.name))
             for e in original.weights.entries {
-                XCTAssertEqual(try back.weights.tensor(e.name), try original.weights.tensor(e.name), "\(name): \(e.name)")
+                XCTAssertEqual(
+                    try back.weights.tensor(e.name), try original.weights.tensor(e.name), "\(name): \(e.name)")
             }
         }
     }
@@ -74,11 +77,17 @@ final class PEFTTests: XCTestCase {
         metadata.kind = .alignment
         metadata.languages = ["de", "sw"]
         metadata.recipe = ["objective": "alignment", "layer": 1, "temperature": 0.1]
-        try AdapterWriter.write(modules: peft.modules, metadata: metadata, to: dir + "/a.lora", overwrite: false, factors: peft.factors(of:))
+        try AdapterWriter.write(
+            modules: peft.modules, metadata: metadata, to: dir + "/a.lora", overwrite: false, factors: peft.factors(of:)
+        )
         let first = try AdapterReader.open(dir + "/a.lora")
-        try AdapterWriter.write(modules: first.modules, metadata: first.metadata, to: dir + "/exported/", overwrite: false, factors: first.factors(of:))
+        try AdapterWriter.write(
+            modules: first.modules, metadata: first.metadata, to: dir + "/exported/", overwrite: false,
+            factors: first.factors(of:))
         let exported = try AdapterReader.open(dir + "/exported")
-        try AdapterWriter.write(modules: exported.modules, metadata: exported.metadata, to: dir + "/b.lora", overwrite: false, factors: exported.factors(of:))
+        try AdapterWriter.write(
+            modules: exported.modules, metadata: exported.metadata, to: dir + "/b.lora", overwrite: false,
+            factors: exported.factors(of:))
         let second = try AdapterReader.open(dir + "/b.lora")
         XCTAssertEqual(second.metadata, first.metadata)
         XCTAssertEqual(second.metadata.kind, .alignment)
@@ -90,7 +99,9 @@ final class PEFTTests: XCTestCase {
             XCTAssertEqual(a1, a2)
             XCTAssertEqual(b1, b2)
         }
-        XCTAssertEqual(try Fixtures.bytes(dir + "/a.lora"), try Fixtures.bytes(dir + "/b.lora"), "byte-identical after the round trip")
+        XCTAssertEqual(
+            try Fixtures.bytes(dir + "/a.lora"), try Fixtures.bytes(dir + "/b.lora"),
+            "byte-identical after the round trip")
     }
 
     /// When ranks or alphas no longer follow the original config, the export
@@ -99,14 +110,17 @@ final class PEFTTests: XCTestCase {
         let peft = try PEFTDirectoryAdapter(directory: Fixtures.path("peft/patterns"))
         var modules = peft.modules
         modules[3] = modules[3].with(alpha: 7.5)
-        let json = PEFTConfig.exportJSON(modules: modules, baseModel: "b", fanInFanOut: false, original: peft.config.json)
+        let json = PEFTConfig.exportJSON(
+            modules: modules, baseModel: "b", fanInFanOut: false, original: peft.config.json)
         let config = try PEFTConfig(json: json, path: "generated")
         for m in modules {
             XCTAssertEqual(config.rank(for: m.path), m.rank, m.path)
             XCTAssertEqual(config.alpha(for: m.path), m.alpha, m.path)
         }
         XCTAssertEqual(json["task_type"], "CAUSAL_LM")
-        let fresh = try PEFTConfig(json: PEFTConfig.exportJSON(modules: modules, baseModel: nil, fanInFanOut: false, original: nil), path: "fresh")
+        let fresh = try PEFTConfig(
+            json: PEFTConfig.exportJSON(modules: modules, baseModel: nil, fanInFanOut: false, original: nil),
+            path: "fresh")
         for m in modules {
             XCTAssertEqual(fresh.rank(for: m.path), m.rank)
             XCTAssertEqual(fresh.alpha(for: m.path), m.alpha)
@@ -114,31 +128,38 @@ final class PEFTTests: XCTestCase {
     }
 
     func testPatternMatchingFollowsPEFT() throws {
-        let config = try PEFTConfig(json: [
-            "r": 8, "lora_alpha": 16,
-            "rank_pattern": ["q_proj": 2, "layers.1.mlp.down_proj": 6, "^model.layers.3.*": 5],
-        ], path: "x")
+        let config = try PEFTConfig(
+            json: [
+                "r": 8, "lora_alpha": 16,
+                "rank_pattern": ["q_proj": 2, "layers.1.mlp.down_proj": 6, "^model.layers.3.*": 5],
+            ], path: "x")
         XCTAssertEqual(config.rank(for: "model.layers.0.self_attn.q_proj"), 2)
         XCTAssertEqual(config.rank(for: "model.layers.1.mlp.down_proj"), 6)
         XCTAssertEqual(config.rank(for: "model.layers.11.mlp.down_proj"), 8)
-        XCTAssertEqual(config.rank(for: "model.layers.0.self_attn.xq_proj"), 8, "a key matches whole path components only")
+        XCTAssertEqual(
+            config.rank(for: "model.layers.0.self_attn.xq_proj"), 8, "a key matches whole path components only")
         XCTAssertEqual(config.alpha(for: "model.layers.0.self_attn.k_proj"), 16)
     }
 
     func testExportConvertsDTypeAndRefusesToOverwrite() throws {
         let dir = try Fixtures.scratchDirectory()
         let peft = try PEFTDirectoryAdapter(directory: Fixtures.path("peft/basic"))
-        try AdapterWriter.write(modules: peft.modules, metadata: peft.metadata, to: dir + "/bf", overwrite: false,
-                                dtype: .bf16, factors: peft.factors(of:))
+        try AdapterWriter.write(
+            modules: peft.modules, metadata: peft.metadata, to: dir + "/bf", overwrite: false,
+            dtype: .bf16, factors: peft.factors(of:))
         let bf = try PEFTDirectoryAdapter(directory: dir + "/bf")
         XCTAssertTrue(bf.modules.allSatisfy { $0.dtype == .bf16 })
         let m = peft.modules[0]
         XCTAssertEqual(try bf.factors(of: bf.modules[0]).a, try peft.factors(of: m).a.converted(to: .bf16))
-        XCTAssertThrowsError(try AdapterWriter.write(modules: peft.modules, metadata: peft.metadata, to: dir + "/bf",
-                                                     overwrite: false, factors: peft.factors(of:))) { error in
+        XCTAssertThrowsError(
+            try AdapterWriter.write(
+                modules: peft.modules, metadata: peft.metadata, to: dir + "/bf",
+                overwrite: false, factors: peft.factors(of:))
+        ) { error in
             XCTAssertEqual((error as? FormatError)?.code, .outputExists)
         }
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["bf"], "no temporary directory left behind")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir), ["bf"], "no temporary directory left behind")
     }
 
     func testReadsTheSafetensorsFileDirectly() throws {

@@ -13,7 +13,8 @@ final class SafeTensorsTests: XCTestCase {
             let file = try SafeTensorsFile(path: Fixtures.path("safetensors/\(name)"))
             XCTAssertEqual(file.headerLength, spec["header_len"]?.intValue)
             if let meta = spec["metadata"]?.objectValue {
-                XCTAssertEqual(file.metadata, Dictionary(uniqueKeysWithValues: meta.map { ($0.key, $0.value.stringValue ?? "") }))
+                XCTAssertEqual(
+                    file.metadata, Dictionary(uniqueKeysWithValues: meta.map { ($0.key, $0.value.stringValue ?? "") }))
             } else {
                 XCTAssertNil(file.metadata)
             }
@@ -64,8 +65,9 @@ final class SafeTensorsTests: XCTestCase {
             let bytes = SafeTensorsWriter.serialize(tensors.map { (name: $0.0, tensor: $0.1) }, metadata: file.metadata)
             XCTAssertEqual(bytes, try Fixtures.bytes(path), name)
             let dir = try Fixtures.scratchDirectory()
-            try SafeTensorsWriter.write(tensors.map { (name: $0.0, tensor: $0.1) }, metadata: file.metadata,
-                                        to: dir + "/out.safetensors", overwrite: false)
+            try SafeTensorsWriter.write(
+                tensors.map { (name: $0.0, tensor: $0.1) }, metadata: file.metadata,
+                to: dir + "/out.safetensors", overwrite: false)
             XCTAssertEqual(try Fixtures.bytes(dir + "/out.safetensors"), try Fixtures.bytes(path))
         }
     }
@@ -85,7 +87,8 @@ final class SafeTensorsTests: XCTestCase {
 
     func assertRejected(_ bytes: [UInt8], _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try open(bytes), file: file, line: line) { error in
-            XCTAssertTrue("\(error)".contains(fragment), "\"\(error)\" does not mention \"\(fragment)\"", file: file, line: line)
+            XCTAssertTrue(
+                "\(error)".contains(fragment), "\"\(error)\" does not mention \"\(fragment)\"", file: file, line: line)
         }
     }
 
@@ -107,16 +110,24 @@ final class SafeTensorsTests: XCTestCase {
         let t = #""dtype":"F32","shape":[2]"#
         assertRejected(withHeader(#"{"a":{\#(t),"data_offsets":[0,8]}}"#, data: 9), "trailing")
         assertRejected(withHeader(#"{"a":{\#(t),"data_offsets":[0,12]}}"#, data: 12), "needs 8")
-        assertRejected(withHeader(#"{"a":{\#(t),"data_offsets":[0,8]},"b":{\#(t),"data_offsets":[4,12]}}"#, data: 12), "overlap")
-        assertRejected(withHeader(#"{"a":{\#(t),"data_offsets":[0,8]},"b":{\#(t),"data_offsets":[12,20]}}"#, data: 20), "hole")
+        assertRejected(
+            withHeader(#"{"a":{\#(t),"data_offsets":[0,8]},"b":{\#(t),"data_offsets":[4,12]}}"#, data: 12), "overlap")
+        assertRejected(
+            withHeader(#"{"a":{\#(t),"data_offsets":[0,8]},"b":{\#(t),"data_offsets":[12,20]}}"#, data: 20), "hole")
         assertRejected(withHeader(#"{"a":{"dtype":"F7","shape":[2],"data_offsets":[0,8]}}"#, data: 8), "unknown dtype")
-        assertRejected(withHeader(#"{"a":{\#(t),"data_offsets":[0,8]},"a":{\#(t),"data_offsets":[8,16]}}"#, data: 16), "duplicate")
+        assertRejected(
+            withHeader(#"{"a":{\#(t),"data_offsets":[0,8]},"a":{\#(t),"data_offsets":[8,16]}}"#, data: 16), "duplicate")
         assertRejected(withHeader(#"{"a":{\#(t),"data_offsets":[0,8]"#, data: 8), "JSON")
         assertRejected(withHeader(#"{"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: 8), "negative")
-        assertRejected(withHeader(#"{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, data: 8), "too many")
+        assertRejected(
+            withHeader(#"{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, data: 8),
+            "too many")
         assertRejected(withHeader(#"{"__metadata__":{"k":1}}"#, data: 0), "not a string")
         // Found by the fuzzer: an overflowing shape must still name the file and tensor.
-        XCTAssertThrowsError(try open(withHeader(#"{"t":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}}"#, data: 0))) { error in
+        XCTAssertThrowsError(
+            try open(
+                withHeader(#"{"t":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}}"#, data: 0))
+        ) { error in
             XCTAssertEqual((error as? FormatError)?.location, "t", "\(error)")
         }
         assertRejected(withHeader(#"[1]"#, data: 0), "not a JSON object")

@@ -61,8 +61,10 @@ final class CertificateNormTests: XCTestCase {
         XCTAssertEqual(try LowRankDelta.distance(stored: target, target: target), 0)
         // Different ranks (an add, a truncation) take the stacked path.
         let other = LowRankDelta(a: random(2, 50, &rng), b: random(70, 2, &rng))
-        XCTAssertTrue(isClose(try LowRankDelta.distance(stored: other, target: target),
-                              denseNorm([(other, 1), (target, -1)]), rel: 1e-10))
+        XCTAssertTrue(
+            isClose(
+                try LowRankDelta.distance(stored: other, target: target),
+                denseNorm([(other, 1), (target, -1)]), rel: 1e-10))
     }
 
     func testScaledConcatenationEqualsScalingThenConcatenating() {

@@ -16,15 +16,21 @@ final class DeltaStatisticsTests: XCTestCase {
                 let stats = try DeltaStatistics(module: info, factors: try adapter.factors(of: info))
                 let label = "\(name): \(info.path)"
                 XCTAssertTrue(isClose(stats.frobenius, try XCTUnwrap(m["delta_fro"]?.doubleValue), rel: 1e-10), label)
-                XCTAssertTrue(isClose(stats.spectral, try XCTUnwrap(m["delta_spectral"]?.doubleValue), rel: 1e-10), label)
-                XCTAssertTrue(isClose(stats.effectiveRank, try XCTUnwrap(m["effective_rank"]?.doubleValue), rel: 1e-9), label)
+                XCTAssertTrue(
+                    isClose(stats.spectral, try XCTUnwrap(m["delta_spectral"]?.doubleValue), rel: 1e-10), label)
+                XCTAssertTrue(
+                    isClose(stats.effectiveRank, try XCTUnwrap(m["effective_rank"]?.doubleValue), rel: 1e-9), label)
                 let sv = try XCTUnwrap(m["singular_values"]?.arrayValue).compactMap(\.doubleValue)
                 XCTAssertEqual(stats.singularValues.count, sv.count, label)
-                for (x, y) in zip(stats.singularValues, sv) { XCTAssertTrue(isClose(x, y, rel: 1e-9), "\(label): \(x) vs \(y)") }
+                for (x, y) in zip(stats.singularValues, sv) {
+                    XCTAssertTrue(isClose(x, y, rel: 1e-9), "\(label): \(x) vs \(y)")
+                }
                 XCTAssertEqual(stats.nonFinite, 0)
                 total += stats.frobenius * stats.frobenius
             }
-            XCTAssertTrue(isClose(total.squareRoot(), try XCTUnwrap(expected["totals"]?["delta_fro"]?.doubleValue), rel: 1e-10), name)
+            XCTAssertTrue(
+                isClose(total.squareRoot(), try XCTUnwrap(expected["totals"]?["delta_fro"]?.doubleValue), rel: 1e-10),
+                name)
         }
     }
 
@@ -49,7 +55,8 @@ final class DeltaStatisticsTests: XCTestCase {
     }
 
     func testNonFiniteFactorsAreCountedNotPropagated() throws {
-        let info = LoraModuleInfo(path: "m", rank: 2, inFeatures: 3, outFeatures: 2, alpha: 2, useRSLoRA: false, dtype: .f32)
+        let info = LoraModuleInfo(
+            path: "m", rank: 2, inFeatures: 3, outFeatures: 2, alpha: 2, useRSLoRA: false, dtype: .f32)
         let a = try Tensor(floats: [1, .nan, 0, 0, 1, 0], shape: [2, 3])
         let b = try Tensor(floats: [1, 0, 0, .infinity], shape: [2, 2])
         let s = try DeltaStatistics(module: info, factors: (a, b))
@@ -60,11 +67,14 @@ final class DeltaStatisticsTests: XCTestCase {
     func testFrobeniusInnerProductMatchesDenseProduct() throws {
         var rng = TestRandom(seed: 4)
         func delta(_ r: Int) -> LowRankDelta {
-            LowRankDelta(a: Matrix(rows: r, columns: 5, elements: (0..<(r * 5)).map { _ in rng.normal() }),
-                         b: Matrix(rows: 4, columns: r, elements: (0..<(4 * r)).map { _ in rng.normal() }))
+            LowRankDelta(
+                a: Matrix(rows: r, columns: 5, elements: (0..<(r * 5)).map { _ in rng.normal() }),
+                b: Matrix(rows: 4, columns: r, elements: (0..<(4 * r)).map { _ in rng.normal() }))
         }
-        let x = delta(2), y = delta(3)
-        let dx = x.b.multiplied(by: x.a), dy = y.b.multiplied(by: y.a)
+        let x = delta(2)
+        let y = delta(3)
+        let dx = x.b.multiplied(by: x.a)
+        let dy = y.b.multiplied(by: y.a)
         let dense = zip(dx.elements, dy.elements).reduce(0) { $0 + $1.0 * $1.1 }
         XCTAssertEqual(x.frobeniusInner(y), dense, accuracy: 1e-10)
         XCTAssertEqual(x.squaredFrobeniusNorm, dx.squaredFrobeniusNorm, accuracy: 1e-10)
@@ -72,7 +82,8 @@ final class DeltaStatisticsTests: XCTestCase {
     }
 }
 
-func XCTAssertEqual(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line) {
+func XCTAssertEqual(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line)
+{
     XCTAssertEqual(a.count, b.count, file: file, line: line)
     for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: accuracy, file: file, line: line) }
 }

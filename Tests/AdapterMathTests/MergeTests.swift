@@ -11,7 +11,9 @@ final class MergeTests: XCTestCase {
     }
 
     /// Runs a merge in memory: module path → (A, B, report).
-    func merge(_ names: [String], _ options: MergeOptions) throws -> [String: (a: Tensor, b: Tensor, report: ModuleMergeReport)] {
+    func merge(_ names: [String], _ options: MergeOptions) throws -> [String: (
+        a: Tensor, b: Tensor, report: ModuleMergeReport
+    )] {
         let merger = try AdapterMerger(inputs: try names.map(adapter), options: options)
         var out: [String: (a: Tensor, b: Tensor, report: ModuleMergeReport)] = [:]
         for m in merger.outputModules {
@@ -30,8 +32,12 @@ final class MergeTests: XCTestCase {
     }
 
     func relativeDifference(_ x: [Double], _ y: [Double]) -> Double {
-        var num = 0.0, den = 0.0
-        for (a, b) in zip(x, y) { num += (a - b) * (a - b); den += b * b }
+        var num = 0.0
+        var den = 0.0
+        for (a, b) in zip(x, y) {
+            num += (a - b) * (a - b)
+            den += b * b
+        }
         return (num / max(den, 1e-300)).squareRoot()
     }
 
@@ -44,7 +50,8 @@ final class MergeTests: XCTestCase {
             let expected = try target.tensor(e).doubles()
             XCTAssertLessThan(relativeDifference(try dense(r.a, r.b), expected), 1e-6, e.name)
             XCTAssertLessThan(r.report.relativeError, 1e-6)
-            XCTAssertEqual(r.report.outputRank, e.name.hasSuffix("down_proj") ? 8 : 12, "rank = sum of ranks, \(e.name)")
+            XCTAssertEqual(
+                r.report.outputRank, e.name.hasSuffix("down_proj") ? 8 : 12, "rank = sum of ranks, \(e.name)")
             XCTAssertEqual(r.report.isPartial, e.name.hasSuffix("down_proj"))
         }
         // Subtraction is a real use.
@@ -68,14 +75,19 @@ final class MergeTests: XCTestCase {
             XCTAssertLessThan(relativeDifference(try r.b.doubles(), b), 1e-6, path)
             // The reported cross-term error is PEFT's own error against the target.
             let peftError = try XCTUnwrap(info["rel_fro_error"]?.doubleValue)
-            XCTAssertTrue(isClose(r.report.relativeError, peftError, rel: 1e-5), "\(path): \(r.report.relativeError) vs \(peftError)")
+            XCTAssertTrue(
+                isClose(r.report.relativeError, peftError, rel: 1e-5),
+                "\(path): \(r.report.relativeError) vs \(peftError)")
             XCTAssertTrue(isClose(r.report.targetNorm, try XCTUnwrap(info["target_fro"]?.doubleValue), rel: 1e-6))
         }
     }
 
     func testAddRefusesUnequalRanks() {
-        XCTAssertThrowsError(try AdapterMerger(inputs: [try adapter("task"), try adapter("align")],
-                                               options: MergeOptions(method: .add, weights: [1, 1]))) { error in
+        XCTAssertThrowsError(
+            try AdapterMerger(
+                inputs: [try adapter("task"), try adapter("align")],
+                options: MergeOptions(method: .add, weights: [1, 1]))
+        ) { error in
             XCTAssertEqual((error as? MergeError)?.code, .unsupportedByMethod)
             XCTAssertTrue("\(error)".contains("rank 8") && "\(error)".contains(" 4 in "), "\(error)")
         }
@@ -91,11 +103,14 @@ final class MergeTests: XCTestCase {
             let maxRank = try XCTUnwrap(info["max_rank"]?.intValue)
             let r = try XCTUnwrap(full[path])
             let ours = try LowRankDelta(storedA: r.a, storedB: r.b).singularValues()
-            for i in 0..<maxRank { XCTAssertTrue(isClose(ours[i], sv[i], rel: 1e-4), "\(path) σ\(i): \(ours[i]) vs \(sv[i])") }
+            for i in 0..<maxRank {
+                XCTAssertTrue(isClose(ours[i], sv[i], rel: 1e-4), "\(path) σ\(i): \(ours[i]) vs \(sv[i])")
+            }
             XCTAssertLessThan(r.report.relativeError, 1e-6)
             // Rank 6: the error is exactly the tail of the spectrum (Eckart–Young), and the energy is reported.
             let t = try XCTUnwrap(truncated[path])
-            let total = sv.reduce(0) { $0 + $1 * $1 }, kept = sv.prefix(6).reduce(0) { $0 + $1 * $1 }
+            let total = sv.reduce(0) { $0 + $1 * $1 }
+            let kept = sv.prefix(6).reduce(0) { $0 + $1 * $1 }
             XCTAssertTrue(isClose(t.report.relativeError, ((total - kept) / total).squareRoot(), rel: 1e-4), path)
             XCTAssertTrue(isClose(try XCTUnwrap(t.report.retainedEnergy), kept / total, rel: 1e-6), path)
         }
@@ -106,7 +121,8 @@ final class MergeTests: XCTestCase {
         let merged = try merge(["task", "align8"], MergeOptions(method: .svd, weights: [1, 0.5], rank: 8))
         for (path, info) in expected {
             let r = try XCTUnwrap(merged[path])
-            XCTAssertTrue(isClose(r.report.relativeError, try XCTUnwrap(info["rel_fro_error"]?.doubleValue), rel: 1e-4), path)
+            XCTAssertTrue(
+                isClose(r.report.relativeError, try XCTUnwrap(info["rel_fro_error"]?.doubleValue), rel: 1e-4), path)
         }
     }
 
@@ -127,9 +143,12 @@ final class MergeTests: XCTestCase {
     func testDareAtFullDensityIsTheExactSumAndTiesTrimsByMagnitude() throws {
         let exact = try merge(["task", "align8"], MergeOptions(method: .dare, weights: [1, 0.5], density: 1, seed: 3))
         for (_, r) in exact { XCTAssertLessThan(r.report.relativeError, 1e-5) }
-        let dare = try merge(["task", "align8"], MergeOptions(method: .dare, weights: [1, 0.5], rank: 16, density: 0.3, seed: 3))
-        let again = try merge(["task", "align8"], MergeOptions(method: .dare, weights: [1, 0.5], rank: 16, density: 0.3, seed: 3))
-        let other = try merge(["task", "align8"], MergeOptions(method: .dare, weights: [1, 0.5], rank: 16, density: 0.3, seed: 4))
+        let dare = try merge(
+            ["task", "align8"], MergeOptions(method: .dare, weights: [1, 0.5], rank: 16, density: 0.3, seed: 3))
+        let again = try merge(
+            ["task", "align8"], MergeOptions(method: .dare, weights: [1, 0.5], rank: 16, density: 0.3, seed: 3))
+        let other = try merge(
+            ["task", "align8"], MergeOptions(method: .dare, weights: [1, 0.5], rank: 16, density: 0.3, seed: 4))
         for (path, r) in dare {
             XCTAssertEqual(r.a, again[path]?.a, "seeded runs are identical")
             XCTAssertNotEqual(r.a, other[path]?.a, "another seed drops other entries")
@@ -147,40 +166,56 @@ final class MergeTests: XCTestCase {
         let task = try adapter("task")
         var renamed = task.metadata
         renamed.baseModel = "meta-llama/Llama-3.1-8B"
-        try AdapterWriter.write(modules: task.modules, metadata: renamed, to: dir + "/other.lora", overwrite: false, factors: task.factors(of:))
+        try AdapterWriter.write(
+            modules: task.modules, metadata: renamed, to: dir + "/other.lora", overwrite: false,
+            factors: task.factors(of:))
         let other = try AdapterReader.open(dir + "/other.lora")
-        XCTAssertThrowsError(try AdapterMerger(inputs: [task, other], options: MergeOptions(weights: [1, 1]))) { error in
+        XCTAssertThrowsError(try AdapterMerger(inputs: [task, other], options: MergeOptions(weights: [1, 1]))) {
+            error in
             XCTAssertEqual((error as? MergeError)?.code, .baseModelMismatch)
             XCTAssertTrue("\(error)".contains("Llama-3.1-8B"), "\(error)")
         }
-        XCTAssertNoThrow(try AdapterMerger(inputs: [task, other], options: MergeOptions(weights: [1, 1], allowBaseMismatch: true)))
+        XCTAssertNoThrow(
+            try AdapterMerger(inputs: [task, other], options: MergeOptions(weights: [1, 1], allowBaseMismatch: true)))
 
         // The same module path with another shape.
         let m = task.modules[0]
-        let reshaped = LoraModuleInfo(path: m.path, rank: 2, inFeatures: m.inFeatures + 1, outFeatures: m.outFeatures,
-                                      alpha: 2, useRSLoRA: false, dtype: .f32)
-        try AdapterWriter.write(modules: [reshaped], metadata: task.metadata, to: dir + "/shape.lora", overwrite: false) { info in
-            (try Tensor(floats: [Float](repeating: 0.1, count: 2 * info.inFeatures), shape: [2, info.inFeatures]),
-             try Tensor(floats: [Float](repeating: 0.1, count: 2 * info.outFeatures), shape: [info.outFeatures, 2]))
+        let reshaped = LoraModuleInfo(
+            path: m.path, rank: 2, inFeatures: m.inFeatures + 1, outFeatures: m.outFeatures,
+            alpha: 2, useRSLoRA: false, dtype: .f32)
+        try AdapterWriter.write(modules: [reshaped], metadata: task.metadata, to: dir + "/shape.lora", overwrite: false)
+        { info in
+            (
+                try Tensor(floats: [Float](repeating: 0.1, count: 2 * info.inFeatures), shape: [2, info.inFeatures]),
+                try Tensor(floats: [Float](repeating: 0.1, count: 2 * info.outFeatures), shape: [info.outFeatures, 2])
+            )
         }
-        XCTAssertThrowsError(try AdapterMerger(inputs: [task, try AdapterReader.open(dir + "/shape.lora")], options: MergeOptions(weights: [1, 1]))) { error in
-            XCTAssertTrue("\(error)".contains(m.path) && "\(error)".contains("\(m.outFeatures)×\(m.inFeatures + 1)"), "\(error)")
+        XCTAssertThrowsError(
+            try AdapterMerger(
+                inputs: [task, try AdapterReader.open(dir + "/shape.lora")], options: MergeOptions(weights: [1, 1]))
+        ) { error in
+            XCTAssertTrue(
+                "\(error)".contains(m.path) && "\(error)".contains("\(m.outFeatures)×\(m.inFeatures + 1)"), "\(error)")
         }
 
         // NaN in an input.
-        try AdapterWriter.write(modules: [m], metadata: task.metadata, to: dir + "/nan.lora", overwrite: false,
-                                allowNonFinite: true) { info in
+        try AdapterWriter.write(
+            modules: [m], metadata: task.metadata, to: dir + "/nan.lora", overwrite: false,
+            allowNonFinite: true
+        ) { info in
             let (a, b) = try task.factors(of: info)
             var values = try a.floats()
             values[3] = .nan
             return (try Tensor(floats: values, shape: a.shape), b)
         }
-        let nan = try AdapterMerger(inputs: [task, try AdapterReader.open(dir + "/nan.lora")], options: MergeOptions(weights: [1, 1]))
+        let nan = try AdapterMerger(
+            inputs: [task, try AdapterReader.open(dir + "/nan.lora")], options: MergeOptions(weights: [1, 1]))
         XCTAssertThrowsError(try nan.merge(nan.outputModules[0])) { error in
             XCTAssertEqual((error as? MergeError)?.code, .nonFinite)
         }
         XCTAssertThrowsError(try AdapterMerger(inputs: [task], options: MergeOptions(weights: [1, 2])))
-        XCTAssertThrowsError(try AdapterMerger(inputs: [task], options: MergeOptions(method: .ties, weights: [1], density: 0)))
+        XCTAssertThrowsError(
+            try AdapterMerger(inputs: [task], options: MergeOptions(method: .ties, weights: [1], density: 0)))
     }
 
     func testAnErrorInALaterModuleSurfacesWhenTheMergeReachesIt() throws {
@@ -189,16 +224,19 @@ final class MergeTests: XCTestCase {
         let task = try adapter("task")
         let dir = try Fixtures.scratchDirectory()
         let poisoned = task.modules[2].path
-        try AdapterWriter.write(modules: task.modules, metadata: task.metadata, to: dir + "/late-nan.lora", overwrite: false,
-                                allowNonFinite: true) { info in
+        try AdapterWriter.write(
+            modules: task.modules, metadata: task.metadata, to: dir + "/late-nan.lora", overwrite: false,
+            allowNonFinite: true
+        ) { info in
             let (a, b) = try task.factors(of: info)
             guard info.path == poisoned else { return (a, b) }
             var values = try b.floats()
             values[0] = .infinity
             return (a, try Tensor(floats: values, shape: b.shape))
         }
-        let merger = try AdapterMerger(inputs: [task, try AdapterReader.open(dir + "/late-nan.lora")],
-                                       options: MergeOptions(weights: [1, 1]))
+        let merger = try AdapterMerger(
+            inputs: [task, try AdapterReader.open(dir + "/late-nan.lora")],
+            options: MergeOptions(weights: [1, 1]))
         for (i, m) in merger.outputModules.enumerated() {
             if m.path == poisoned {
                 XCTAssertThrowsError(try merger.merge(m)) { error in
@@ -215,7 +253,8 @@ final class MergeTests: XCTestCase {
     }
 
     func testLayerWeightsScaleEachInputPerLayerBand() throws {
-        let task = try adapter("task"), align = try adapter("align8")
+        let task = try adapter("task")
+        let align = try adapter("align8")
         var options = MergeOptions(method: .concat, weights: [1, 0.5])
         options.layerBands = [1: try LayerBands(parsing: "0=2,1-=0")]
         let merged = try merge(["task", "align8"], options)
@@ -265,10 +304,12 @@ final class MergeTests: XCTestCase {
         }
         // Against a dense computation on another adapter.
         let align = try adapter("align8")
-        let m = task.modules[5], n = try XCTUnwrap(align.module(m.path))
+        let m = task.modules[5]
+        let n = try XCTUnwrap(align.module(m.path))
         let da = try LowRankDelta(module: m, factors: try task.factors(of: m))
         let db = try LowRankDelta(module: n, factors: try align.factors(of: n))
-        let x = da.b.multiplied(by: da.a).elements, y = db.b.multiplied(by: db.a).elements
+        let x = da.b.multiplied(by: da.a).elements
+        let y = db.b.multiplied(by: db.a).elements
         let dot = zip(x, y).reduce(0) { $0 + $1.0 * $1.1 }
         let cos = dot / (x.reduce(0) { $0 + $1 * $1 }.squareRoot() * y.reduce(0) { $0 + $1 * $1 }.squareRoot())
         XCTAssertEqual(try ModuleComparison(path: m.path, layer: m.layer, a: da, b: db).cosine, cos, accuracy: 1e-10)

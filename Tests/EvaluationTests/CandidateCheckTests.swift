@@ -10,11 +10,12 @@ final class CandidateCheckTests: XCTestCase {
     static let tokenizer = Result { try Tokenizer(directory: Fixtures.path("runtime/llama")) }
 
     func check(languages: Set<String>? = nil, task: [String]? = nil, layer: Int? = nil) throws -> CandidateCheck {
-        try CandidateCheck(model: try Self.model.get(), tokenizer: try Self.tokenizer.get(),
-                           candidate: .init(adapters: [], name: "base"), baseline: nil,
-                           rows: try JSONLines.read(Fixtures.path("runtime/score.jsonl")),
-                           pairs: try JSONLines.read(Fixtures.path("runtime/pairs.jsonl")),
-                           languages: languages, taskLanguages: task, layer: layer)
+        try CandidateCheck(
+            model: try Self.model.get(), tokenizer: try Self.tokenizer.get(),
+            candidate: .init(adapters: [], name: "base"), baseline: nil,
+            rows: try JSONLines.read(Fixtures.path("runtime/score.jsonl")),
+            pairs: try JSONLines.read(Fixtures.path("runtime/pairs.jsonl")),
+            languages: languages, taskLanguages: task, layer: layer)
     }
 
     func testTheLayerRule() throws {

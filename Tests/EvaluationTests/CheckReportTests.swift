@@ -4,7 +4,7 @@ import AdapterFormat
 import TestSupport
 import Transformer
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// The check on the tiny fixture Llama: retrieval against brute force, groups
@@ -19,23 +19,29 @@ final class CheckReportTests: XCTestCase {
             // The same rows as slot filling: references in the convention, values from the prompt.
             rows = rows.map { row in
                 var fields = row.fields.objectValue ?? []
-                fields = fields.filter { $0.key != "text" } + [("text", .string("word: \(row.optionalString("prefix")?.split(separator: " ").first ?? "x")"))]
+                fields =
+                    fields.filter { $0.key != "text" } + [
+                        ("text", .string("word: \(row.optionalString("prefix")?.split(separator: " ").first ?? "x")"))
+                    ]
                 return DataRow(file: row.file, line: row.line, fields: .object(fields))
             }
         }
-        return HeldOutCheck(model: try Self.model.get(), tokenizer: try Self.tokenizer.get(), rows: rows,
-                            pairs: try JSONLines.read(Fixtures.path("runtime/pairs.jsonl")), layer: 2)
+        return HeldOutCheck(
+            model: try Self.model.get(), tokenizer: try Self.tokenizer.get(), rows: rows,
+            pairs: try JSONLines.read(Fixtures.path("runtime/pairs.jsonl")), layer: 2)
     }
 
     func adapters(_ names: [String]) throws -> AdapterStack {
-        try AdapterStack(adapters: names.map { (try AdapterReader.open(Fixtures.path("runtime/llama-adapters/\($0)")), 1.0) },
-                         config: try Self.model.get().config)
+        try AdapterStack(
+            adapters: names.map { (try AdapterReader.open(Fixtures.path("runtime/llama-adapters/\($0)")), 1.0) },
+            config: try Self.model.get().config)
     }
 
     func testRetrievalAccuracyEqualsABruteForceSearch() throws {
         let c = try check()
         let stack = try adapters(["a"])
-        let analysis = try RetrievalAnalysis(rows: c.pairs, model: c.model, tokenizer: c.tokenizer, adapters: stack, batchSize: 5)
+        let analysis = try RetrievalAnalysis(
+            rows: c.pairs, model: c.model, tokenizer: c.tokenizer, adapters: stack, batchSize: 5)
         // Brute force: one sequence at a time, every layer's mean-pooled state, Double cosines, argmax per language.
         func pooled(_ text: String) throws -> [[Double]] {
             let ids = try c.tokenizer.encode(text)
@@ -48,16 +54,21 @@ final class CheckReportTests: XCTestCase {
         let anchors = try c.pairs.map { try pooled($0.string("text_parallel_0")) }
         let candidates = try c.pairs.map { try pooled($0.string("text_parallel_1")) }
         func cosine(_ x: [Double], _ y: [Double]) -> Double {
-            zip(x, y).reduce(0) { $0 + $1.0 * $1.1 } / (x.reduce(0) { $0 + $1 * $1 }.squareRoot() * y.reduce(0) { $0 + $1 * $1 }.squareRoot())
+            zip(x, y).reduce(0) { $0 + $1.0 * $1.1 }
+                / (x.reduce(0) { $0 + $1 * $1 }.squareRoot() * y.reduce(0) { $0 + $1 * $1 }.squareRoot())
         }
         for lang in analysis.languages {
             let members = c.pairs.indices.filter { c.pairs[$0].optionalString("lang") == lang }
             for layer in analysis.layers {
                 let hits = members.filter { i in
-                    members.max { cosine(anchors[i][layer], candidates[$0][layer]) < cosine(anchors[i][layer], candidates[$1][layer]) } == i
+                    members.max {
+                        cosine(anchors[i][layer], candidates[$0][layer])
+                            < cosine(anchors[i][layer], candidates[$1][layer])
+                    } == i
                 }.count
-                XCTAssertEqual(analysis.perLanguage[lang]![layer], Double(hits) / Double(members.count), accuracy: 1e-12,
-                               "\(lang) layer \(layer)")
+                XCTAssertEqual(
+                    analysis.perLanguage[lang]![layer], Double(hits) / Double(members.count), accuracy: 1e-12,
+                    "\(lang) layer \(layer)")
             }
         }
     }
@@ -71,32 +82,41 @@ final class CheckReportTests: XCTestCase {
     func testGroupsComeFromTheAdaptersMetadata() {
         let task = AdapterMetadata(kind: .task, languages: ["en"])
         let align = AdapterMetadata(kind: .alignment, languages: ["de", "fr"])
-        XCTAssertEqual(LanguageGroups(metadata: task).merged(with: LanguageGroups(metadata: align)),
-                       LanguageGroups(task: ["en"], alignment: ["de", "fr"]))
-        let merged = AdapterMetadata(kind: .merged, lineage: ["inputs": [
-            ["kind": "task", "languages": ["en"]], ["kind": "alignment", "languages": ["de", "ru"]],
-        ]])
+        XCTAssertEqual(
+            LanguageGroups(metadata: task).merged(with: LanguageGroups(metadata: align)),
+            LanguageGroups(task: ["en"], alignment: ["de", "fr"]))
+        let merged = AdapterMetadata(
+            kind: .merged,
+            lineage: [
+                "inputs": [
+                    ["kind": "task", "languages": ["en"]], ["kind": "alignment", "languages": ["de", "ru"]],
+                ]
+            ])
         let groups = LanguageGroups(metadata: merged)
         XCTAssertEqual(groups, LanguageGroups(task: ["en"], alignment: ["de", "ru"]))
         XCTAssertEqual(groups.heldOut(among: ["en", "de", "zh", "ja"]), ["zh", "ja"])
-        XCTAssertEqual(LanguageGroups(metadata: AdapterMetadata(kind: .joint, languages: ["en", "de"])),
-                       LanguageGroups(task: ["en", "de"], alignment: ["en", "de"]), "a recipe that names none apart")
-        let joint = AdapterMetadata(kind: .joint, languages: ["en", "de", "ru"],
-                                    recipe: ["task_languages": ["en"], "alignment_languages": ["de", "ru"]])
+        XCTAssertEqual(
+            LanguageGroups(metadata: AdapterMetadata(kind: .joint, languages: ["en", "de"])),
+            LanguageGroups(task: ["en", "de"], alignment: ["en", "de"]), "a recipe that names none apart")
+        let joint = AdapterMetadata(
+            kind: .joint, languages: ["en", "de", "ru"],
+            recipe: ["task_languages": ["en"], "alignment_languages": ["de", "ru"]])
         XCTAssertEqual(LanguageGroups(metadata: joint), LanguageGroups(task: ["en"], alignment: ["de", "ru"]))
     }
 
     func testReportGatesAndHTMLWithOneSVGPerPlot() throws {
         let c = try check(slots: true)
-        let candidate = try c.run(try adapters(["a"])), baseline = try c.run(.empty)
+        let candidate = try c.run(try adapters(["a"]))
+        let baseline = try c.run(.empty)
         XCTAssertEqual(candidate.outputs.count, c.rows.count)
         let de = try XCTUnwrap(candidate.metrics["de"])
         XCTAssertNotNil(de.slotF1)
         XCTAssertNotNil(de.retrieval)
         XCTAssertTrue(de.loss.isFinite)
-        var report = CheckReport(languages: c.languages, candidate: candidate, baseline: baseline,
-                                 groups: LanguageGroups(task: ["en"], alignment: ["de"]), layer: 2,
-                                 candidateName: "a & <b>", baselineName: "base")
+        var report = CheckReport(
+            languages: c.languages, candidate: candidate, baseline: baseline,
+            groups: LanguageGroups(task: ["en"], alignment: ["de"]), layer: 2,
+            candidateName: "a & <b>", baselineName: "base")
         report.applyGates(minimumGain: 2, maximumLossIncrease: 1e9)
         XCTAssertEqual(report.gates.map(\.name), ["min-gain", "max-loss-increase"])
         XCTAssertEqual(report.failedGates.map(\.name), ["min-gain"], "no F1 can gain 2")
@@ -123,8 +143,10 @@ final class CheckReportTests: XCTestCase {
 
 final class ElementCounter: NSObject, XMLParserDelegate {
     var counts: [String: Int] = [:]
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         counts[name, default: 0] += 1
     }
 }

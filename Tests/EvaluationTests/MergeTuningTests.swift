@@ -7,9 +7,13 @@ final class MergeTuningTests: XCTestCase {
     func testSettingsAreSearchedTogetherAndLeftOutPerLanguage() throws {
         // Band 0 (all layers) peaks at 0.3 with score -x; band 1 (a cut) peaks at 0.6 and is better by 0.1 for a and b, worse for c.
         func band(_ optimum: Double, _ offsets: [String: Double]) -> WeightSearch {
-            WeightSearch(grid: [0, 0.25, 0.5, 0.75, 1], refinements: 8) { w in offsets.mapValues { $0 - abs(optimum - w) } }
+            WeightSearch(grid: [0, 0.25, 0.5, 0.75, 1], refinements: 8) { w in
+                offsets.mapValues { $0 - abs(optimum - w) }
+            }
         }
-        let settings = SettingSearch(searches: [band(0.3, ["a": 0, "b": 0, "c": 0]), band(0.6, ["a": 0.1, "b": 0.1, "c": -0.5])])
+        let settings = SettingSearch(searches: [
+            band(0.3, ["a": 0, "b": 0, "c": 0]), band(0.6, ["a": 0.1, "b": 0.1, "c": -0.5]),
+        ])
         let best = try settings.best(over: ["a", "b"])
         XCTAssertEqual(best.band, 1)
         XCTAssertEqual(best.weight, 0.6, accuracy: 0.02)
@@ -23,11 +27,13 @@ final class MergeTuningTests: XCTestCase {
     }
 
     func testTheRecordIsReadBackAsWritten() throws {
-        let result = TuningResult(metric: .slotF1, grid: [0, 0.5, 1], refinements: 2, cutsTried: [nil, 8],
-                                  dev: [("dev.jsonl", "0123456789abcdef")], languages: ["en", "de"], chosenWeight: 0.25,
-                                  chosenCut: 8, chosenScore: 0.7, curve: [(0, 0.6), (0.25, 0.7)],
-                                  leaveOneLanguageOut: [("en", 0.25, 8, 0.8), ("de", 0, nil, 0.5)])
-        let again = try TuningResult(json: try JSONValue(parsing: Array(result.json.prettyText().utf8)), path: "tune.json")
+        let result = TuningResult(
+            metric: .slotF1, grid: [0, 0.5, 1], refinements: 2, cutsTried: [nil, 8],
+            dev: [("dev.jsonl", "0123456789abcdef")], languages: ["en", "de"], chosenWeight: 0.25,
+            chosenCut: 8, chosenScore: 0.7, curve: [(0, 0.6), (0.25, 0.7)],
+            leaveOneLanguageOut: [("en", 0.25, 8, 0.8), ("de", 0, nil, 0.5)])
+        let again = try TuningResult(
+            json: try JSONValue(parsing: Array(result.json.prettyText().utf8)), path: "tune.json")
         XCTAssertEqual(again.json, result.json)
         XCTAssertEqual(again.chosenCut, 8)
         XCTAssertEqual(again.leaveOneLanguageOut[1].cut, nil)

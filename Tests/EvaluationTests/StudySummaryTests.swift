@@ -9,21 +9,36 @@ final class StudySummaryTests: XCTestCase {
         let members = ["task": ["en"], "alignment": ["xa"], "held-out": ["xb"]]
         func side(_ values: [String: Double]?, _ group: String) -> JSONValue {
             guard let values else { return .null }
-            return ["slot_f1": .double(values[group] ?? .nan), "retrieval": group == "task" ? .null : .double(values[group]! / 2)]
+            return [
+                "slot_f1": .double(values[group] ?? .nan),
+                "retrieval": group == "task" ? .null : .double(values[group]! / 2),
+            ]
         }
         return [
             "layer": .int(1),
-            "languages": .object(["en", "xa", "xb"].map { lang in
-                let group = members.first { $0.value.contains(lang) }!.key
-                func metrics(_ values: [String: Double]) -> JSONValue {
-                    ["slot_f1": .double(values[group]!), "retrieval": group == "task" ? .null : .double(values[group]! / 2)]
-                }
-                return (key: lang, value: ["candidate": metrics(candidate), "baseline": baseline.map(metrics) ?? .null])
-            }),
-            "groups": .object(["task", "alignment", "held-out"].map { g in
-                (key: g, value: ["languages": .array(members[g]!.map(JSONValue.string)),
-                                 "candidate": side(candidate, g), "baseline": side(baseline, g)])
-            }),
+            "languages": .object(
+                ["en", "xa", "xb"].map { lang in
+                    let group = members.first { $0.value.contains(lang) }!.key
+                    func metrics(_ values: [String: Double]) -> JSONValue {
+                        [
+                            "slot_f1": .double(values[group]!),
+                            "retrieval": group == "task" ? .null : .double(values[group]! / 2),
+                        ]
+                    }
+                    return (
+                        key: lang, value: ["candidate": metrics(candidate), "baseline": baseline.map(metrics) ?? .null]
+                    )
+                }),
+            "groups": .object(
+                ["task", "alignment", "held-out"].map { g in
+                    (
+                        key: g,
+                        value: [
+                            "languages": .array(members[g]!.map(JSONValue.string)),
+                            "candidate": side(candidate, g), "baseline": side(baseline, g),
+                        ]
+                    )
+                }),
         ]
     }
 
@@ -32,18 +47,26 @@ final class StudySummaryTests: XCTestCase {
         func all(_ v: Double) -> [String: Double] { ["task": v + 0.5, "alignment": v, "held-out": v] }
         return StudySummary.Seed(
             name: name,
-            retrieval: ["layers": [0, 1, 2], "mean": .array(curve.map(JSONValue.double)), "best_layer": .int(1),
-                        "languages": ["xa": .array(curve.map(JSONValue.double)), "xb": .array(curve.map { .double($0 / 2) })]],
-            task: check(candidate: all(task), baseline: base), untuned: check(candidate: all(task - 0.2), baseline: all(task)), merged: check(candidate: all(merged), baseline: all(task)),
+            retrieval: [
+                "layers": [0, 1, 2], "mean": .array(curve.map(JSONValue.double)), "best_layer": .int(1),
+                "languages": ["xa": .array(curve.map(JSONValue.double)), "xb": .array(curve.map { .double($0 / 2) })],
+            ],
+            task: check(candidate: all(task), baseline: base),
+            untuned: check(candidate: all(task - 0.2), baseline: all(task)),
+            merged: check(candidate: all(merged), baseline: all(task)),
             joint: check(candidate: all(joint), baseline: all(task)),
-            tune: ["chosen_weight": 0.25, "chosen_cut": .int(1), "chosen_score": 0.7,
-                   "curve": [["weight": 0, "score": 0.6], ["weight": 0.25, "score": 0.7]]],
+            tune: [
+                "chosen_weight": 0.25, "chosen_cut": .int(1), "chosen_score": 0.7,
+                "curve": [["weight": 0, "score": 0.6], ["weight": 0.25, "score": 0.7]],
+            ],
             pretrainLoss: 1.25, stageSeconds: [("pretrain", 480), ("task", 60)])
     }
 
     func summary() throws -> StudySummary {
-        try StudySummary(seeds: [seed("seed-1", task: 0.2, merged: 0.3, joint: 0.1, curve: [0.1, 0.6, 0.3]),
-                                 seed("seed-2", task: 0.4, merged: 0.3, joint: 0.6, curve: [0.3, 0.8, 0.5])])
+        try StudySummary(seeds: [
+            seed("seed-1", task: 0.2, merged: 0.3, joint: 0.1, curve: [0.1, 0.6, 0.3]),
+            seed("seed-2", task: 0.4, merged: 0.3, joint: 0.6, curve: [0.3, 0.8, 0.5]),
+        ])
     }
 
     func testMeansSpreadsAndPairedGains() throws {
@@ -79,7 +102,9 @@ final class StudySummaryTests: XCTestCase {
         XCTAssertTrue(md.contains("| gain of task + align, tuned (F3) over task only | +0.000 ± 0.141 (1/2) |"), md)
         XCTAssertTrue(md.contains("| seed-2 | 0.250 | below 1 | 0.700 | 0.600 |"), md)
         XCTAssertTrue(md.contains("| xb (held out) | 0.00 ± 0.00 | 0.15 ± 0.07 | 0.05 ± 0.07 | 0.15 ± 0.00 |"), md)
-        XCTAssertTrue(md.contains("| seed-1 | 1.250 | 0.700 | 0.200 / 0.000 / 0.300 / 0.100 | 0.100 / 0.000 / 0.150 / 0.050 | 9.0 |"), md)
+        XCTAssertTrue(
+            md.contains(
+                "| seed-1 | 1.250 | 0.700 | 0.200 / 0.000 / 0.300 / 0.100 | 0.100 / 0.000 / 0.150 / 0.050 | 9.0 |"), md)
         let svg = s.retrievalChart
         XCTAssertTrue(svg.contains("<polygon"), "the ±1 sd band")
         XCTAssertTrue(svg.contains("xb (held out)"))
@@ -87,8 +112,9 @@ final class StudySummaryTests: XCTestCase {
 
     func testResultsReplaceOnlyTheirSection() throws {
         let doc = "# Study\nprose\n<!-- study:begin -->\nold\n<!-- study:end -->\nmore prose\n"
-        XCTAssertEqual(try StudySummary.replacingResults(in: doc, with: "new\n", path: "STUDY.md"),
-                       "# Study\nprose\n<!-- study:begin -->\nnew\n<!-- study:end -->\nmore prose\n")
+        XCTAssertEqual(
+            try StudySummary.replacingResults(in: doc, with: "new\n", path: "STUDY.md"),
+            "# Study\nprose\n<!-- study:begin -->\nnew\n<!-- study:end -->\nmore prose\n")
         XCTAssertThrowsError(try StudySummary.replacingResults(in: "# no markers\n", with: "x", path: "STUDY.md")) {
             XCTAssertTrue("\($0)".hasPrefix("STUDY.md: no \"<!-- study:begin -->\""), "\($0)")
         }

@@ -19,7 +19,9 @@ final class WeightSearchTests: XCTestCase {
 
     func testLeaveOneLanguageOutChoosesOnTheOthers() throws {
         let optima = ["a": 0.2, "b": 0.8, "c": 0.8]
-        let search = WeightSearch(grid: [0, 0.25, 0.5, 0.75, 1], refinements: 10) { w in optima.mapValues { -abs($0 - w) } }
+        let search = WeightSearch(grid: [0, 0.25, 0.5, 0.75, 1], refinements: 10) { w in
+            optima.mapValues { -abs($0 - w) }
+        }
         let lolo = try search.leaveOneLanguageOut(["a", "b", "c"])
         XCTAssertEqual(lolo.map(\.language), ["a", "b", "c"])
         // Left out, a gets the weight b and c like (0.8), and is judged there.

@@ -21,8 +21,12 @@ final class FloatBitsTests: XCTestCase {
                 XCTAssertNotEqual(f16 & 0x03FF, 0, "f16 of NaN \(f32) became infinity")
                 continue
             }
-            XCTAssertEqual(Int(bf16), c["bf16_bits"]?.intValue, "bf16 of f32 bits \(String(f32, radix: 16)) (\(c["kind"]?.stringValue ?? ""))")
-            XCTAssertEqual(Int(f16), c["f16_bits"]?.intValue, "f16 of f32 bits \(String(f32, radix: 16)) (\(c["kind"]?.stringValue ?? ""))")
+            XCTAssertEqual(
+                Int(bf16), c["bf16_bits"]?.intValue,
+                "bf16 of f32 bits \(String(f32, radix: 16)) (\(c["kind"]?.stringValue ?? ""))")
+            XCTAssertEqual(
+                Int(f16), c["f16_bits"]?.intValue,
+                "f16 of f32 bits \(String(f32, radix: 16)) (\(c["kind"]?.stringValue ?? ""))")
         }
     }
 

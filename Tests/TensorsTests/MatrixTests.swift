@@ -14,25 +14,33 @@ final class MatrixTests: XCTestCase {
         return c
     }
 
-    func assertClose(_ a: Matrix<Double>, _ b: Matrix<Double>, _ tol: Double = 1e-10, file: StaticString = #filePath, line: UInt = #line) {
+    func assertClose(
+        _ a: Matrix<Double>, _ b: Matrix<Double>, _ tol: Double = 1e-10, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         XCTAssertEqual(a.rows, b.rows, file: file, line: line)
         XCTAssertEqual(a.columns, b.columns, file: file, line: line)
         for (x, y) in zip(a.elements, b.elements) { XCTAssertEqual(x, y, accuracy: tol, file: file, line: line) }
     }
 
     func testGemmMatchesNaiveProductWithEveryTransposition() {
-        let a = random(5, 3, seed: 1), b = random(3, 4, seed: 2)
+        let a = random(5, 3, seed: 1)
+        let b = random(3, 4, seed: 2)
         let expected = naive(a, b)
         assertClose(a.multiplied(by: b), expected)
         assertClose(a.transposed.multiplied(by: b, transposeSelf: true), expected)
         assertClose(a.multiplied(by: b.transposed, transposeOther: true), expected)
         assertClose(a.transposed.multiplied(by: b.transposed, transposeSelf: true, transposeOther: true), expected)
-        let af = a.asFloat, bf = b.asFloat
-        for (x, y) in zip(af.multiplied(by: bf).elements, expected.elements) { XCTAssertEqual(Double(x), y, accuracy: 1e-5) }
+        let af = a.asFloat
+        let bf = b.asFloat
+        for (x, y) in zip(af.multiplied(by: bf).elements, expected.elements) {
+            XCTAssertEqual(Double(x), y, accuracy: 1e-5)
+        }
     }
 
     func testEmptyDimensions() {
-        let a = Matrix<Double>(zeros: 3, 0), b = Matrix<Double>(zeros: 0, 2)
+        let a = Matrix<Double>(zeros: 3, 0)
+        let b = Matrix<Double>(zeros: 0, 2)
         XCTAssertEqual(a.multiplied(by: b), Matrix<Double>(zeros: 3, 2))
     }
 
@@ -60,7 +68,8 @@ final class MatrixTests: XCTestCase {
     }
 
     func testStacking() {
-        let a = random(2, 3, seed: 1), b = random(1, 3, seed: 2)
+        let a = random(2, 3, seed: 1)
+        let b = random(1, 3, seed: 2)
         let v = Matrix.vstack([a, b], columns: 3)
         XCTAssertEqual(v.rows, 3)
         XCTAssertEqual(v.rows(2..<3), b)

@@ -5,9 +5,12 @@ import TestSupport
 /// The BLAS kernel choice and the background tasks the pipelines use.
 final class ProcessSupportTests: XCTestCase {
     func testKernelOverrideOnlyReplacesTheGenericFallback() {
-        let emeraldRapids: Set = ["fma", "avx2", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512_bf16", "amx_tile"]
+        let emeraldRapids: Set = [
+            "fma", "avx2", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512_bf16", "amx_tile",
+        ]
         XCTAssertEqual(BLAS.preferredCore(detected: "Prescott", cpuFlags: emeraldRapids), "Cooperlake")
-        XCTAssertEqual(BLAS.preferredCore(detected: "Prescott", cpuFlags: emeraldRapids.subtracting(["avx512_bf16"])), "SkylakeX")
+        XCTAssertEqual(
+            BLAS.preferredCore(detected: "Prescott", cpuFlags: emeraldRapids.subtracting(["avx512_bf16"])), "SkylakeX")
         XCTAssertEqual(BLAS.preferredCore(detected: "Prescott", cpuFlags: ["fma", "avx2", "avx512f"]), "Haswell")
         XCTAssertNil(BLAS.preferredCore(detected: "Prescott", cpuFlags: ["sse3", "avx"]))
         // A core OpenBLAS knows is never second-guessed.

@@ -37,8 +37,10 @@ final class TensorTests: XCTestCase {
             XCTAssertEqual(try t.doubles(scaledBy: -0.25), widened.map { $0 * -0.25 }, "\(dtype)")
             let doubles = (0..<129).map { _ in rng.normal() * 3 }
             let narrowed = try Tensor(narrowing: doubles, shape: [129], dtype: dtype)
-            let expected = dtype == .f64 ? try Tensor(doubles: doubles, shape: [129])
-                                         : try Tensor(floats: doubles.map(Float.init), shape: [129], dtype: dtype)
+            let expected =
+                dtype == .f64
+                ? try Tensor(doubles: doubles, shape: [129])
+                : try Tensor(floats: doubles.map(Float.init), shape: [129], dtype: dtype)
             XCTAssertEqual(narrowed, expected, "\(dtype)")
         }
         XCTAssertThrowsError(try Tensor(dtype: .i32, shape: [1], bytes: [1, 0, 0, 0]).doubles())

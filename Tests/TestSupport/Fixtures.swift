@@ -8,8 +8,8 @@ public enum Fixtures {
     /// The repository's `Tests/Fixtures` directory.
     public static let root: String = {
         var url = URL(fileURLWithPath: #filePath)
-        url.deleteLastPathComponent() // TestSupport
-        url.deleteLastPathComponent() // Tests
+        url.deleteLastPathComponent()  // TestSupport
+        url.deleteLastPathComponent()  // Tests
         return url.appendingPathComponent("Fixtures").path
     }()
 
@@ -51,7 +51,8 @@ public struct TestRandom {
 
     /// Standard normal (Box–Muller).
     public mutating func normal() -> Double {
-        let u = max(uniform(), 1e-300), v = uniform()
+        let u = max(uniform(), 1e-300)
+        let v = uniform()
         return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
     }
 

@@ -21,10 +21,13 @@ final class GradientTests: XCTestCase {
         let config = try ModelConfig(directory: dir)
         let weights = try ModelWeights(directory: dir, config: config)
         let frozen = FrozenWeights<Double>(weights, config: config)
-        let lora = try LoRAParameters<Double>.loaded(from: try AdapterReader.open(Fixtures.path("runtime/\(model)-adapters/a")),
-                                                     config: config)
-        return Setup(graph: TrainingGraph(weights: frozen, options: .init(dropout: dropout, recompute: recompute, threads: threads)),
-                     lora: lora, config: config)
+        let lora = try LoRAParameters<Double>.loaded(
+            from: try AdapterReader.open(Fixtures.path("runtime/\(model)-adapters/a")),
+            config: config)
+        return Setup(
+            graph: TrainingGraph(
+                weights: frozen, options: .init(dropout: dropout, recompute: recompute, threads: threads)),
+            lora: lora, config: config)
     }
 
     func randomSequences(_ count: Int, vocab: Int, seed: UInt64) -> [[Int]] {
@@ -34,19 +37,24 @@ final class GradientTests: XCTestCase {
 
     /// Compares the analytic gradient with central differences at a few entries of every module.
     /// Only blocks below `activeLayers` can reach the loss (the alignment loss stops early).
-    func check(_ s: Setup, tolerance: Double = 1e-6, activeLayers: Int? = nil,
-               loss: (LoRAParameters<Double>, LoRAParameters<Double>?) -> Double) {
+    func check(
+        _ s: Setup, tolerance: Double = 1e-6, activeLayers: Int? = nil,
+        loss: (LoRAParameters<Double>, LoRAParameters<Double>?) -> Double
+    ) {
         let gradients = s.lora.zerosLike()
         _ = loss(s.lora, gradients)
         var rng = TestRandom(seed: 42)
-        var probed = 0, nonzero = 0
+        var probed = 0
+        var nonzero = 0
         for (i, module) in s.lora.modules.enumerated() {
             for (parameter, gradient) in [(module.a, gradients.modules[i].a), (module.b, gradients.modules[i].b)] {
                 for _ in 0..<2 {
                     let k = Int(rng.next() % UInt64(parameter.count))
-                    let numeric = centralDifference(parameter, k) { loss(s.lora, nil) }, analytic = gradient.p[k]
-                    XCTAssertEqual(analytic, numeric, accuracy: tolerance * max(1, abs(numeric)),
-                                   "\(module.info.path) \(parameter === module.a ? "A" : "B")[\(k)]")
+                    let numeric = centralDifference(parameter, k) { loss(s.lora, nil) }
+                    let analytic = gradient.p[k]
+                    XCTAssertEqual(
+                        analytic, numeric, accuracy: tolerance * max(1, abs(numeric)),
+                        "\(module.info.path) \(parameter === module.a ? "A" : "B")[\(k)]")
                     if module.layer < (activeLayers ?? s.config.layerCount) {
                         probed += 1
                         if abs(numeric) > 1e-8 { nonzero += 1 }
@@ -78,8 +86,9 @@ final class GradientTests: XCTestCase {
             let side1 = randomSequences(3, vocab: s.config.vocabSize, seed: 12).reversed().map { $0 }
             check(s, activeLayers: s.config.layerCount - 1) { lora, gradients in
                 var random = TrainingRandom(seed: 1, stream: "dropout")
-                return s.graph.alignmentLoss(side0: side0, side1: side1, layer: s.config.layerCount - 1, temperature: 0.1,
-                                             lora: lora, gradients: gradients, random: &random)
+                return s.graph.alignmentLoss(
+                    side0: side0, side1: side1, layer: s.config.layerCount - 1, temperature: 0.1,
+                    lora: lora, gradients: gradients, random: &random)
             }
         }
     }
@@ -99,11 +108,14 @@ final class GradientTests: XCTestCase {
     }
 
     func testBatchPartsOnSeveralThreadsGiveTheSameLossAndGradients() throws {
-        let serial = try setup("llama"), parallel = try setup("llama", threads: 3)
+        let serial = try setup("llama")
+        let parallel = try setup("llama", threads: 3)
         let sequences = randomSequences(5, vocab: serial.config.vocabSize, seed: 21)
         let examples = sequences.enumerated().map { Scoring.Example(ids: $1, promptLength: 1 + $0 % 3) }
-        var r1 = TrainingRandom(seed: 1, stream: "dropout"), r2 = r1
-        let g1 = serial.lora.zerosLike(), g2 = parallel.lora.zerosLike()
+        var r1 = TrainingRandom(seed: 1, stream: "dropout")
+        var r2 = r1
+        let g1 = serial.lora.zerosLike()
+        let g2 = parallel.lora.zerosLike()
         let l1 = serial.graph.taskLoss(examples, lora: serial.lora, gradients: g1, random: &r1)
         let l2 = parallel.graph.taskLoss(examples, lora: parallel.lora, gradients: g2, random: &r2)
         XCTAssertEqual(l1, l2, accuracy: 1e-12 * l1)
@@ -116,11 +128,16 @@ final class GradientTests: XCTestCase {
         let side0 = randomSequences(4, vocab: 1024, seed: 31)
         let side1 = randomSequences(4, vocab: 1024, seed: 32)
         // Without dropout the parts change nothing but the order of sums.
-        let a = try setup("qwen2"), b = try setup("qwen2", threads: 3)
-        var r1 = TrainingRandom(seed: 1, stream: "dropout"), r2 = r1
-        let g1 = a.lora.zerosLike(), g2 = b.lora.zerosLike()
-        let l1 = a.graph.alignmentLoss(side0: side0, side1: side1, layer: 2, temperature: 0.1, lora: a.lora, gradients: g1, random: &r1)
-        let l2 = b.graph.alignmentLoss(side0: side0, side1: side1, layer: 2, temperature: 0.1, lora: b.lora, gradients: g2, random: &r2)
+        let a = try setup("qwen2")
+        let b = try setup("qwen2", threads: 3)
+        var r1 = TrainingRandom(seed: 1, stream: "dropout")
+        var r2 = r1
+        let g1 = a.lora.zerosLike()
+        let g2 = b.lora.zerosLike()
+        let l1 = a.graph.alignmentLoss(
+            side0: side0, side1: side1, layer: 2, temperature: 0.1, lora: a.lora, gradients: g1, random: &r1)
+        let l2 = b.graph.alignmentLoss(
+            side0: side0, side1: side1, layer: 2, temperature: 0.1, lora: b.lora, gradients: g2, random: &r2)
         XCTAssertEqual(l1, l2, accuracy: 1e-12 * l1)
         for (x, y) in zip(g1.tensors, g2.tensors) {
             for i in 0..<x.count { XCTAssertEqual(x.p[i], y.p[i], accuracy: 1e-12 * max(1, abs(x.p[i]))) }
@@ -129,8 +146,9 @@ final class GradientTests: XCTestCase {
         let d = try setup("qwen2", dropout: 0.2, threads: 2)
         check(d) { lora, gradients in
             var random = TrainingRandom(seed: 5, stream: "dropout")
-            return d.graph.alignmentLoss(side0: side0, side1: side1, layer: 2, temperature: 0.1, lora: lora,
-                                         gradients: gradients, random: &random)
+            return d.graph.alignmentLoss(
+                side0: side0, side1: side1, layer: 2, temperature: 0.1, lora: lora,
+                gradients: gradients, random: &random)
         }
     }
 }

@@ -20,21 +20,27 @@ final class TrainerTests: XCTestCase {
     }
 
     var taskRows: [String] {
-        ["{\"prefix\": \"Q: colour of the sky?\", \"text\": \" A: blue\", \"lang\": \"en\"}",
-         "{\"prefix\": \"Q: colour of grass?\", \"text\": \" A: green\", \"lang\": \"en\"}",
-         "{\"prefix\": \"Q: colour of snow?\", \"text\": \" A: white\", \"lang\": \"en\"}",
-         "{\"prefix\": \"Q: colour of coal?\", \"text\": \" A: black\", \"lang\": \"en\"}"]
+        [
+            "{\"prefix\": \"Q: colour of the sky?\", \"text\": \" A: blue\", \"lang\": \"en\"}",
+            "{\"prefix\": \"Q: colour of grass?\", \"text\": \" A: green\", \"lang\": \"en\"}",
+            "{\"prefix\": \"Q: colour of snow?\", \"text\": \" A: white\", \"lang\": \"en\"}",
+            "{\"prefix\": \"Q: colour of coal?\", \"text\": \" A: black\", \"lang\": \"en\"}",
+        ]
     }
 
     var pairRows: [String] {
-        ["{\"text_parallel_0\": \"Der Hund schläft.\", \"text_parallel_1\": \"The dog sleeps.\", \"lang\": \"de\"}",
-         "{\"text_parallel_0\": \"Le chat mange.\", \"text_parallel_1\": \"The cat eats.\", \"lang\": \"fr\"}",
-         "{\"text_parallel_0\": \"Птица поёт.\", \"text_parallel_1\": \"The bird sings.\", \"lang\": \"ru\"}",
-         "{\"text_parallel_0\": \"Ich trinke Kaffee.\", \"text_parallel_1\": \"I drink coffee.\", \"lang\": \"de\"}"]
+        [
+            "{\"text_parallel_0\": \"Der Hund schläft.\", \"text_parallel_1\": \"The dog sleeps.\", \"lang\": \"de\"}",
+            "{\"text_parallel_0\": \"Le chat mange.\", \"text_parallel_1\": \"The cat eats.\", \"lang\": \"fr\"}",
+            "{\"text_parallel_0\": \"Птица поёт.\", \"text_parallel_1\": \"The bird sings.\", \"lang\": \"ru\"}",
+            "{\"text_parallel_0\": \"Ich trinke Kaffee.\", \"text_parallel_1\": \"I drink coffee.\", \"lang\": \"de\"}",
+        ]
     }
 
-    func run(_ objective: TrainingObjective, steps: Int, seed: UInt64 = 1, dropout: Double = 0.1,
-             data: TrainingData) throws -> (trainer: Trainer, reports: [StepReport]) {
+    func run(
+        _ objective: TrainingObjective, steps: Int, seed: UInt64 = 1, dropout: Double = 0.1,
+        data: TrainingData
+    ) throws -> (trainer: Trainer, reports: [StepReport]) {
         var recipe = TrainingRecipe(objective: objective)
         recipe.steps = steps
         recipe.learningRate = 1e-2
@@ -51,7 +57,8 @@ final class TrainerTests: XCTestCase {
     func testTaskTrainingLowersTheTaskLoss() throws {
         let d = try data(taskRows)
         let (trainer, reports) = try run(.task, steps: 25, data: d)
-        let first = try XCTUnwrap(reports.first?.taskLoss), last = trainer.evaluate(d)
+        let first = try XCTUnwrap(reports.first?.taskLoss)
+        let last = trainer.evaluate(d)
         XCTAssertLessThan(last, first * 0.6, "task loss \(first) → \(last)")
         XCTAssertEqual(reports.count, 25)
         XCTAssertTrue(reports.allSatisfy { $0.alignLoss == nil })
@@ -60,7 +67,8 @@ final class TrainerTests: XCTestCase {
     func testAlignmentTrainingLowersTheAlignmentLoss() throws {
         let d = try data(pairRows)
         let (trainer, reports) = try run(.align, steps: 25, data: d)
-        let first = try XCTUnwrap(reports.first?.alignLoss), last = trainer.evaluate(d)
+        let first = try XCTUnwrap(reports.first?.alignLoss)
+        let last = trainer.evaluate(d)
         XCTAssertLessThan(last, first * 0.5, "alignment loss \(first) → \(last)")
         // Blocks at and above the alignment layer never reach the loss: their B stays zero.
         let layer = trainer.recipe.alignmentLayer(trainer.config)
@@ -130,12 +138,15 @@ final class TrainerTests: XCTestCase {
         d.task.append(.init(example: Scoring.Example(ids: [1, 5, 999_999], promptLength: 1), lang: "en"))
         var recipe = TrainingRecipe(objective: .task)
         recipe.steps = 1
-        XCTAssertThrowsError(try Trainer(model: try Self.model.get(), recipe: recipe).run(d, dev: nil) { _ in }) { error in
+        XCTAssertThrowsError(try Trainer(model: try Self.model.get(), recipe: recipe).run(d, dev: nil) { _ in }) {
+            error in
             XCTAssertTrue("\(error)".contains("outside the model's vocabulary"), "\(error)")
         }
         // A dev set whose rows score no token: NaN, and the last checkpoint is kept rather than a fake best.
         var dev = try data(taskRows, name: "dev")
-        dev.task = dev.task.map { .init(example: Scoring.Example(ids: $0.example.ids, promptLength: $0.example.ids.count), lang: $0.lang) }
+        dev.task = dev.task.map {
+            .init(example: Scoring.Example(ids: $0.example.ids, promptLength: $0.example.ids.count), lang: $0.lang)
+        }
         recipe.steps = 2
         let trainer = Trainer(model: try Self.model.get(), recipe: recipe)
         XCTAssertTrue(trainer.evaluate(dev).isNaN)
@@ -151,7 +162,8 @@ final class TrainerTests: XCTestCase {
         let dir = try Fixtures.scratchDirectory()
         let path = dir + "/bad.jsonl"
         try Fixtures.write(Array(rows.joined(separator: "\n").utf8), to: path)
-        let kept = try TrainingData(paths: [path], tokenizer: try Self.tokenizer.get(), maxLength: 128, skipBadRows: true)
+        let kept = try TrainingData(
+            paths: [path], tokenizer: try Self.tokenizer.get(), maxLength: 128, skipBadRows: true)
         XCTAssertEqual(kept.task.count, 4)
         XCTAssertEqual(kept.skipped.count, 2)
         XCTAssertTrue(kept.skipped[1].contains("line 6"), kept.skipped[1])

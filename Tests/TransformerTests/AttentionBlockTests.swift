@@ -19,10 +19,13 @@ final class AttentionBlockTests: XCTestCase {
 
     /// Asserts that a batched forward pass gives, for each sequence's real
     /// positions, the logits decoding gives (within 1e-4 of the largest logit).
-    func assertForwardMatchesDecoding(_ model: TransformerModel, _ sequences: [[Int]], file: StaticString = #filePath,
-                                      line: UInt = #line) throws {
+    func assertForwardMatchesDecoding(
+        _ model: TransformerModel, _ sequences: [[Int]], file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
         let block = TransformerModel.attentionBlock
-        XCTAssertGreaterThan(sequences.map(\.count).max() ?? 0, 2 * block, "the case must span several blocks", file: file, line: line)
+        XCTAssertGreaterThan(
+            sequences.map(\.count).max() ?? 0, 2 * block, "the case must span several blocks", file: file, line: line)
         let out = try model.forward(TokenBatch(sequences))
         let v = model.config.vocabSize
         for (s, ids) in sequences.enumerated() {
@@ -45,10 +48,12 @@ final class AttentionBlockTests: XCTestCase {
 
     func testBlocksAcrossLengthsAndPaddingAgreeWithDecoding() throws {
         let model = try TransformerModel(directory: Fixtures.path("runtime/llama"))
-        let v = model.config.vocabSize, block = TransformerModel.attentionBlock
+        let v = model.config.vocabSize
+        let block = TransformerModel.attentionBlock
         // Lengths on, before and after block boundaries; all but the longest are right-padded.
         let lengths = [2 * block + 13, block, block + 1, 5, 2 * block]
-        try assertForwardMatchesDecoding(model, lengths.enumerated().map { ids($1, vocabulary: v, seed: UInt64($0 + 1)) })
+        try assertForwardMatchesDecoding(
+            model, lengths.enumerated().map { ids($1, vocabulary: v, seed: UInt64($0 + 1)) })
     }
 
     func testSlidingWindowBlocksAgreeWithDecoding() throws {
@@ -62,7 +67,9 @@ final class AttentionBlockTests: XCTestCase {
         try FileManager.default.copyItem(atPath: source + "/model.safetensors", toPath: dir + "/model.safetensors")
         let model = try TransformerModel(directory: dir)
         XCTAssertEqual(model.config.slidingWindow, 20)
-        let v = model.config.vocabSize, block = TransformerModel.attentionBlock
-        try assertForwardMatchesDecoding(model, [ids(3 * block + 7, vocabulary: v, seed: 7), ids(block + 3, vocabulary: v, seed: 8)])
+        let v = model.config.vocabSize
+        let block = TransformerModel.attentionBlock
+        try assertForwardMatchesDecoding(
+            model, [ids(3 * block + 7, vocabulary: v, seed: 7), ids(block + 3, vocabulary: v, seed: 8)])
     }
 }

@@ -8,8 +8,10 @@ import TestSupport
 final class BPETrainerTests: XCTestCase {
     func testTrainedTokenizerLoadsAndRoundTrips() throws {
         let corpus = (0..<200).map { i in
-            ["the dog sleeps in the garden .", "Anna visits Paris every day .", "де кат финдс де боок .",
-             "πλαι ζομε φολκα μυζικα", "the river near the old bridge"][i % 5] + " \(i % 7)"
+            [
+                "the dog sleeps in the garden .", "Anna visits Paris every day .", "де кат финдс де боок .",
+                "πλαι ζομε φολκα μυζικα", "the river near the old bridge",
+            ][i % 5] + " \(i % 7)"
         }
         let result = try BPETrainer.train(corpus, vocabularySize: 320)
         XCTAssertEqual(result.merges, 320 - 256 - 3)
@@ -28,7 +30,8 @@ final class BPETrainerTests: XCTestCase {
         }
         // Frequent words become single tokens; the first merge is the most frequent pair.
         XCTAssertEqual(try tokenizer.encode(" the", addSpecialTokens: false).count, 1)
-        let firstMerge = try XCTUnwrap(result.tokenizer["model"]?["merges"]?.arrayValue?.first?.arrayValue?.compactMap(\.stringValue))
+        let firstMerge = try XCTUnwrap(
+            result.tokenizer["model"]?["merges"]?.arrayValue?.first?.arrayValue?.compactMap(\.stringValue))
         XCTAssertEqual(firstMerge.count, 2)
         // Deterministic.
         XCTAssertEqual(try BPETrainer.train(corpus, vocabularySize: 320).tokenizer, result.tokenizer)

@@ -10,7 +10,9 @@ final class ForwardAgainstPEFTTests: XCTestCase {
         let model = try TransformerModel(directory: Fixtures.path("tiny-llama"))
         for name in ["basic", "rslora", "patterns", "task", "align"] {
             let expected = try Fixtures.json("peft/\(name)/expected.json")
-            let ids = try XCTUnwrap(expected["input_ids"]?.arrayValue).map { try XCTUnwrap($0.arrayValue).compactMap(\.intValue) }
+            let ids = try XCTUnwrap(expected["input_ids"]?.arrayValue).map {
+                try XCTUnwrap($0.arrayValue).compactMap(\.intValue)
+            }
             let logits = try XCTUnwrap(expected["logits"]?.arrayValue).compactMap(\.doubleValue)
             let adapter = try AdapterReader.open(Fixtures.path("peft/\(name)"))
             let stack = try AdapterStack(adapters: [(adapter, 1)], config: model.config)

@@ -9,8 +9,10 @@ final class HostileInputTests: XCTestCase {
         for pattern in ["(a+)+$", "(a*)*", "(a|aa)+", "(?:x\\s+)*y", "((ab)+c)+", "(a{2,})+"] {
             XCTAssertNotNil(SplitPattern.nestedRepetition(in: pattern), pattern)
         }
-        for pattern in [SplitPattern.gpt2Pattern, SplitPattern.llama3Pattern("{1,3}"), "(?i:'s|'t)|\\p{L}+", "[(+]+", "\\(a+\\)+",
-                        "(ab)+", "(a|b)?", "(a+){1}", "\\p{N}{1,3}"] {
+        for pattern in [
+            SplitPattern.gpt2Pattern, SplitPattern.llama3Pattern("{1,3}"), "(?i:'s|'t)|\\p{L}+", "[(+]+", "\\(a+\\)+",
+            "(ab)+", "(a|b)?", "(a+){1}", "\\p{N}{1,3}",
+        ] {
             XCTAssertNil(SplitPattern.nestedRepetition(in: pattern), pattern)
         }
         XCTAssertThrowsError(try SplitPattern.checked(pattern: "(a+)+$"))
@@ -21,10 +23,12 @@ final class HostileInputTests: XCTestCase {
         // backtracks for hours; the watched thread gives up on it. Here the slow work sleeps rather
         // than backtracks, so the abandoned thread costs the rest of the suite no CPU.
         let start = Date()
-        XCTAssertThrowsError(try SplitPattern.withinTimeLimit(textLength: 400, limit: 0.2) { () -> Int in
-            Thread.sleep(forTimeInterval: 2)
-            return 0
-        }) { error in
+        XCTAssertThrowsError(
+            try SplitPattern.withinTimeLimit(textLength: 400, limit: 0.2) { () -> Int in
+                Thread.sleep(forTimeInterval: 2)
+                return 0
+            }
+        ) { error in
             XCTAssertTrue("\(error)".contains("took more than 0.2 s on a text of 400 characters"), "\(error)")
         }
         XCTAssertLessThan(Date().timeIntervalSince(start), 1.5)
@@ -33,18 +37,24 @@ final class HostileInputTests: XCTestCase {
     }
 
     func testConfigsAreReadStrictly() throws {
-        let good: [String: JSONValue] = ["model_type": "llama", "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16,
-                                         "num_hidden_layers": 1, "num_attention_heads": 2]
+        let good: [String: JSONValue] = [
+            "model_type": "llama", "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16,
+            "num_hidden_layers": 1, "num_attention_heads": 2,
+        ]
         func config(_ changes: [String: JSONValue]) throws -> ModelConfig {
             var fields = good
             for (k, v) in changes { fields[k] = v }
-            return try ModelConfig(json: .object(fields.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }), path: "config.json")
+            return try ModelConfig(
+                json: .object(fields.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }),
+                path: "config.json")
         }
         XCTAssertNoThrow(try config([:]))
         XCTAssertNoThrow(try config(["sliding_window": .null, "rms_norm_eps": 1e-6]))
-        for (key, value) in [("rms_norm_eps", JSONValue.int(-1)), ("rms_norm_eps", "x"), ("rope_theta", .int(0)),
-                             ("tie_word_embeddings", "no"), ("vocab_size", .int(1 << 40)), ("num_hidden_layers", .int(100_000)),
-                             ("attention_bias", .int(1)), ("max_position_embeddings", .int(0))] {
+        for (key, value) in [
+            ("rms_norm_eps", JSONValue.int(-1)), ("rms_norm_eps", "x"), ("rope_theta", .int(0)),
+            ("tie_word_embeddings", "no"), ("vocab_size", .int(1 << 40)), ("num_hidden_layers", .int(100_000)),
+            ("attention_bias", .int(1)), ("max_position_embeddings", .int(0)),
+        ] {
             XCTAssertThrowsError(try config([key: value]), "\(key): \(value)") { error in
                 XCTAssertEqual((error as? FormatError)?.location, key, "\(error)")
             }
@@ -53,7 +63,8 @@ final class HostileInputTests: XCTestCase {
 
     func testALongWordIsMergedInLinearithmicTime() throws {
         // a+b → "ab", ab+ab → "abab": the merge order of the tokenizers library on a 200k-symbol word.
-        let model = try BPEModel(vocab: ["a": 0, "b": 1, "ab": 2, "abab": 3], merges: [("a", "b"), ("ab", "ab")], ignoreMerges: false)
+        let model = try BPEModel(
+            vocab: ["a": 0, "b": 1, "ab": 2, "abab": 3], merges: [("a", "b"), ("ab", "ab")], ignoreMerges: false)
         let start = Date()
         let ids = try model.encode(word: String(repeating: "ab", count: 100_000) + "a")
         XCTAssertLessThan(Date().timeIntervalSince(start), 5)

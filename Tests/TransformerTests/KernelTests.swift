@@ -9,7 +9,8 @@ final class KernelTests: XCTestCase {
         var worst: Float = 0
         for i in 0...20_000 {
             let x = -87 + Float(i) * (175 / 20_000)
-            let ours = Kernels.exp(x), reference = Foundation.exp(Double(x))
+            let ours = Kernels.exp(x)
+            let reference = Foundation.exp(Double(x))
             worst = max(worst, Float(abs(Double(ours) - reference) / reference))
         }
         XCTAssertLessThan(worst, 2.5e-7, "relative error")
@@ -27,7 +28,8 @@ final class KernelTests: XCTestCase {
             values.withUnsafeBufferPointer { p in
                 let base = p.baseAddress!
                 XCTAssertEqual(Double(Kernels.sum(base, n)), values.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-5)
-                XCTAssertEqual(Double(Kernels.sumOfSquares(base, n)), values.reduce(0.0) { $0 + Double($1 * $1) }, accuracy: 1e-4)
+                XCTAssertEqual(
+                    Double(Kernels.sumOfSquares(base, n)), values.reduce(0.0) { $0 + Double($1 * $1) }, accuracy: 1e-4)
                 XCTAssertEqual(Kernels.maximum(base, n), values.max())
             }
         }
@@ -36,7 +38,8 @@ final class KernelTests: XCTestCase {
     func testMaskedSoftmaxSeesOnlyItsWindow() {
         var row: [Float] = [3, 1, 2, 5, -.infinity, 7]
         row.withUnsafeMutableBufferPointer { Kernels.maskedSoftmax($0.baseAddress!, count: 6, visible: 1, 3) }
-        let e = [1, 2, 5].map { Foundation.exp(Double($0) - 5) }, total = e.reduce(0, +)
+        let e = [1, 2, 5].map { Foundation.exp(Double($0) - 5) }
+        let total = e.reduce(0, +)
         XCTAssertEqual(row[0], 0)
         XCTAssertEqual(row[4], 0)
         XCTAssertEqual(row[5], 0)
@@ -55,6 +58,7 @@ final class KernelTests: XCTestCase {
         for (got, want) in zip([gateUp[0], gateUp[1], gateUp[4], gateUp[5]], expected) {
             XCTAssertEqual(Double(got), want, accuracy: 1e-6 * max(1, abs(want)))
         }
-        XCTAssertEqual([gateUp[2], gateUp[3], gateUp[6], gateUp[7]], [10, 20, 4, 5], "the up half is read, not written")
+        XCTAssertEqual(
+            [gateUp[2], gateUp[3], gateUp[6], gateUp[7]], [10, 20, 4, 5], "the up half is read, not written")
     }
 }

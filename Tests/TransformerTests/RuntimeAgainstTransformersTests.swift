@@ -15,12 +15,15 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
     func tensor(_ name: String) throws -> [Float] { try Self.tensors.get().tensor(name).floats() }
 
     /// "model" or "model+a" → the model directory and its adapter stack.
-    func load(_ model: String, adapters: [String: Double], into cache: inout [String: TransformerModel]) throws -> (TransformerModel, AdapterStack) {
+    func load(_ model: String, adapters: [String: Double], into cache: inout [String: TransformerModel]) throws -> (
+        TransformerModel, AdapterStack
+    ) {
         let e = try expected()
         let dir = try XCTUnwrap(e["models"]?[model]?["dir"]?.stringValue)
         let m = try cache[model] ?? TransformerModel(directory: Fixtures.path("runtime/\(dir)"))
         cache[model] = m
-        let sources = try adapters.sorted { $0.key < $1.key }.map { name, weight -> (source: any AdapterSource, weight: Double) in
+        let sources = try adapters.sorted { $0.key < $1.key }.map {
+            name, weight -> (source: any AdapterSource, weight: Double) in
             let adapterDir = try XCTUnwrap(e["adapters"]?["\(model)/\(name)"]?["dir"]?.stringValue)
             return (try AdapterReader.open(Fixtures.path("runtime/\(adapterDir)")), weight)
         }
@@ -29,7 +32,8 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
 
     /// Largest |ours − theirs| over real tokens, relative to the largest |theirs| there.
     func relativeError(_ ours: [Float], _ theirs: [Float], mask: [Bool], width: Int) -> Double {
-        var err = 0.0, scale = 0.0
+        var err = 0.0
+        var scale = 0.0
         for (row, real) in mask.enumerated() where real {
             for i in (row * width)..<((row + 1) * width) {
                 err = max(err, abs(Double(ours[i]) - Double(theirs[i])))
@@ -47,7 +51,8 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
             let ids = try XCTUnwrap(info["input_ids"]?.arrayValue).map { $0.arrayValue?.compactMap(\.intValue) ?? [] }
             let lengths = try XCTUnwrap(info["lengths"]?.arrayValue).compactMap(\.intValue)
             let sequences = zip(ids, lengths).map { Array($0.0.prefix($0.1)) }
-            for (variant, spec) in try XCTUnwrap(info["variants"]?.objectValue) where spec["merged"]?.boolValue != true {
+            for (variant, spec) in try XCTUnwrap(info["variants"]?.objectValue) where spec["merged"]?.boolValue != true
+            {
                 guard let logitsName = spec["logits"]?.stringValue else { continue }
                 let weights = (spec["adapters"]?.objectValue ?? []).map { ($0.key, $0.value.doubleValue ?? 1) }
                 let (m, stack) = try load(model, adapters: Dictionary(uniqueKeysWithValues: weights), into: &cache)
@@ -58,7 +63,8 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
                 for threads in [1, 2, 3] {
                     m.threadCount = threads
                     let out = try m.forward(batch, adapters: stack)
-                    let err = relativeError(out.logits, try tensor(logitsName), mask: batch.mask, width: m.config.vocabSize)
+                    let err = relativeError(
+                        out.logits, try tensor(logitsName), mask: batch.mask, width: m.config.vocabSize)
                     XCTAssertLessThan(err, 1e-4, "\(model) \(variant) logits, \(threads) threads")
                 }
                 m.threadCount = ProcessorCount.available
@@ -69,8 +75,9 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
                     XCTAssertEqual(out.hiddenStates.count, m.config.layerCount + 1)
                     for (l, state) in out.hiddenStates.enumerated() {
                         let theirs = Array(all[(l * layerSize)..<((l + 1) * layerSize)])
-                        XCTAssertLessThan(relativeError(state, theirs, mask: batch.mask, width: m.config.hiddenSize), 1e-4,
-                                          "\(model) \(variant) hidden state \(l)")
+                        XCTAssertLessThan(
+                            relativeError(state, theirs, mask: batch.mask, width: m.config.hiddenSize), 1e-4,
+                            "\(model) \(variant) hidden state \(l)")
                     }
                 }
                 checked += 1
@@ -88,7 +95,8 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
         // Old-style config files (rope_theta / rope_scaling / torch_dtype) read to the same architecture.
         for name in ["llama", "qwen2", "mistral"] {
             let legacy = try ModelConfig(json: try Fixtures.json("runtime/legacy_configs/\(name).json"), path: name)
-            let current = try ModelConfig(directory: Fixtures.path("runtime/\(try XCTUnwrap(expected()["models"]?[name]?["dir"]?.stringValue))"))
+            let current = try ModelConfig(
+                directory: Fixtures.path("runtime/\(try XCTUnwrap(expected()["models"]?[name]?["dir"]?.stringValue))"))
             XCTAssertEqual(legacy, current, name)
         }
     }
@@ -100,16 +108,20 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
             let parts = key.split(separator: "+").map(String.init)
             let (m, stack) = try load(parts[0], adapters: parts.count > 1 ? [parts[1]: 1] : [:], into: &cache)
             let tokenizer = try Tokenizer(directory: m.directory)
-            let examples = try rows.map { try Scoring.example(prefix: $0.string("prefix"), text: $0.string("text"), tokenizer: tokenizer) }
+            let examples = try rows.map {
+                try Scoring.example(prefix: $0.string("prefix"), text: $0.string("text"), tokenizer: tokenizer)
+            }
             let expectedExamples = try XCTUnwrap(info["examples"]?.arrayValue)
             for (ours, theirs) in zip(examples, expectedExamples) {
                 XCTAssertEqual(ours.ids, theirs["ids"]?.arrayValue?.compactMap(\.intValue), key)
                 XCTAssertEqual(ours.promptLength, theirs["n_masked"]?.intValue, key)
             }
-            let losses = try Scoring.losses(examples, model: m, adapters: stack, batchSize: 4, padID: tokenizer.padID ?? 0)
+            let losses = try Scoring.losses(
+                examples, model: m, adapters: stack, batchSize: 4, padID: tokenizer.padID ?? 0)
             for (ours, theirs) in zip(losses, expectedExamples) {
                 XCTAssertEqual(ours.tokens, theirs["tokens"]?.intValue, key)
-                XCTAssertTrue(isClose(ours.loss, try XCTUnwrap(theirs["loss"]?.doubleValue), rel: 1e-4), "\(key): \(ours.loss)")
+                XCTAssertTrue(
+                    isClose(ours.loss, try XCTUnwrap(theirs["loss"]?.doubleValue), rel: 1e-4), "\(key): \(ours.loss)")
             }
         }
     }
@@ -123,7 +135,8 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
             let tokenizer = try Tokenizer(directory: m.directory)
             let side0 = try rows.map { try tokenizer.encode($0.string("text_parallel_0")) }
             let side1 = try rows.map { try tokenizer.encode($0.string("text_parallel_1")) }
-            XCTAssertEqual(side0, info["input_ids_side0"]?.arrayValue?.map { $0.arrayValue?.compactMap(\.intValue) ?? [] })
+            XCTAssertEqual(
+                side0, info["input_ids_side0"]?.arrayValue?.map { $0.arrayValue?.compactMap(\.intValue) ?? [] })
             let pad = tokenizer.padID ?? 0
             let p0 = try Retrieval.pooledStates(side0, model: m, adapters: stack, batchSize: 12, padID: pad)
             let p1 = try Retrieval.pooledStates(side1, model: m, adapters: stack, batchSize: 12, padID: pad)
@@ -133,7 +146,9 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
                 for (lang, members) in groups {
                     let idx = members.arrayValue?.compactMap(\.intValue) ?? []
                     let acc = Retrieval.accuracy(anchors: idx.map { p0[l][$0] }, candidates: idx.map { p1[l][$0] })
-                    XCTAssertEqual(acc, layer["per_lang"]?[lang]?["accuracy"]?.doubleValue ?? -1, accuracy: 1e-9, "\(key) layer \(l) \(lang)")
+                    XCTAssertEqual(
+                        acc, layer["per_lang"]?[lang]?["accuracy"]?.doubleValue ?? -1, accuracy: 1e-9,
+                        "\(key) layer \(l) \(lang)")
                 }
             }
             // Pooling itself, at the stored layer.
@@ -142,7 +157,9 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
             for (side, pooled) in [p0, p1].enumerated() {
                 let theirs = try tensor(names[side])
                 let ours = Array(pooled[pooledLayer].prefix(3).joined())
-                XCTAssertLessThan(relativeError(ours, theirs, mask: [true, true, true], width: m.config.hiddenSize), 1e-4, "\(key) pooled side \(side)")
+                XCTAssertLessThan(
+                    relativeError(ours, theirs, mask: [true, true, true], width: m.config.hiddenSize), 1e-4,
+                    "\(key) pooled side \(side)")
             }
         }
     }
@@ -155,7 +172,8 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
             for item in list.arrayValue ?? [] {
                 let prompt = try XCTUnwrap(item["prompt_ids"]?.arrayValue).compactMap(\.intValue)
                 let expectedNew = try XCTUnwrap(item["new_ids"]?.arrayValue).compactMap(\.intValue)
-                let ours = try m.generate(prompt: prompt, maxNewTokens: expectedNew.count, stopTokens: [], adapters: stack)
+                let ours = try m.generate(
+                    prompt: prompt, maxNewTokens: expectedNew.count, stopTokens: [], adapters: stack)
                 XCTAssertEqual(ours, expectedNew, "\(key): \(item["prompt"]?.stringValue ?? "")")
             }
         }
@@ -175,7 +193,8 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
             try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: dir + "/" + file, overwrite: false)
         }
         for file in ["config.json", "model.safetensors.index.json"] {
-            try FileManager.default.copyItem(atPath: Fixtures.path("runtime/llama-sharded/\(file)"), toPath: dir + "/" + file)
+            try FileManager.default.copyItem(
+                atPath: Fixtures.path("runtime/llama-sharded/\(file)"), toPath: dir + "/" + file)
         }
         let sharded = try TransformerModel(directory: dir)
         let reference = try TransformerModel(directory: Fixtures.path("runtime/llama"))

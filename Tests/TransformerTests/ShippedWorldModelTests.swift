@@ -26,12 +26,16 @@ final class ShippedWorldModelTests: XCTestCase {
         let out = try model.forward(batch)
         let theirs = try SafeTensorsFile(path: Fixtures.path("world/expected.safetensors")).tensor("logits").floats()
         let vocab = model.config.vocabSize
-        XCTAssertEqual(theirs.count, ids.map(\.count).reduce(0, +) * vocab,
-                       "the fixture is for another model: rerun scripts/fixtures/make_world_fixture.py")
-        var row = 0, largestError = 0.0, largest = 0.0
+        XCTAssertEqual(
+            theirs.count, ids.map(\.count).reduce(0, +) * vocab,
+            "the fixture is for another model: rerun scripts/fixtures/make_world_fixture.py")
+        var row = 0
+        var largestError = 0.0
+        var largest = 0.0
         for (s, sequence) in ids.enumerated() {
             for t in sequence.indices {
-                let ours = (s * batch.length + t) * vocab, reference = row * vocab
+                let ours = (s * batch.length + t) * vocab
+                let reference = row * vocab
                 for v in 0..<vocab {
                     largestError = max(largestError, abs(Double(out.logits[ours + v]) - Double(theirs[reference + v])))
                     largest = max(largest, abs(Double(theirs[reference + v])))
@@ -40,7 +44,9 @@ final class ShippedWorldModelTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(largest, 1, "real logits, not zeros")
-        XCTAssertLessThan(largestError, 1e-4,
-                          "largest |runtime − transformers| over \(row) positions (logits up to \(largest)); if the shipped model changed, rerun scripts/fixtures/make_world_fixture.py")
+        XCTAssertLessThan(
+            largestError, 1e-4,
+            "largest |runtime − transformers| over \(row) positions (logits up to \(largest)); if the shipped model changed, rerun scripts/fixtures/make_world_fixture.py"
+        )
     }
 }

@@ -22,21 +22,34 @@ final class TokenizerTests: XCTestCase {
                 let name = c["name"]?.stringValue ?? text
                 let expected = try XCTUnwrap(c[variant])
                 let with = try tokenizer.encode(text, addSpecialTokens: true)
-                XCTAssertEqual(with, expected["ids_with_specials"]?.arrayValue?.compactMap(\.intValue), "\(variant): \(name)")
-                XCTAssertEqual(try tokenizer.encode(text, addSpecialTokens: false),
-                               expected["ids_without_specials"]?.arrayValue?.compactMap(\.intValue), "\(variant): \(name)")
-                XCTAssertEqual(with.map { tokenizer.token(for: $0) ?? "?" }, expected["tokens"]?.arrayValue?.compactMap(\.stringValue),
-                               "\(variant): \(name)")
+                XCTAssertEqual(
+                    with, expected["ids_with_specials"]?.arrayValue?.compactMap(\.intValue), "\(variant): \(name)")
+                XCTAssertEqual(
+                    try tokenizer.encode(text, addSpecialTokens: false),
+                    expected["ids_without_specials"]?.arrayValue?.compactMap(\.intValue), "\(variant): \(name)")
+                XCTAssertEqual(
+                    with.map { tokenizer.token(for: $0) ?? "?" },
+                    expected["tokens"]?.arrayValue?.compactMap(\.stringValue),
+                    "\(variant): \(name)")
                 XCTAssertEqual(tokenizer.decode(with), expected["decoded"]?.stringValue, "\(variant): \(name)")
-                XCTAssertEqual(tokenizer.decode(with, skipSpecialTokens: true), expected["decoded_skip_special"]?.stringValue,
-                               "\(variant): \(name)")
+                XCTAssertEqual(
+                    tokenizer.decode(with, skipSpecialTokens: true), expected["decoded_skip_special"]?.stringValue,
+                    "\(variant): \(name)")
             }
         }
     }
 
     func testSplitPatternsAreRecognised() {
-        if case .llama3(let digits) = SplitPattern(pattern: SplitPattern.llama3Pattern("{1,3}")) { XCTAssertEqual(digits, 3) } else { XCTFail() }
-        if case .llama3(let digits) = SplitPattern(pattern: SplitPattern.llama3Pattern("")) { XCTAssertEqual(digits, 1) } else { XCTFail() }
+        if case .llama3(let digits) = SplitPattern(pattern: SplitPattern.llama3Pattern("{1,3}")) {
+            XCTAssertEqual(digits, 3)
+        } else {
+            XCTFail()
+        }
+        if case .llama3(let digits) = SplitPattern(pattern: SplitPattern.llama3Pattern("")) {
+            XCTAssertEqual(digits, 1)
+        } else {
+            XCTFail()
+        }
         if case .gpt2 = SplitPattern(pattern: SplitPattern.gpt2Pattern) {} else { XCTFail() }
     }
 
@@ -50,7 +63,9 @@ final class TokenizerTests: XCTestCase {
     func testRefusesSentencePieceStyleTokenizers() {
         let json: JSONValue = ["model": ["type": "Unigram"]]
         XCTAssertThrowsError(try Tokenizer(json: json, config: nil))
-        let metaspace: JSONValue = ["model": ["type": "BPE", "vocab": [:], "merges": []], "pre_tokenizer": ["type": "Metaspace"]]
+        let metaspace: JSONValue = [
+            "model": ["type": "BPE", "vocab": [:], "merges": []], "pre_tokenizer": ["type": "Metaspace"],
+        ]
         XCTAssertThrowsError(try Tokenizer(json: metaspace, config: nil)) { error in
             XCTAssertTrue("\(error)".contains("Metaspace"), "\(error)")
         }

@@ -30,9 +30,12 @@ final class CheckCommandTests: XCTestCase {
 
     func testReportsAndJSON() throws {
         let dir = try Fixtures.scratchDirectory()
-        let html = dir + "/report.html", markdown = dir + "/summary.md"
-        let r = try CLI.run(["check", "--model", llama, "--adapter", adapterA, "--baseline", adapterA + ":0.5", "--data", data,
-                             "--pairs", pairs, "--json", "--html", html, "--markdown", markdown])
+        let html = dir + "/report.html"
+        let markdown = dir + "/summary.md"
+        let r = try CLI.run([
+            "check", "--model", llama, "--adapter", adapterA, "--baseline", adapterA + ":0.5", "--data", data,
+            "--pairs", pairs, "--json", "--html", html, "--markdown", markdown,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let doc = try JSONValue(parsing: Array(r.stdout.utf8))
         XCTAssertNotNil(doc["languages"]?["de"]?["candidate"]?["loss"]?.doubleValue)
@@ -41,12 +44,15 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: html, encoding: .utf8).contains("<svg"))
         XCTAssertTrue(try String(contentsOfFile: markdown, encoding: .utf8).hasPrefix("### adaptermerge check"))
         let outputs = dir + "/outputs.jsonl"
-        let decoded = try CLI.run(["check", "--model", llama, "--adapter", adapterA, "--data", data, "--outputs", outputs])
+        let decoded = try CLI.run([
+            "check", "--model", llama, "--adapter", adapterA, "--data", data, "--outputs", outputs,
+        ])
         XCTAssertEqual(decoded.status, 0, decoded.stderr)
         let lines = String(decoding: try Fixtures.bytes(outputs), as: UTF8.self).split(separator: "\n")
         let rows = String(decoding: try Fixtures.bytes(data), as: UTF8.self).split(separator: "\n")
         XCTAssertEqual(lines.count, rows.count, "one line per task row")
-        let first = try JSONValue(parsing: Array(lines[0].utf8)), firstRow = try JSONValue(parsing: Array(rows[0].utf8))
+        let first = try JSONValue(parsing: Array(lines[0].utf8))
+        let firstRow = try JSONValue(parsing: Array(rows[0].utf8))
         XCTAssertEqual(first["index"]?.intValue, 0)
         XCTAssertEqual(first["reference"]?.stringValue, firstRow["text"]?.stringValue)
         XCTAssertEqual(first["lang"]?.stringValue, firstRow["lang"]?.stringValue)
@@ -63,9 +69,11 @@ final class CheckCommandTests: XCTestCase {
 final class TuneCommandTests: XCTestCase {
     func testTuneWritesTheMergeWithItsTuningRecord() throws {
         let dir = try Fixtures.scratchDirectory()
-        let r = try CLI.run(["tune", "--model", Fixtures.path("runtime/llama"), "--task", Fixtures.path("runtime/llama-adapters/a"),
-                             "--align", Fixtures.path("runtime/llama-adapters/b"), "--dev", Fixtures.path("runtime/score.jsonl"),
-                             "--grid", "0,0.5,1", "--refine", "2", "--svg", dir + "/tune.svg", "-o", dir + "/tuned.lora", "--json"])
+        let r = try CLI.run([
+            "tune", "--model", Fixtures.path("runtime/llama"), "--task", Fixtures.path("runtime/llama-adapters/a"),
+            "--align", Fixtures.path("runtime/llama-adapters/b"), "--dev", Fixtures.path("runtime/score.jsonl"),
+            "--grid", "0,0.5,1", "--refine", "2", "--svg", dir + "/tune.svg", "-o", dir + "/tuned.lora", "--json",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let record = try JSONValue(parsing: Array(r.stdout.utf8))
         let chosen = try XCTUnwrap(record["chosen_weight"]?.doubleValue)
@@ -80,9 +88,11 @@ final class TuneCommandTests: XCTestCase {
 
     func testTuneSearchesLayerBandsToo() throws {
         let dir = try Fixtures.scratchDirectory()
-        let r = try CLI.run(["tune", "--model", Fixtures.path("runtime/llama"), "--task", Fixtures.path("runtime/llama-adapters/a"),
-                             "--align", Fixtures.path("runtime/llama-adapters/b"), "--dev", Fixtures.path("runtime/score.jsonl"),
-                             "--grid", "0,1", "--refine", "1", "--cuts", "1,2", "-o", dir + "/tuned.lora", "--json"])
+        let r = try CLI.run([
+            "tune", "--model", Fixtures.path("runtime/llama"), "--task", Fixtures.path("runtime/llama-adapters/a"),
+            "--align", Fixtures.path("runtime/llama-adapters/b"), "--dev", Fixtures.path("runtime/score.jsonl"),
+            "--grid", "0,1", "--refine", "1", "--cuts", "1,2", "-o", dir + "/tuned.lora", "--json",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let record = try JSONValue(parsing: Array(r.stdout.utf8))
         XCTAssertEqual(record["cuts_tried"]?.arrayValue?.count, 3)
@@ -99,12 +109,16 @@ final class TuneCommandTests: XCTestCase {
 final class ExampleWorldCommandTests: XCTestCase {
     func testWritesTheWorldAndItsFilesFeedTheOtherCommands() throws {
         let dir = try Fixtures.scratchDirectory() + "/world"
-        let arguments = ["example", "world", "-o", dir, "--seed", "5", "--pretrain", "20", "--train", "30", "--dev", "4",
-                         "--test", "6", "--parallel", "10", "--parallel-test", "5"]
+        let arguments = [
+            "example", "world", "-o", dir, "--seed", "5", "--pretrain", "20", "--train", "30", "--dev", "4",
+            "--test", "6", "--parallel", "10", "--parallel-test", "5",
+        ]
         let r = try CLI.run(arguments)
         XCTAssertEqual(r.status, 0, r.stderr)
-        for name in ["pretrain.jsonl", "task_train.jsonl", "task_dev.jsonl", "task_test.jsonl", "parallel_train.jsonl",
-                     "parallel_test.jsonl", "world.json"] {
+        for name in [
+            "pretrain.jsonl", "task_train.jsonl", "task_dev.jsonl", "task_test.jsonl", "parallel_train.jsonl",
+            "parallel_test.jsonl", "world.json",
+        ] {
             XCTAssertTrue(FileSystem.isRegularFile(dir + "/" + name), name)
         }
         let again = try CLI.run(arguments)
@@ -113,8 +127,10 @@ final class ExampleWorldCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run(arguments + ["--force"]).status, 0)
         XCTAssertEqual(try Fixtures.bytes(dir + "/task_test.jsonl"), first, "deterministic")
         // The task rows are what train and check read.
-        let check = try CLI.run(["check", "--model", Fixtures.path("runtime/llama"), "--adapter", Fixtures.path("runtime/llama-adapters/a"),
-                                 "--data", dir + "/task_dev.jsonl", "--pairs", dir + "/parallel_test.jsonl", "--no-baseline", "--json"])
+        let check = try CLI.run([
+            "check", "--model", Fixtures.path("runtime/llama"), "--adapter", Fixtures.path("runtime/llama-adapters/a"),
+            "--data", dir + "/task_dev.jsonl", "--pairs", dir + "/parallel_test.jsonl", "--no-baseline", "--json",
+        ])
         XCTAssertEqual(check.status, 0, check.stderr)
         let doc = try JSONValue(parsing: Array(check.stdout.utf8))
         XCTAssertNotNil(doc["languages"]?["xe"]?["candidate"]?["slot_f1"]?.doubleValue)
@@ -123,31 +139,48 @@ final class ExampleWorldCommandTests: XCTestCase {
     func testTokenizerTrainsOnTheWorld() throws {
         let dir = try Fixtures.scratchDirectory()
         let world = dir + "/world"
-        XCTAssertEqual(try CLI.run(["example", "world", "-o", world, "--pretrain", "30", "--train", "5", "--dev", "1", "--test", "1",
-                                    "--parallel", "1", "--parallel-test", "1"]).status, 0)
-        let r = try CLI.run(["example", "tokenizer", "--data", world + "/pretrain.jsonl", "--vocab-size", "400", "-o", dir + "/tok"])
+        XCTAssertEqual(
+            try CLI.run([
+                "example", "world", "-o", world, "--pretrain", "30", "--train", "5", "--dev", "1", "--test", "1",
+                "--parallel", "1", "--parallel-test", "1",
+            ]).status, 0)
+        let r = try CLI.run([
+            "example", "tokenizer", "--data", world + "/pretrain.jsonl", "--vocab-size", "400", "-o", dir + "/tok",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let tokens = try CLI.run(["tokenize", "--model", dir + "/tok", "Anna visits Paris", "--json"])
         XCTAssertEqual(tokens.status, 0, tokens.stderr)
-        XCTAssertEqual(try JSONValue(parsing: Array(tokens.stdout.utf8))["ids"]?.arrayValue?.first?.intValue, 397, "BOS")
-        XCTAssertEqual(try CLI.run(["example", "tokenizer", "--data", world + "/pretrain.jsonl", "-o", dir + "/tok"]).status, 2,
-                       "never overwritten without --force")
+        XCTAssertEqual(
+            try JSONValue(parsing: Array(tokens.stdout.utf8))["ids"]?.arrayValue?.first?.intValue, 397, "BOS")
+        XCTAssertEqual(
+            try CLI.run(["example", "tokenizer", "--data", world + "/pretrain.jsonl", "-o", dir + "/tok"]).status, 2,
+            "never overwritten without --force")
     }
 
     func testPretrainWritesABaseModelTheRuntimeLoads() throws {
         let dir = try Fixtures.scratchDirectory()
-        XCTAssertEqual(try CLI.run(["example", "world", "-o", dir + "/world", "--pretrain", "40", "--train", "5", "--dev", "2",
-                                    "--test", "1", "--parallel", "1", "--parallel-test", "1"]).status, 0)
-        XCTAssertEqual(try CLI.run(["example", "tokenizer", "--data", dir + "/world/pretrain.jsonl", "--vocab-size", "300",
-                                    "-o", dir + "/tok"]).status, 0)
-        try Fixtures.write(Array("""
-        {"model_type": "llama", "vocab_size": 300, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-         "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128, "rms_norm_eps": 1e-5,
-         "rope_theta": 10000.0, "tie_word_embeddings": true, "hidden_act": "silu"}
-        """.utf8), to: dir + "/config.json")
-        let r = try CLI.run(["pretrain", "--config", dir + "/config.json", "--tokenizer", dir + "/tok", "--data",
-                             dir + "/world/pretrain.jsonl", "-o", dir + "/base", "--steps", "25", "--batch-size", "8", "--length", "32",
-                             "--lr", "1e-2", "--dtype", "bf16", "--log", dir + "/curve.jsonl"])
+        XCTAssertEqual(
+            try CLI.run([
+                "example", "world", "-o", dir + "/world", "--pretrain", "40", "--train", "5", "--dev", "2",
+                "--test", "1", "--parallel", "1", "--parallel-test", "1",
+            ]).status, 0)
+        XCTAssertEqual(
+            try CLI.run([
+                "example", "tokenizer", "--data", dir + "/world/pretrain.jsonl", "--vocab-size", "300",
+                "-o", dir + "/tok",
+            ]).status, 0)
+        try Fixtures.write(
+            Array(
+                """
+                {"model_type": "llama", "vocab_size": 300, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                 "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128, "rms_norm_eps": 1e-5,
+                 "rope_theta": 10000.0, "tie_word_embeddings": true, "hidden_act": "silu"}
+                """.utf8), to: dir + "/config.json")
+        let r = try CLI.run([
+            "pretrain", "--config", dir + "/config.json", "--tokenizer", dir + "/tok", "--data",
+            dir + "/world/pretrain.jsonl", "-o", dir + "/base", "--steps", "25", "--batch-size", "8", "--length", "32",
+            "--lr", "1e-2", "--dtype", "bf16", "--log", dir + "/curve.jsonl",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let losses = try String(contentsOfFile: dir + "/curve.jsonl", encoding: .utf8).split(separator: "\n")
             .compactMap { try? JSONValue(parsing: Array($0.utf8))["task_loss"]?.doubleValue }
@@ -158,8 +191,10 @@ final class ExampleWorldCommandTests: XCTestCase {
         let config = try FileSystem.readJSON(dir + "/base/config.json")
         XCTAssertEqual(config["dtype"]?.stringValue, "bfloat16")
         XCTAssertEqual(config["architectures"]?.arrayValue?.first?.stringValue, "LlamaForCausalLM")
-        let biased = try CLI.run(["pretrain", "--config", Fixtures.path("runtime/qwen2/config.json"), "--tokenizer", dir + "/tok",
-                                  "--data", dir + "/world/pretrain.jsonl", "-o", dir + "/x", "--steps", "1"])
+        let biased = try CLI.run([
+            "pretrain", "--config", Fixtures.path("runtime/qwen2/config.json"), "--tokenizer", dir + "/tok",
+            "--data", dir + "/world/pretrain.jsonl", "-o", dir + "/x", "--steps", "1",
+        ])
         XCTAssertEqual(biased.status, 2)
     }
 }

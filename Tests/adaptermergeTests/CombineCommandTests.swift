@@ -58,11 +58,15 @@ final class CombineCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run(args + ["-o", dir + "/b.lora"]).status, 0)
         XCTAssertEqual(try Fixtures.bytes(dir + "/a.lora"), try Fixtures.bytes(dir + "/b.lora"))
         for method in ["ties", "dare"] {
-            let seeded = ["combine", task, Fixtures.path("peft/align8"), "--method", method, "--density", "0.4", "--seed", "7"]
+            let seeded = [
+                "combine", task, Fixtures.path("peft/align8"), "--method", method, "--density", "0.4", "--seed", "7",
+            ]
             XCTAssertEqual(try CLI.run(seeded + ["-o", dir + "/\(method)1.lora"]).status, 0)
             XCTAssertEqual(try CLI.run(seeded + ["-o", dir + "/\(method)2.lora"]).status, 0)
-            XCTAssertEqual(try Fixtures.bytes(dir + "/\(method)1.lora"), try Fixtures.bytes(dir + "/\(method)2.lora"), method)
-            let lineage = try JSONValue(parsing: try CLI.run(["inspect", dir + "/\(method)1.lora", "--json"]).stdout)["lineage"]
+            XCTAssertEqual(
+                try Fixtures.bytes(dir + "/\(method)1.lora"), try Fixtures.bytes(dir + "/\(method)2.lora"), method)
+            let lineage = try JSONValue(parsing: try CLI.run(["inspect", dir + "/\(method)1.lora", "--json"]).stdout)[
+                "lineage"]
             XCTAssertEqual(lineage?["seed"]?.intValue, 7)
             XCTAssertEqual(lineage?["density"]?.doubleValue, 0.4)
         }
@@ -74,14 +78,16 @@ final class CombineCommandTests: XCTestCase {
         XCTAssertTrue(FileSystem.isRegularFile(dir + "/peft/adapter_config.json"))
         XCTAssertEqual(try CLI.run(["verify", dir + "/peft"]).status, 0)
         // The PEFT export carries the merge's metadata: back to .lora, byte for byte.
-        XCTAssertEqual(try CLI.run(["combine", task, align, "--weights", "1,0.5", "-o", dir + "/direct.lora"]).status, 0)
+        XCTAssertEqual(
+            try CLI.run(["combine", task, align, "--weights", "1,0.5", "-o", dir + "/direct.lora"]).status, 0)
         XCTAssertEqual(try CLI.run(["convert", dir + "/peft", dir + "/roundtrip.lora"]).status, 0)
         XCTAssertEqual(try Fixtures.bytes(dir + "/direct.lora"), try Fixtures.bytes(dir + "/roundtrip.lora"))
 
         try FileManager.default.createDirectory(atPath: dir + "/ci", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: task, toPath: dir + "/ci/task")
         try FileManager.default.copyItem(atPath: align, toPath: dir + "/ci/align")
-        let recipe = #"{"inputs": [{"path": "task", "weight": 1}, {"path": "align", "weight": 0.5}], "method": "concat", "output": "out.lora"}"#
+        let recipe =
+            #"{"inputs": [{"path": "task", "weight": 1}, {"path": "align", "weight": 0.5}], "method": "concat", "output": "out.lora"}"#
         try Fixtures.write(Array(recipe.utf8), to: dir + "/ci/merge.json")
         let run = try CLI.run(["combine", "--recipe", dir + "/ci/merge.json"])
         XCTAssertEqual(run.status, 0, run.stderr)
@@ -132,14 +138,20 @@ final class CombineCommandTests: XCTestCase {
 final class LayerWeightsCommandTests: XCTestCase {
     func testLayerWeightsFromTheCommandLineAndARecipeGiveTheSameBytes() throws {
         let dir = try Fixtures.scratchDirectory()
-        let task = Fixtures.path("peft/task"), align = Fixtures.path("peft/align")
-        let r = try CLI.run(["combine", task, align, "--weights", "1,0.5", "--layer-weights", "2:1-=0", "-o", dir + "/cli.lora", "--json"])
+        let task = Fixtures.path("peft/task")
+        let align = Fixtures.path("peft/align")
+        let r = try CLI.run([
+            "combine", task, align, "--weights", "1,0.5", "--layer-weights", "2:1-=0", "-o", dir + "/cli.lora",
+            "--json",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let lineage = try AdapterReader.open(dir + "/cli.lora").metadata.lineage
         XCTAssertEqual(lineage?["layer_weights"]?["2"]?.stringValue, "1-=0")
-        try Fixtures.write(Array("""
-        {"inputs": [{"path": "\(task)"}, {"path": "\(align)", "weight": 0.5, "layers": "1-=0"}], "output": "recipe.lora"}
-        """.utf8), to: dir + "/merge.json")
+        try Fixtures.write(
+            Array(
+                """
+                {"inputs": [{"path": "\(task)"}, {"path": "\(align)", "weight": 0.5, "layers": "1-=0"}], "output": "recipe.lora"}
+                """.utf8), to: dir + "/merge.json")
         let recipe = try CLI.run(["combine", "--recipe", dir + "/merge.json"])
         XCTAssertEqual(recipe.status, 0, recipe.stderr)
         // The lineage names the inputs' paths as given, which are the same here.

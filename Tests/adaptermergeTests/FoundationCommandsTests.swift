@@ -8,14 +8,18 @@ final class FoundationCommandsTests: XCTestCase {
     func testConvertThenInspectThenVerify() throws {
         let dir = try Fixtures.scratchDirectory()
         let lora = dir + "/task.lora"
-        let convert = try CLI.run(["convert", Fixtures.path("peft/task"), lora, "--kind", "task", "--languages", "en,de"])
+        let convert = try CLI.run([
+            "convert", Fixtures.path("peft/task"), lora, "--kind", "task", "--languages", "en,de",
+        ])
         XCTAssertEqual(convert.status, 0, convert.stderr)
         XCTAssertTrue(convert.stdout.contains("14 modules"), convert.stdout)
 
         let inspect = try CLI.run(["inspect", lora])
         XCTAssertEqual(inspect.status, 0, inspect.stderr)
-        for fragment in ["kind       task", "base model fixtures/tiny-llama", "rank       8 (all)", "alpha      16 (all)",
-                         "languages  en, de", "per-layer ‖ΔW‖_F", "stored"] {
+        for fragment in [
+            "kind       task", "base model fixtures/tiny-llama", "rank       8 (all)", "alpha      16 (all)",
+            "languages  en, de", "per-layer ‖ΔW‖_F", "stored",
+        ] {
             XCTAssertTrue(inspect.stdout.contains(fragment), "inspect lacks \"\(fragment)\":\n\(inspect.stdout)")
         }
 
@@ -32,11 +36,15 @@ final class FoundationCommandsTests: XCTestCase {
         XCTAssertEqual(modules.count, 14)
         let expected = try Fixtures.json("peft/task/expected.json")["modules"]?.arrayValue ?? []
         for m in modules {
-            for key in ["name", "layer", "in", "out", "rank", "alpha", "scaling", "dtype", "delta_fro", "delta_spectral", "effective_rank", "nonfinite"] {
+            for key in [
+                "name", "layer", "in", "out", "rank", "alpha", "scaling", "dtype", "delta_fro", "delta_spectral",
+                "effective_rank", "nonfinite",
+            ] {
                 XCTAssertNotNil(m[key], "module entry lacks \(key)")
             }
             let reference = try XCTUnwrap(expected.first { $0["name"] == m["name"] })
-            XCTAssertTrue(isClose(m["delta_fro"]?.doubleValue ?? 0, reference["delta_fro"]?.doubleValue ?? 1, rel: 1e-10))
+            XCTAssertTrue(
+                isClose(m["delta_fro"]?.doubleValue ?? 0, reference["delta_fro"]?.doubleValue ?? 1, rel: 1e-10))
         }
 
         let verify = try CLI.run(["verify", lora])
@@ -89,7 +97,8 @@ final class FoundationCommandsTests: XCTestCase {
         // A PEFT directory with broken weights.
         try FileManager.default.createDirectory(atPath: dir + "/peft", withIntermediateDirectories: true)
         try Fixtures.write(Array(good.dropLast(3)), to: dir + "/peft/adapter_model.safetensors")
-        try FileManager.default.copyItem(atPath: Fixtures.path("peft/basic/adapter_config.json"), toPath: dir + "/peft/adapter_config.json")
+        try FileManager.default.copyItem(
+            atPath: Fixtures.path("peft/basic/adapter_config.json"), toPath: dir + "/peft/adapter_config.json")
         let broken = try CLI.run(["convert", dir + "/peft", dir + "/out.lora"])
         XCTAssertEqual(broken.status, 2)
         XCTAssertTrue(broken.stderr.contains("truncated"), broken.stderr)
@@ -132,10 +141,15 @@ final class FoundationCommandsTests: XCTestCase {
 
     func testDTypeAndEncodingOptions() throws {
         let dir = try Fixtures.scratchDirectory()
-        XCTAssertEqual(try CLI.run(["convert", Fixtures.path("peft/task"), dir + "/bf.lora", "--dtype", "bf16", "--encoding", "zstd", "--level", "9"]).status, 0)
+        XCTAssertEqual(
+            try CLI.run([
+                "convert", Fixtures.path("peft/task"), dir + "/bf.lora", "--dtype", "bf16", "--encoding", "zstd",
+                "--level", "9",
+            ]).status, 0)
         let doc = try JSONValue(parsing: try CLI.run(["inspect", dir + "/bf.lora", "--json"]).stdout)
         XCTAssertEqual(doc["modules"]?.arrayValue?.first?["dtype"], "bf16")
         XCTAssertEqual(doc["modules"]?.arrayValue?.first?["encoding"]?["A"], "zstd")
-        XCTAssertEqual(try CLI.run(["convert", Fixtures.path("peft/task"), dir + "/x.lora", "--level", "40"]).status, 2)
+        XCTAssertEqual(
+            try CLI.run(["convert", Fixtures.path("peft/task"), dir + "/x.lora", "--level", "40"]).status, 2)
     }
 }

@@ -33,13 +33,17 @@ final class ReportInBrowserTests: XCTestCase {
     func testReportRendersItsPlots() throws {
         guard Self.chromium != nil else { throw XCTSkip("no Chromium installed") }
         let dir = try Fixtures.scratchDirectory()
-        let html = dir + "/report.html", png = dir + "/report.png"
-        let r = try CLI.run(["check", "--model", Fixtures.path("runtime/llama"), "--adapter", Fixtures.path("runtime/llama-adapters/a"),
-                             "--data", Fixtures.path("runtime/score.jsonl"), "--pairs", Fixtures.path("runtime/pairs.jsonl"),
-                             "--html", html])
+        let html = dir + "/report.html"
+        let png = dir + "/report.png"
+        let r = try CLI.run([
+            "check", "--model", Fixtures.path("runtime/llama"), "--adapter", Fixtures.path("runtime/llama-adapters/a"),
+            "--data", Fixtures.path("runtime/score.jsonl"), "--pairs", Fixtures.path("runtime/pairs.jsonl"),
+            "--html", html,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let dom = try browser(["--dump-dom", "file://" + html])
-        XCTAssertEqual(dom.components(separatedBy: "<svg").count - 1, 4, "loss, exact, retrieval bars and the retrieval curve")
+        XCTAssertEqual(
+            dom.components(separatedBy: "<svg").count - 1, 4, "loss, exact, retrieval bars and the retrieval curve")
         XCTAssertTrue(dom.contains("<rect"), "bars are in the rendered DOM")
 
         _ = try browser(["--window-size=1000,2600", "--screenshot=" + png, "file://" + html])

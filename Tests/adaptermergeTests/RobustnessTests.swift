@@ -30,19 +30,28 @@ final class RobustnessTests: XCTestCase {
     func hostileFiles() throws -> String {
         let d = try Fixtures.scratchDirectory()
         func write(_ name: String, _ text: String) throws { try Fixtures.write(Array(text.utf8), to: d + "/" + name) }
-        try write("long.jsonl", #"{"prefix": "a", "text": "\#(String(repeating: "ab ", count: 400_000))", "lang": "de"}"# + "\n")
-        try write("medium.jsonl", #"{"prefix": "a", "text": "\#(String(repeating: "ab ", count: 300))", "lang": "de"}"# + "\n")
+        try write(
+            "long.jsonl",
+            #"{"prefix": "a", "text": "\#(String(repeating: "ab ", count: 400_000))", "lang": "de"}"# + "\n")
+        try write(
+            "medium.jsonl", #"{"prefix": "a", "text": "\#(String(repeating: "ab ", count: 300))", "lang": "de"}"# + "\n"
+        )
         try write("empty-text.jsonl", #"{"prefix": "Say:", "text": "", "lang": "de"}"# + "\n")
         try write("lang-number.jsonl", #"{"prefix": "Say:", "text": " hi", "lang": 7}"# + "\n")
-        try write("long-pairs.jsonl", #"{"text_parallel_0": "\#(String(repeating: "x ", count: 500_000))", "text_parallel_1": "y", "lang": "de"}"# + "\n"
-                  + #"{"text_parallel_0": "a", "text_parallel_1": "b", "lang": "de"}"# + "\n")
+        try write(
+            "long-pairs.jsonl",
+            #"{"text_parallel_0": "\#(String(repeating: "x ", count: 500_000))", "text_parallel_1": "y", "lang": "de"}"#
+                + "\n"
+                + #"{"text_parallel_0": "a", "text_parallel_1": "b", "lang": "de"}"# + "\n")
         try write("recipe-typo.json", #"{"inputs": [{"path": "\#(task)"}, {"path": "\#(align)", "weigth": 0.5}]}"#)
         try write("recipe-type.json", #"{"inputs": [{"path": "\#(task)", "weight": "1"}]}"#)
         try write("not-an-adapter.lora", "hello\n")
         try FileManager.default.createDirectory(atPath: d + "/a-directory.lora", withIntermediateDirectories: false)
         try FileManager.default.createDirectory(atPath: d + "/unrelated", withIntermediateDirectories: false)
         try write("unrelated/notes.txt", "keep me\n")
-        try write("huge-config.json", """
+        try write(
+            "huge-config.json",
+            """
             {"model_type": "llama", "vocab_size": 16000000, "hidden_size": 16000000, "intermediate_size": 64,
              "num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": 64}
             """)
@@ -50,11 +59,14 @@ final class RobustnessTests: XCTestCase {
         // Model directories with one thing wrong each.
         for (name, edit) in [
             ("eps", { (c: inout [String: Any]) in c["rms_norm_eps"] = -1 }),
-            ("theta", { (c: inout [String: Any]) in
-                var rope = c["rope_parameters"] as? [String: Any] ?? [:]
-                rope["rope_theta"] = 0
-                c["rope_parameters"] = rope
-            }),
+            (
+                "theta",
+                { (c: inout [String: Any]) in
+                    var rope = c["rope_parameters"] as? [String: Any] ?? [:]
+                    rope["rope_theta"] = 0
+                    c["rope_parameters"] = rope
+                }
+            ),
             ("tie", { (c: inout [String: Any]) in c["tie_word_embeddings"] = "no" }),
             ("eps-string", { (c: inout [String: Any]) in c["rms_norm_eps"] = "x" }),
         ] as [(String, (inout [String: Any]) -> Void)] {
@@ -86,18 +98,23 @@ final class RobustnessTests: XCTestCase {
 
         // Adapters: NaN in a factor; an alpha so large the merge overflows; .lora metadata lying about types.
         let source = try AdapterReader.open(task)
-        try AdapterWriter.write(modules: source.modules, metadata: source.metadata, to: d + "/nan.lora", overwrite: false,
-                                allowNonFinite: true) { module in
+        try AdapterWriter.write(
+            modules: source.modules, metadata: source.metadata, to: d + "/nan.lora", overwrite: false,
+            allowNonFinite: true
+        ) { module in
             let (a, b) = try source.factors(of: module)
             var values = try a.floats()
             values[0] = .nan
             return (try Tensor(floats: values, shape: a.shape, dtype: a.dtype), b)
         }
         let huge = source.modules.map { $0.with(alpha: 1e300) }
-        try AdapterWriter.write(modules: huge, metadata: source.metadata, to: d + "/huge-alpha.lora", overwrite: false) { module in
+        try AdapterWriter.write(modules: huge, metadata: source.metadata, to: d + "/huge-alpha.lora", overwrite: false)
+        { module in
             try source.factors(of: source.module(module.path)!)
         }
-        for (name, key, value) in [("languages", "languages", JSONValue.int(5)), ("version", "format_version", .int(99))] {
+        for (name, key, value) in [
+            ("languages", "languages", JSONValue.int(5)), ("version", "format_version", .int(99)),
+        ] {
             let writer = try LoraContainerWriter(destination: d + "/meta-\(name).lora", overwrite: false)
             var modules: [LoraModuleInfo] = []
             for module in source.modules {
@@ -125,99 +142,192 @@ final class RobustnessTests: XCTestCase {
         let m = model
         return [
             // combine
-            Case(name: "f16 overflow", arguments: ["combine", task, align, "--weights", "1e5,1", "--dtype", "f16", "-o", "$D/o.lora"],
-                 message: "NaN/Inf", absent: ["$D/o.lora"]),
-            Case(name: "finite alpha that overflows", arguments: ["combine", "$D/huge-alpha.lora", task, "-o", "$D/o.lora"],
-                 message: "NaN/Inf", absent: ["$D/o.lora"]),
-            Case(name: "NaN input", arguments: ["combine", task, "$D/nan.lora", "-o", "$D/o.lora"], message: "NaN/Inf", absent: ["$D/o.lora"]),
-            Case(name: "recipe typo", arguments: ["combine", "--recipe", "$D/recipe-typo.json", "-o", "$D/o.lora"], message: "weigth",
-                 absent: ["$D/o.lora"]),
-            Case(name: "recipe wrong type", arguments: ["combine", "--recipe", "$D/recipe-type.json", "-o", "$D/o.lora"],
-                 message: "inputs[0].weight", absent: ["$D/o.lora"]),
-            Case(name: "empty weight", arguments: ["combine", task, align, "--weights=1,,2", "-o", "$D/o.lora"], message: "empty item",
-                 absent: ["$D/o.lora"]),
-            Case(name: "missing output directory", arguments: ["combine", task, align, "-o", "$D/nowhere/o.lora"],
-                 message: "does not exist"),
-            Case(name: ".lora name on a directory", arguments: ["combine", task, align, "-o", "$D/a-directory.lora", "--force"],
-                 message: "is a directory"),
-            Case(name: "force over an unrelated directory", arguments: ["combine", task, align, "-o", "$D/unrelated", "--force"],
-                 message: "not replaced"),
+            Case(
+                name: "f16 overflow",
+                arguments: ["combine", task, align, "--weights", "1e5,1", "--dtype", "f16", "-o", "$D/o.lora"],
+                message: "NaN/Inf", absent: ["$D/o.lora"]),
+            Case(
+                name: "finite alpha that overflows",
+                arguments: ["combine", "$D/huge-alpha.lora", task, "-o", "$D/o.lora"],
+                message: "NaN/Inf", absent: ["$D/o.lora"]),
+            Case(
+                name: "NaN input", arguments: ["combine", task, "$D/nan.lora", "-o", "$D/o.lora"], message: "NaN/Inf",
+                absent: ["$D/o.lora"]),
+            Case(
+                name: "recipe typo", arguments: ["combine", "--recipe", "$D/recipe-typo.json", "-o", "$D/o.lora"],
+                message: "weigth",
+                absent: ["$D/o.lora"]),
+            Case(
+                name: "recipe wrong type",
+                arguments: ["combine", "--recipe", "$D/recipe-type.json", "-o", "$D/o.lora"],
+                message: "inputs[0].weight", absent: ["$D/o.lora"]),
+            Case(
+                name: "empty weight", arguments: ["combine", task, align, "--weights=1,,2", "-o", "$D/o.lora"],
+                message: "empty item",
+                absent: ["$D/o.lora"]),
+            Case(
+                name: "missing output directory", arguments: ["combine", task, align, "-o", "$D/nowhere/o.lora"],
+                message: "does not exist"),
+            Case(
+                name: ".lora name on a directory",
+                arguments: ["combine", task, align, "-o", "$D/a-directory.lora", "--force"],
+                message: "is a directory"),
+            Case(
+                name: "force over an unrelated directory",
+                arguments: ["combine", task, align, "-o", "$D/unrelated", "--force"],
+                message: "not replaced"),
             // convert, inspect, verify, diff
-            Case(name: "convert NaN", arguments: ["convert", "$D/nan.lora", "$D/o.lora"], message: "NaN/Inf", absent: ["$D/o.lora"]),
-            Case(name: "metadata languages: 5", arguments: ["inspect", "$D/meta-languages.lora"], message: "__metadata__.languages"),
-            Case(name: "metadata format_version 99", arguments: ["inspect", "$D/meta-version.lora"], message: "format_version"),
-            Case(name: "verify a non-adapter", arguments: ["verify", "$D/not-an-adapter.lora"], message: "not-an-adapter.lora"),
+            Case(
+                name: "convert NaN", arguments: ["convert", "$D/nan.lora", "$D/o.lora"], message: "NaN/Inf",
+                absent: ["$D/o.lora"]),
+            Case(
+                name: "metadata languages: 5", arguments: ["inspect", "$D/meta-languages.lora"],
+                message: "__metadata__.languages"),
+            Case(
+                name: "metadata format_version 99", arguments: ["inspect", "$D/meta-version.lora"],
+                message: "format_version"),
+            Case(
+                name: "verify a non-adapter", arguments: ["verify", "$D/not-an-adapter.lora"],
+                message: "not-an-adapter.lora"),
             Case(name: "diff NaN", arguments: ["diff", "$D/nan.lora", task], message: "nan.lora"),
             // tokenize
-            Case(name: "catastrophic regex", arguments: ["tokenize", "--model", "$D/model-regex", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"],
-                 message: "exponential time"),
+            Case(
+                name: "catastrophic regex",
+                arguments: ["tokenize", "--model", "$D/model-regex", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"],
+                message: "exponential time"),
             // score
-            Case(name: "million-token row", arguments: ["score", "--model", m, "--data", "$D/long.jsonl"], message: "line 1"),
-            Case(name: "row past the context", arguments: ["score", "--model", m, "--data", "$D/medium.jsonl"], message: "context"),
-            Case(name: "empty text", arguments: ["score", "--model", m, "--data", "$D/empty-text.jsonl"], message: "nothing to score"),
-            Case(name: "lang: 7", arguments: ["score", "--model", m, "--data", "$D/lang-number.jsonl"], message: "line 1: lang"),
-            Case(name: "rms_norm_eps -1", arguments: ["score", "--model", "$D/model-eps", "--data", dev], message: "rms_norm_eps"),
-            Case(name: "rope_theta 0", arguments: ["score", "--model", "$D/model-theta", "--data", dev], message: "rope_theta"),
-            Case(name: "tie_word_embeddings \"no\"", arguments: ["score", "--model", "$D/model-tie", "--data", dev],
-                 message: "tie_word_embeddings"),
-            Case(name: "rms_norm_eps \"x\"", arguments: ["score", "--model", "$D/model-eps-string", "--data", dev], message: "rms_norm_eps"),
-            Case(name: "use_rslora \"yes\"", arguments: ["score", "--model", m, "--adapter", "$D/peft-rslora", "--data", dev],
-                 message: "use_rslora"),
-            Case(name: "target_modules 5", arguments: ["score", "--model", m, "--adapter", "$D/peft-targets", "--data", dev],
-                 message: "target_modules"),
-            Case(name: "NaN adapter", arguments: ["score", "--model", m, "--adapter", "$D/nan.lora", "--data", dev], message: "NaN/Inf"),
+            Case(
+                name: "million-token row", arguments: ["score", "--model", m, "--data", "$D/long.jsonl"],
+                message: "line 1"),
+            Case(
+                name: "row past the context", arguments: ["score", "--model", m, "--data", "$D/medium.jsonl"],
+                message: "context"),
+            Case(
+                name: "empty text", arguments: ["score", "--model", m, "--data", "$D/empty-text.jsonl"],
+                message: "nothing to score"),
+            Case(
+                name: "lang: 7", arguments: ["score", "--model", m, "--data", "$D/lang-number.jsonl"],
+                message: "line 1: lang"),
+            Case(
+                name: "rms_norm_eps -1", arguments: ["score", "--model", "$D/model-eps", "--data", dev],
+                message: "rms_norm_eps"),
+            Case(
+                name: "rope_theta 0", arguments: ["score", "--model", "$D/model-theta", "--data", dev],
+                message: "rope_theta"),
+            Case(
+                name: "tie_word_embeddings \"no\"", arguments: ["score", "--model", "$D/model-tie", "--data", dev],
+                message: "tie_word_embeddings"),
+            Case(
+                name: "rms_norm_eps \"x\"", arguments: ["score", "--model", "$D/model-eps-string", "--data", dev],
+                message: "rms_norm_eps"),
+            Case(
+                name: "use_rslora \"yes\"",
+                arguments: ["score", "--model", m, "--adapter", "$D/peft-rslora", "--data", dev],
+                message: "use_rslora"),
+            Case(
+                name: "target_modules 5",
+                arguments: ["score", "--model", m, "--adapter", "$D/peft-targets", "--data", dev],
+                message: "target_modules"),
+            Case(
+                name: "NaN adapter", arguments: ["score", "--model", m, "--adapter", "$D/nan.lora", "--data", dev],
+                message: "NaN/Inf"),
             // check
-            Case(name: "check --layer 99", arguments: ["check", "--model", m, "--adapter", task, "--data", dev, "--layer", "99"],
-                 message: "alignment layer 99"),
-            Case(name: "check --min-gain nan", arguments: ["check", "--model", m, "--adapter", task, "--data", dev, "--min-gain", "nan"],
-                 message: "--min-gain"),
-            Case(name: "check --html in a missing directory",
-                 arguments: ["check", "--model", m, "--adapter", task, "--data", dev, "--html", "$D/nowhere/r.html"],
-                 message: "does not exist"),
-            Case(name: "check long row", arguments: ["check", "--model", m, "--adapter", task, "--data", "$D/long.jsonl"], message: "line 1"),
+            Case(
+                name: "check --layer 99",
+                arguments: ["check", "--model", m, "--adapter", task, "--data", dev, "--layer", "99"],
+                message: "alignment layer 99"),
+            Case(
+                name: "check --min-gain nan",
+                arguments: ["check", "--model", m, "--adapter", task, "--data", dev, "--min-gain", "nan"],
+                message: "--min-gain"),
+            Case(
+                name: "check --html in a missing directory",
+                arguments: ["check", "--model", m, "--adapter", task, "--data", dev, "--html", "$D/nowhere/r.html"],
+                message: "does not exist"),
+            Case(
+                name: "check long row",
+                arguments: ["check", "--model", m, "--adapter", task, "--data", "$D/long.jsonl"], message: "line 1"),
             // tune
-            Case(name: "slot_f1 without slots",
-                 arguments: ["tune", "--model", m, "--task", task, "--align", align, "--dev", dev, "--metric", "slot_f1", "-o", "$D/o.lora"],
-                 message: "slot", absent: ["$D/o.lora"]),
-            Case(name: "tune -o in a missing directory",
-                 arguments: ["tune", "--model", m, "--task", task, "--align", align, "--dev", dev, "-o", "$D/nowhere/o.lora"],
-                 message: "does not exist"),
-            Case(name: "tune --cuts past the layers",
-                 arguments: ["tune", "--model", m, "--task", task, "--align", align, "--dev", dev, "--cuts", "99"], message: "cut at layer 99"),
+            Case(
+                name: "slot_f1 without slots",
+                arguments: [
+                    "tune", "--model", m, "--task", task, "--align", align, "--dev", dev, "--metric", "slot_f1", "-o",
+                    "$D/o.lora",
+                ],
+                message: "slot", absent: ["$D/o.lora"]),
+            Case(
+                name: "tune -o in a missing directory",
+                arguments: [
+                    "tune", "--model", m, "--task", task, "--align", align, "--dev", dev, "-o", "$D/nowhere/o.lora",
+                ],
+                message: "does not exist"),
+            Case(
+                name: "tune --cuts past the layers",
+                arguments: ["tune", "--model", m, "--task", task, "--align", align, "--dev", dev, "--cuts", "99"],
+                message: "cut at layer 99"),
             // analyze
-            Case(name: "analyze --svg in a missing directory",
-                 arguments: ["analyze", "--model", m, "--pairs", pairs, "--svg", "$D/nowhere/c.svg"], message: "does not exist"),
-            Case(name: "analyze long pair", arguments: ["analyze", "--model", m, "--pairs", "$D/long-pairs.jsonl"], message: "line 1"),
+            Case(
+                name: "analyze --svg in a missing directory",
+                arguments: ["analyze", "--model", m, "--pairs", pairs, "--svg", "$D/nowhere/c.svg"],
+                message: "does not exist"),
+            Case(
+                name: "analyze long pair", arguments: ["analyze", "--model", m, "--pairs", "$D/long-pairs.jsonl"],
+                message: "line 1"),
             // train
-            Case(name: "train --rank 100000",
-                 arguments: ["train", "task", "--model", m, "--data", dev, "--rank", "100000", "-o", "$D/o.lora"], message: "--rank",
-                 absent: ["$D/o.lora"]),
-            Case(name: "train --weight-decay nan",
-                 arguments: ["train", "task", "--model", m, "--data", dev, "--weight-decay", "nan", "-o", "$D/o.lora"],
-                 message: "--weight-decay", absent: ["$D/o.lora"]),
-            Case(name: "train --targets ''", arguments: ["train", "task", "--model", m, "--data", dev, "--targets", "", "-o", "$D/o.lora"],
-                 message: "--targets", absent: ["$D/o.lora"]),
-            Case(name: "train --steps 999999999999",
-                 arguments: ["train", "task", "--model", m, "--data", dev, "--steps", "999999999999", "-o", "$D/o.lora"],
-                 message: "--steps", absent: ["$D/o.lora"]),
-            Case(name: "train --epochs 1e9", arguments: ["train", "task", "--model", m, "--data", dev, "--epochs", "1e9", "-o", "$D/o.lora"],
-                 message: "--epochs", absent: ["$D/o.lora"]),
-            Case(name: "train -o in a missing directory",
-                 arguments: ["train", "task", "--model", m, "--data", dev, "-o", "$D/nowhere/o.lora"], message: "does not exist"),
-            Case(name: "train --log in a missing directory",
-                 arguments: ["train", "task", "--model", m, "--data", dev, "-o", "$D/o.lora", "--log", "$D/nowhere/l.jsonl"],
-                 message: "does not exist", absent: ["$D/o.lora"]),
+            Case(
+                name: "train --rank 100000",
+                arguments: ["train", "task", "--model", m, "--data", dev, "--rank", "100000", "-o", "$D/o.lora"],
+                message: "--rank",
+                absent: ["$D/o.lora"]),
+            Case(
+                name: "train --weight-decay nan",
+                arguments: ["train", "task", "--model", m, "--data", dev, "--weight-decay", "nan", "-o", "$D/o.lora"],
+                message: "--weight-decay", absent: ["$D/o.lora"]),
+            Case(
+                name: "train --targets ''",
+                arguments: ["train", "task", "--model", m, "--data", dev, "--targets", "", "-o", "$D/o.lora"],
+                message: "--targets", absent: ["$D/o.lora"]),
+            Case(
+                name: "train --steps 999999999999",
+                arguments: [
+                    "train", "task", "--model", m, "--data", dev, "--steps", "999999999999", "-o", "$D/o.lora",
+                ],
+                message: "--steps", absent: ["$D/o.lora"]),
+            Case(
+                name: "train --epochs 1e9",
+                arguments: ["train", "task", "--model", m, "--data", dev, "--epochs", "1e9", "-o", "$D/o.lora"],
+                message: "--epochs", absent: ["$D/o.lora"]),
+            Case(
+                name: "train -o in a missing directory",
+                arguments: ["train", "task", "--model", m, "--data", dev, "-o", "$D/nowhere/o.lora"],
+                message: "does not exist"),
+            Case(
+                name: "train --log in a missing directory",
+                arguments: [
+                    "train", "task", "--model", m, "--data", dev, "-o", "$D/o.lora", "--log", "$D/nowhere/l.jsonl",
+                ],
+                message: "does not exist", absent: ["$D/o.lora"]),
             // pretrain, example, apply
-            Case(name: "pretrain -o in a missing directory",
-                 arguments: ["pretrain", "--config", m + "/config.json", "--tokenizer", m, "--data", dev, "--field", "text",
-                             "-o", "$D/nowhere/base"], message: "does not exist"),
-            Case(name: "pretrain a config too large for memory",
-                 arguments: ["pretrain", "--config", "$D/huge-config.json", "--tokenizer", m, "--data", dev, "-o", "$D/base"],
-                 message: "memory", absent: ["$D/base"]),
-            Case(name: "example world --test 999999999999",
-                 arguments: ["example", "world", "-o", "$D/world", "--test", "999999999999"], message: "--test", absent: ["$D/world"]),
-            Case(name: "apply over an unrelated directory",
-                 arguments: ["apply", "--model", m, "--adapter", task, "-o", "$D/unrelated", "--force"], message: "not replaced"),
+            Case(
+                name: "pretrain -o in a missing directory",
+                arguments: [
+                    "pretrain", "--config", m + "/config.json", "--tokenizer", m, "--data", dev, "--field", "text",
+                    "-o", "$D/nowhere/base",
+                ], message: "does not exist"),
+            Case(
+                name: "pretrain a config too large for memory",
+                arguments: [
+                    "pretrain", "--config", "$D/huge-config.json", "--tokenizer", m, "--data", dev, "-o", "$D/base",
+                ],
+                message: "memory", absent: ["$D/base"]),
+            Case(
+                name: "example world --test 999999999999",
+                arguments: ["example", "world", "-o", "$D/world", "--test", "999999999999"], message: "--test",
+                absent: ["$D/world"]),
+            Case(
+                name: "apply over an unrelated directory",
+                arguments: ["apply", "--model", m, "--adapter", task, "-o", "$D/unrelated", "--force"],
+                message: "not replaced"),
         ]
     }
 
@@ -235,7 +345,9 @@ final class RobustnessTests: XCTestCase {
             XCTAssertEqual(lines.count, 1, "\(c.name): not one line:\n\(r.stderr)")
             XCTAssertTrue(r.stderr.hasPrefix("adaptermerge: error: "), "\(c.name): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains(c.message), "\(c.name): expected \"\(c.message)\" in: \(r.stderr)")
-            XCTAssertFalse(r.stderr.contains("(see --help)") && c.message.contains("line "), "\(c.name): a data error is no usage error")
+            XCTAssertFalse(
+                r.stderr.contains("(see --help)") && c.message.contains("line "),
+                "\(c.name): a data error is no usage error")
             for path in c.absent.map({ $0.replacingOccurrences(of: "$D", with: d) }) {
                 XCTAssertFalse(FileManager.default.fileExists(atPath: path), "\(c.name) left \(path)")
             }
@@ -251,7 +363,9 @@ final class RobustnessTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["convert", d + "/huge-alpha.lora", d + "/kept.lora"]).status, 0)
         let source = try AdapterReader.open(task)
         let big = d + "/big.lora"
-        try AdapterWriter.write(modules: source.modules, metadata: source.metadata, to: big, overwrite: false, dtype: .f32) { module in
+        try AdapterWriter.write(
+            modules: source.modules, metadata: source.metadata, to: big, overwrite: false, dtype: .f32
+        ) { module in
             let (a, b) = try source.factors(of: module)
             return (try Tensor(floats: try a.floats().map { $0 * 1e6 }, shape: a.shape), b)
         }
@@ -270,7 +384,9 @@ final class RobustnessTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["convert", align, out]).status, 2, "no overwrite without --force")
         let r = try CLI.run(["convert", align, out, "--force"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), ["adapter_config.json", "adapter_model.safetensors"])
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: out).sorted(),
+            ["adapter_config.json", "adapter_model.safetensors"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: d), ["peft"], "no staging directory left")
     }
 
@@ -280,8 +396,10 @@ final class RobustnessTests: XCTestCase {
             let d = try Fixtures.scratchDirectory()
             let process = Process()
             process.executableURL = CLI.binary
-            process.arguments = ["train", "task", "--model", model, "--data", dev, "--steps", "100000", "-o", d + "/o.lora",
-                                 "--log", d + "/log.jsonl"]
+            process.arguments = [
+                "train", "task", "--model", model, "--data", dev, "--steps", "100000", "-o", d + "/o.lora",
+                "--log", d + "/log.jsonl",
+            ]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
@@ -300,8 +418,10 @@ final class RobustnessTests: XCTestCase {
     func testTrainedAdaptersShareTheShippedBaseIdentity() throws {
         let d = try Fixtures.scratchDirectory()
         let world = Self.example + "/../world"
-        let train = try CLI.run(["train", "task", "--model", world + "/model", "--data", world + "/data/task_dev.jsonl", "--steps", "1",
-                                 "-o", d + "/t.lora"])
+        let train = try CLI.run([
+            "train", "task", "--model", world + "/model", "--data", world + "/data/task_dev.jsonl", "--steps", "1",
+            "-o", d + "/t.lora",
+        ])
         XCTAssertEqual(train.status, 0, train.stderr)
         let r = try CLI.run(["combine", d + "/t.lora", world + "/align.lora", "-o", d + "/m.lora"])
         XCTAssertEqual(r.status, 0, r.stderr)

@@ -17,33 +17,50 @@ final class StudyCommandTests: XCTestCase {
 
     func testStudySummarizesSeedDirectoriesAndReplacesItsSection() throws {
         let dir = try Fixtures.scratchDirectory()
-        let data = dir + "/test.jsonl", pairs = dir + "/pairs.jsonl"
-        try Fixtures.write(Array("""
-        {"prefix": "Utterance: wake me at noon\\nSlots:", "text": " time: noon\\n", "lang": "en", "utterance": "wake me at noon"}
-        {"prefix": "Utterance: vake me at nun\\nSlots:", "text": " time: nun\\n", "lang": "xa", "utterance": "vake me at nun"}
-        {"prefix": "Utterance: wek mi at nuun\\nSlots:", "text": " None\\n", "lang": "xb", "utterance": "wek mi at nuun"}
-        """.utf8), to: data)
-        try Fixtures.write(Array("""
-        {"text_parallel_0": "de kat", "text_parallel_1": "the cat", "lang": "xa"}
-        {"text_parallel_0": "de dog", "text_parallel_1": "the dog", "lang": "xa"}
-        {"text_parallel_0": "da kät", "text_parallel_1": "the cat", "lang": "xb"}
-        {"text_parallel_0": "da dög", "text_parallel_1": "the dog", "lang": "xb"}
-        """.utf8), to: pairs)
-        let seed = dir + "/seed-1", results = seed + "/results"
+        let data = dir + "/test.jsonl"
+        let pairs = dir + "/pairs.jsonl"
+        try Fixtures.write(
+            Array(
+                """
+                {"prefix": "Utterance: wake me at noon\\nSlots:", "text": " time: noon\\n", "lang": "en", "utterance": "wake me at noon"}
+                {"prefix": "Utterance: vake me at nun\\nSlots:", "text": " time: nun\\n", "lang": "xa", "utterance": "vake me at nun"}
+                {"prefix": "Utterance: wek mi at nuun\\nSlots:", "text": " None\\n", "lang": "xb", "utterance": "wek mi at nuun"}
+                """.utf8), to: data)
+        try Fixtures.write(
+            Array(
+                """
+                {"text_parallel_0": "de kat", "text_parallel_1": "the cat", "lang": "xa"}
+                {"text_parallel_0": "de dog", "text_parallel_1": "the dog", "lang": "xa"}
+                {"text_parallel_0": "da kät", "text_parallel_1": "the cat", "lang": "xb"}
+                {"text_parallel_0": "da dög", "text_parallel_1": "the dog", "lang": "xb"}
+                """.utf8), to: pairs)
+        let seed = dir + "/seed-1"
+        let results = seed + "/results"
         try FileManager.default.createDirectory(atPath: results, withIntermediateDirectories: true)
-        let groups = ["--task-languages", "en", "--align-languages", "xa", "--layer", "1", "--data", data, "--pairs", pairs, "--json"]
+        let groups = [
+            "--task-languages", "en", "--align-languages", "xa", "--layer", "1", "--data", data, "--pairs", pairs,
+            "--json",
+        ]
         try run(["analyze", "--model", llama, "--pairs", pairs, "--json"], into: results + "/base-retrieval.json")
         try run(["check", "--model", llama, "--adapter", a] + groups, into: results + "/task.json")
-        try run(["check", "--model", llama, "--adapter", a, "--adapter", b + ":1", "--baseline", a] + groups, into: results + "/untuned.json")
-        try run(["tune", "--model", llama, "--task", a, "--align", b, "--dev", data, "--grid", "0,1", "--refine", "0",
-                 "--cuts", "1", "-o", seed + "/merged.lora", "--json"], into: results + "/tune.json")
-        try run(["check", "--model", llama, "--adapter", seed + "/merged.lora", "--baseline", a] + groups, into: results + "/merged.json")
+        try run(
+            ["check", "--model", llama, "--adapter", a, "--adapter", b + ":1", "--baseline", a] + groups,
+            into: results + "/untuned.json")
+        try run(
+            [
+                "tune", "--model", llama, "--task", a, "--align", b, "--dev", data, "--grid", "0,1", "--refine", "0",
+                "--cuts", "1", "-o", seed + "/merged.lora", "--json",
+            ], into: results + "/tune.json")
+        try run(
+            ["check", "--model", llama, "--adapter", seed + "/merged.lora", "--baseline", a] + groups,
+            into: results + "/merged.json")
         try run(["check", "--model", llama, "--adapter", b, "--baseline", a] + groups, into: results + "/joint.json")
         try Fixtures.write(Array("pretrain\t120\ntask\t30\n".utf8), to: seed + "/times.tsv")
         try FileManager.default.copyItem(atPath: seed, toPath: dir + "/seed-2")
 
         let doc = dir + "/STUDY.md"
-        try Fixtures.write(Array("# Study\n<!-- study:begin -->\nold numbers\n<!-- study:end -->\nWhy.\n".utf8), to: doc)
+        try Fixtures.write(
+            Array("# Study\n<!-- study:begin -->\nold numbers\n<!-- study:end -->\nWhy.\n".utf8), to: doc)
         let r = try CLI.run(["example", "study", seed, dir + "/seed-2", "--svg", dir + "/f1.svg", "--into", doc])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("#### F1: retrieval by layer in the base model"), r.stdout)
@@ -52,7 +69,8 @@ final class StudyCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("| seed-1 | – |"), "no pretraining log")
         XCTAssertTrue(r.stdout.contains("| 2.5 |"), "150 s of stages")
         let updated = String(decoding: try Fixtures.bytes(doc), as: UTF8.self)
-        XCTAssertTrue(updated.hasPrefix("# Study\n<!-- study:begin -->\nGenerated by `adaptermerge example study` from 2 seeds"))
+        XCTAssertTrue(
+            updated.hasPrefix("# Study\n<!-- study:begin -->\nGenerated by `adaptermerge example study` from 2 seeds"))
         XCTAssertTrue(updated.hasSuffix("<!-- study:end -->\nWhy.\n"))
         XCTAssertFalse(updated.contains("old numbers"))
         XCTAssertTrue(String(decoding: try Fixtures.bytes(dir + "/f1.svg"), as: UTF8.self).hasPrefix("<svg"))

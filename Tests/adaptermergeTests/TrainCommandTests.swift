@@ -10,14 +10,19 @@ final class TrainCommandTests: XCTestCase {
     func testTrainWritesAnAdapterWithItsRecipeAndRefusesToOverwrite() throws {
         let dir = try Fixtures.scratchDirectory()
         let data = dir + "/data.jsonl"
-        try Fixtures.write(Array("""
-        {"prefix": "Q: sky?", "text": " blue", "lang": "en", "text_parallel_0": "Himmel", "text_parallel_1": "sky"}
-        {"prefix": "Q: grass?", "text": " green", "lang": "en", "text_parallel_0": "Gras", "text_parallel_1": "grass"}
-        {"prefix": "Q: snow?", "text": " white", "lang": "en", "text_parallel_0": "Schnee", "text_parallel_1": "snow"}
-        """.utf8), to: data)
-        let out = dir + "/joint.lora", log = dir + "/curve.jsonl"
-        let r = try CLI.run(["train", "joint", "--model", llama, "--data", data, "-o", out, "--steps", "3", "--batch-size", "3",
-                             "--rank", "2", "--targets", "q,v", "--dev", data, "--eval-every", "2", "--log", log])
+        try Fixtures.write(
+            Array(
+                """
+                {"prefix": "Q: sky?", "text": " blue", "lang": "en", "text_parallel_0": "Himmel", "text_parallel_1": "sky"}
+                {"prefix": "Q: grass?", "text": " green", "lang": "en", "text_parallel_0": "Gras", "text_parallel_1": "grass"}
+                {"prefix": "Q: snow?", "text": " white", "lang": "en", "text_parallel_0": "Schnee", "text_parallel_1": "snow"}
+                """.utf8), to: data)
+        let out = dir + "/joint.lora"
+        let log = dir + "/curve.jsonl"
+        let r = try CLI.run([
+            "train", "joint", "--model", llama, "--data", data, "-o", out, "--steps", "3", "--batch-size", "3",
+            "--rank", "2", "--targets", "q,v", "--dev", data, "--eval-every", "2", "--log", log,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("trained 3 steps"), r.stdout)
         let adapter = try AdapterReader.open(out)
@@ -44,12 +49,16 @@ final class TrainCommandTests: XCTestCase {
     func testInitContinuesFromAnExistingAdapter() throws {
         let dir = try Fixtures.scratchDirectory()
         let data = dir + "/data.jsonl"
-        try Fixtures.write(Array("{\"prefix\": \"a\", \"text\": \" b c\"}\n{\"prefix\": \"d\", \"text\": \" e f\"}\n".utf8), to: data)
+        try Fixtures.write(
+            Array("{\"prefix\": \"a\", \"text\": \" b c\"}\n{\"prefix\": \"d\", \"text\": \" e f\"}\n".utf8), to: data)
         let start = Fixtures.path("runtime/llama-adapters/a")
-        let r = try CLI.run(["train", "task", "--model", llama, "--data", data, "-o", dir + "/more.lora", "--steps", "2",
-                             "--init", start, "--optimizer", "sgd", "--lr", "1e-3", "--dropout", "0"])
+        let r = try CLI.run([
+            "train", "task", "--model", llama, "--data", data, "-o", dir + "/more.lora", "--steps", "2",
+            "--init", start, "--optimizer", "sgd", "--lr", "1e-3", "--dropout", "0",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let before = try AdapterReader.open(start), after = try AdapterReader.open(dir + "/more.lora")
+        let before = try AdapterReader.open(start)
+        let after = try AdapterReader.open(dir + "/more.lora")
         XCTAssertEqual(after.modules.map(\.path), before.modules.map(\.path))
         XCTAssertEqual(Set(after.modules.map(\.rank)), [4], "the initial adapter's rank")
         XCTAssertEqual(Set(after.modules.map(\.alpha)), [8])
@@ -65,7 +74,9 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("bad.jsonl") && r.stderr.contains("line 2"), r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
-        let align = try CLI.run(["train", "align", "--model", llama, "--data", data, "-o", dir + "/y.lora", "--skip-bad-rows"])
+        let align = try CLI.run([
+            "train", "align", "--model", llama, "--data", data, "-o", dir + "/y.lora", "--skip-bad-rows",
+        ])
         XCTAssertEqual(align.status, 2)
         XCTAssertTrue(align.stderr.contains("parallel rows"), align.stderr)
         XCTAssertFalse(FileSystem.exists(dir + "/y.lora"))
