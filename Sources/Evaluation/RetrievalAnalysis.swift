@@ -55,3 +55,50 @@ public struct RetrievalAnalysis: Sendable {
         }
     }
 }
+
+extension RetrievalAnalysis {
+    /// A curve already measured (read back from `analyze --json`).
+    public init(languages: [String], perLanguage: [String: [Double]], mean: [Double]) {
+        self.languages = languages
+        self.perLanguage = perLanguage
+        self.mean = mean
+    }
+
+    /// What `analyze --json` prints: `layers`, `mean`, `languages` (lang → accuracy per layer), `best_layer`.
+    public var json: JSONValue {
+        [
+            "layers": .array(layers.map { .int($0) }),
+            "mean": .array(mean.map { .double($0) }),
+            "languages": .object(
+                languages.map { (key: $0, value: .array((perLanguage[$0] ?? []).map { .double($0) })) }),
+            "best_layer": .int(bestLayer),
+        ]
+    }
+
+    /// Reads `analyze --json` output; every language's curve must have the mean's length.
+    public init(json: JSONValue, path: String) throws {
+        let f = try JSONFields(json, path: path, what: "a retrieval curve")
+        func curve(_ value: JSONValue?, _ key: String) throws -> [Double] {
+            guard let items = value?.arrayValue else { throw f.error(key, "must be a list of numbers") }
+            return try items.map {
+                guard let d = $0.doubleValue else { throw f.error(key, "must be a list of numbers") }
+                return d
+            }
+        }
+        let mean = try curve(f["mean"], "mean")
+        var languages: [String] = []
+        var perLanguage: [String: [Double]] = [:]
+        for (lang, value) in try f.object("languages")?.pairs ?? [] {
+            let values = try curve(value, "languages.\(lang)")
+            guard values.count == mean.count else {
+                throw f.error("languages.\(lang)", "has \(values.count) layers, the mean \(mean.count)")
+            }
+            languages.append(lang)
+            perLanguage[lang] = values
+        }
+        if let layers = f["layers"]?.arrayValue, layers.count != mean.count {
+            throw f.error("layers", "has \(layers.count) entries, the mean \(mean.count)")
+        }
+        self.init(languages: languages, perLanguage: perLanguage, mean: mean)
+    }
+}

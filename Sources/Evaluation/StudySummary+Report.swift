@@ -31,7 +31,7 @@ extension StudySummary {
                 + others.map { Self.cell(baseRetrieval(layer: layer, over: [$0]), digits: 2) }.joined(separator: " | ")
                 + " |\n"
         }
-        let best = seeds.map { "\($0.name): \($0.retrieval["best_layer"]?.intValue.map(String.init) ?? "–")" }
+        let best = seeds.map { "\($0.name): \($0.retrieval.bestLayer)" }
         md += "\nBest layer (mean over languages) per seed: \(best.joined(separator: ", ")).\n\n"
 
         // F2–F4 per group
@@ -91,12 +91,11 @@ extension StudySummary {
         md +=
             "| seed | weight | layers | dev score | dev score of the task adapter alone |\n| --- | ---: | --- | ---: | ---: |\n"
         for seed in seeds {
-            let weight = seed.tune["chosen_weight"]?.doubleValue
-            let cut = seed.tune["chosen_cut"]?.intValue
-            let atZero = seed.tune["curve"]?.arrayValue?.first { $0["weight"]?.doubleValue == 0 }?["score"]?.doubleValue
+            let tune = seed.tune
+            let atZero = tune.curve.first { $0.weight == 0 }?.score
             md +=
-                "| \(seed.name) | \(weight.map { Self.fixed($0, 3) } ?? "–") | \(cut.map { "below \($0)" } ?? "all") | "
-                + "\(seed.tune["chosen_score"]?.doubleValue.map { Self.fixed($0, 3) } ?? "–") | \(atZero.map { Self.fixed($0, 3) } ?? "–") |\n"
+                "| \(seed.name) | \(Self.fixed(tune.chosenWeight, 3)) | \(tune.chosenCut.map { "below \($0)" } ?? "all") | "
+                + "\(tune.chosenScore.isFinite ? Self.fixed(tune.chosenScore, 3) : "–") | \(atZero.map { Self.fixed($0, 3) } ?? "–") |\n"
         }
 
         // Per seed

@@ -15,21 +15,21 @@ public struct StudySummary: Sendable {
     /// One seed's measurements.
     public struct Seed: Sendable {
         public let name: String
-        /// Base-model retrieval per layer: `layers`, `mean`, `languages`, `best_layer`.
-        public let retrieval: JSONValue
+        /// Base-model retrieval per layer (`analyze --json`).
+        public let retrieval: RetrievalAnalysis
         public let task: JSONValue
         public let untuned: JSONValue
         public let merged: JSONValue
         public let joint: JSONValue
-        public let tune: JSONValue
+        public let tune: TuningResult
         /// The last pretraining loss, when the log is there.
         public let pretrainLoss: Double?
         public let stageSeconds: [(stage: String, seconds: Double)]
 
         public init(
-            name: String, retrieval: JSONValue, task: JSONValue, untuned: JSONValue, merged: JSONValue,
+            name: String, retrieval: RetrievalAnalysis, task: JSONValue, untuned: JSONValue, merged: JSONValue,
             joint: JSONValue,
-            tune: JSONValue, pretrainLoss: Double? = nil, stageSeconds: [(stage: String, seconds: Double)] = []
+            tune: TuningResult, pretrainLoss: Double? = nil, stageSeconds: [(stage: String, seconds: Double)] = []
         ) {
             self.name = name
             self.retrieval = retrieval
@@ -72,10 +72,15 @@ public struct StudySummary: Sendable {
                 }
             }
             self.init(
-                name: FileSystem.split(directory).name, retrieval: try json("base-retrieval.json"),
+                name: FileSystem.split(directory).name,
+                retrieval: try RetrievalAnalysis(
+                    json: try json("base-retrieval.json"),
+                    path: FileSystem.join(directory, "results/base-retrieval.json")),
                 task: try json("task.json"), untuned: try json("untuned.json"), merged: try json("merged.json"),
                 joint: try json("joint.json"),
-                tune: try json("tune.json"), pretrainLoss: loss, stageSeconds: seconds)
+                tune: try TuningResult(
+                    json: try json("tune.json"), path: FileSystem.join(directory, "results/tune.json")),
+                pretrainLoss: loss, stageSeconds: seconds)
         }
     }
 
@@ -116,7 +121,7 @@ public struct StudySummary: Sendable {
             throw FormatError(.invalidContent, "a study needs at least one seed directory")
         }
         self.seeds = seeds
-        let layers = seeds.map { $0.retrieval["layers"]?.arrayValue?.compactMap(\.intValue) ?? [] }
+        let layers = seeds.map(\.retrieval.layers)
         guard !layers[0].isEmpty, layers.allSatisfy({ $0 == layers[0] }) else {
             throw FormatError(
                 .invalidContent, "the seeds' base-retrieval.json files do not share one list of layers",
@@ -194,7 +199,7 @@ public struct StudySummary: Sendable {
         guard let index = layers.firstIndex(of: layer) else { return Spread([]) }
         return Spread(
             seeds.compactMap { seed in
-                let values = languages.compactMap { seed.retrieval["languages"]?[$0]?.arrayValue?[index].doubleValue }
+                let values = languages.compactMap { seed.retrieval.perLanguage[$0]?[index] }
                 return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
             })
     }

@@ -52,13 +52,7 @@ struct Analyze: ParsableCommand {
             try AtomicFileWriter.write(chart, to: svg, overwrite: replace.force)
         }
         if format.json {
-            let doc: JSONValue = [
-                "layers": .array(layers.map { .int($0) }),
-                "mean": .array(mean.map { .double($0) }),
-                "languages": .object(languages.map { (key: $0, value: .array(perLanguage[$0]!.map { .double($0) })) }),
-                "best_layer": .int(best),
-            ]
-            print(doc.prettyText())
+            print(analysis.json.prettyText())
         } else {
             print(Format.pad("layer", 7) + Format.padLeft("mean", 8) + languages.map { Format.padLeft($0, 8) }.joined())
             for l in layers {

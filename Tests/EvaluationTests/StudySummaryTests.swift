@@ -47,18 +47,16 @@ final class StudySummaryTests: XCTestCase {
         func all(_ v: Double) -> [String: Double] { ["task": v + 0.5, "alignment": v, "held-out": v] }
         return StudySummary.Seed(
             name: name,
-            retrieval: [
-                "layers": [0, 1, 2], "mean": .array(curve.map(JSONValue.double)), "best_layer": .int(1),
-                "languages": ["xa": .array(curve.map(JSONValue.double)), "xb": .array(curve.map { .double($0 / 2) })],
-            ],
+            retrieval: RetrievalAnalysis(
+                languages: ["xa", "xb"], perLanguage: ["xa": curve, "xb": curve.map { $0 / 2 }], mean: curve),
             task: check(candidate: all(task), baseline: base),
             untuned: check(candidate: all(task - 0.2), baseline: all(task)),
             merged: check(candidate: all(merged), baseline: all(task)),
             joint: check(candidate: all(joint), baseline: all(task)),
-            tune: [
-                "chosen_weight": 0.25, "chosen_cut": .int(1), "chosen_score": 0.7,
-                "curve": [["weight": 0, "score": 0.6], ["weight": 0.25, "score": 0.7]],
-            ],
+            tune: TuningResult(
+                metric: .slotF1, grid: [0, 0.25], refinements: 0, cutsTried: [nil, 1], dev: [], languages: ["en"],
+                chosenWeight: 0.25, chosenCut: 1, chosenScore: 0.7, curve: [(0, 0.6), (0.25, 0.7)],
+                leaveOneLanguageOut: []),
             pretrainLoss: 1.25, stageSeconds: [("pretrain", 480), ("task", 60)])
     }
 
