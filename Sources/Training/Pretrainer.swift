@@ -59,7 +59,7 @@ public struct Pretrainer {
         }
         let examples = try rows.compactMap { row -> Scoring.Example? in
             let ids = Array(
-                try tokenizer.encode(try row.string(field)).prefix(min(recipe.length, config.maxPositionEmbeddings)))
+                try row.tokens(field, tokenizer: tokenizer).prefix(min(recipe.length, config.maxPositionEmbeddings)))
             return ids.count > 1 ? Scoring.Example(ids: ids, promptLength: 1) : nil
         }
         guard !examples.isEmpty else {

@@ -15,6 +15,12 @@ extension DataRow {
         return ids
     }
 
+    /// The ids of text field `key`, however many, refused by file and line when
+    /// the text cannot be tokenized (for readers that cut rows to a length).
+    public func tokens(_ key: String, tokenizer: Tokenizer, addSpecialTokens: Bool = true) throws -> [Int] {
+        try encode(try string(key), key: key, tokenizer: tokenizer, addSpecialTokens: addSpecialTokens, budget: nil)
+    }
+
     /// The scoring example of a task row: `[BOS…] + prefix + text`, each part
     /// tokenized on its own (``Scoring/example(prefix:text:tokenizer:)``).
     /// Refused by file and line when the text has no tokens (nothing to score)
@@ -35,11 +41,14 @@ extension DataRow {
         return Scoring.Example(ids: prompt + response, promptLength: prompt.count)
     }
 
-    private func encode(_ text: String, key: String, tokenizer: Tokenizer, addSpecialTokens: Bool, budget: Int) throws
+    /// `budget`: refuse, from the byte count alone, a text that cannot fit in so many tokens.
+    private func encode(_ text: String, key: String, tokenizer: Tokenizer, addSpecialTokens: Bool, budget: Int?) throws
         -> [Int]
     {
-        let (bytes, overflow) = budget.multipliedReportingOverflow(by: tokenizer.longestTokenBytes * 4)
-        if !overflow && text.utf8.count > bytes {
+        if let budget,
+            case let (bytes, overflow) = budget.multipliedReportingOverflow(by: tokenizer.longestTokenBytes * 4),
+            !overflow && text.utf8.count > bytes
+        {
             throw FormatError(
                 .invalidContent,
                 "\"\(key)\" is \(text.utf8.count) bytes, more than the model's context of \(budget) tokens can hold (max_position_embeddings)",

@@ -130,6 +130,13 @@ public struct ModelConfig: Sendable, Equatable {
         else {
             throw fields.error("head_dim", "heads × head_dim exceeds \(Self.maximumDimension)")
         }
+        // The rotary tables are computed in Float, as transformers does: a tiny theta or factor
+        // (1e-300 is positive) would make them infinite, and every state NaN.
+        let largest = Float(maxPositionEmbeddings)
+        guard inverseFrequencies.allSatisfy({ Float($0).isFinite && (largest * Float($0)).isFinite }) else {
+            throw fields.error(
+                "rope_theta", "rope_theta \(ropeTheta) with this rope scaling gives non-finite rotary frequencies")
+        }
     }
 
     /// The largest size a config may declare for any one dimension (vocabulary,

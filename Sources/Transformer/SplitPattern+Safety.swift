@@ -15,7 +15,12 @@ extension SplitPattern {
     /// A pattern after the nested-repetition check.
     public static func checked(pattern: String) throws -> SplitPattern {
         let split = SplitPattern(pattern: pattern)
-        if case .regex = split, let group = nestedRepetition(in: pattern) {
+        guard case .regex = split else { return split }
+        // Compiled once here, so a pattern that does not compile is refused with the file, not at the first text.
+        guard (try? Regex(pattern)) != nil else {
+            throw TokenizerError("the pre-tokenizer regex does not compile: \(pattern)")
+        }
+        if let group = nestedRepetition(in: pattern) {
             throw TokenizerError(
                 "the pre-tokenizer regex repeats a group that itself repeats or alternates (\(group)), which can take exponential time: \(pattern)"
             )

@@ -16,6 +16,10 @@ final class HostileInputTests: XCTestCase {
             XCTAssertNil(SplitPattern.nestedRepetition(in: pattern), pattern)
         }
         XCTAssertThrowsError(try SplitPattern.checked(pattern: "(a+)+$"))
+        // Fuzz/findings/tokenizer-regex-compiled-at-encode.input: a pattern that does not compile is refused when read.
+        XCTAssertThrowsError(try SplitPattern.checked(pattern: "\\p{Nope}+")) {
+            XCTAssertTrue("\($0)".contains("does not compile"), "\($0)")
+        }
     }
 
     func testSlowWorkIsStoppedAtItsTimeLimit() throws {
@@ -53,10 +57,22 @@ final class HostileInputTests: XCTestCase {
         for (key, value) in [
             ("rms_norm_eps", JSONValue.int(-1)), ("rms_norm_eps", "x"), ("rope_theta", .int(0)),
             ("tie_word_embeddings", "no"), ("vocab_size", .int(1 << 40)), ("num_hidden_layers", .int(100_000)),
-            ("attention_bias", .int(1)), ("max_position_embeddings", .int(0)),
+            ("attention_bias", .int(1)), ("rope_theta", .double(1e-300)), ("max_position_embeddings", .int(0)),
         ] {
             XCTAssertThrowsError(try config([key: value]), "\(key): \(value)") { error in
                 XCTAssertEqual((error as? FormatError)?.location, key, "\(error)")
+            }
+        }
+    }
+
+    /// Fuzz/findings/config-*.input: accepted configs whose rotary tables were NaN.
+    func testRotaryFrequenciesMustBeFinite() throws {
+        for name in ["config-rope-theta-underflow.input", "config-linear-rope-factor-underflow.input"] {
+            let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("Fuzz/findings/" + name).path
+            let json = try JSONValue(parsing: try FileSystem.readFile(path))
+            XCTAssertThrowsError(try ModelConfig(json: json, path: name)) { error in
+                XCTAssertTrue("\(error)".contains("rotary"), "\(error)")
             }
         }
     }
