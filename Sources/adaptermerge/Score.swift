@@ -26,42 +26,20 @@ struct Score: ParsableCommand {
 
     func run() throws {
         let loaded = try modelOptions.load()
-        let (model, tokenizer, adapters) = (loaded.model, loaded.tokenizer, loaded.adapters)
         let rows = try JSONLines.read(data)
-        let examples = try rows.map {
-            try $0.scoringExample(tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings)
-        }
-        let progress = Progress("scoring", total: examples.count)
-        let results = try Scoring.losses(
-            rows: rows, examples: examples, model: model, adapters: adapters, batchSize: modelOptions.batchSize,
-            padID: tokenizer.padID ?? 0, progress: progress.advance)
+        let progress = Progress("scoring", total: rows.count)
+        let scores = try RowScores(
+            rows: rows, model: loaded.model, tokenizer: loaded.tokenizer, adapters: loaded.adapters,
+            batchSize: modelOptions.batchSize, progress: progress.advance)
         progress.finish()
-        var byLanguage: [String: [Double]] = [:]
-        var order: [String] = []
-        for (row, r) in zip(rows, results) {
-            let lang = row.optionalString("lang") ?? "-"
-            if byLanguage[lang] == nil { order.append(lang) }
-            byLanguage[lang, default: []].append(r.loss)
-        }
-        let means = order.map { ($0, byLanguage[$0]!.reduce(0, +) / Double(byLanguage[$0]!.count)) }
         if format.json {
-            let doc: JSONValue = [
-                "examples": .array(
-                    zip(rows, results).enumerated().map { i, pair in
-                        [
-                            "index": .int(i), "lang": pair.0.optionalString("lang").map(JSONValue.string) ?? .null,
-                            "loss": .double(pair.1.loss), "tokens": .int(pair.1.tokens),
-                        ]
-                    }),
-                "languages": .object(means.map { (key: $0.0, value: .double($0.1)) }),
-            ]
-            print(doc.prettyText())
+            print(scores.json.prettyText())
         } else {
             print(Format.pad("lang", 8) + Format.padLeft("examples", 10) + Format.padLeft("mean loss", 12))
-            for (lang, mean) in means {
+            for entry in scores.languages {
                 print(
-                    Format.pad(lang, 8) + Format.padLeft(String(byLanguage[lang]!.count), 10)
-                        + Format.padLeft(Format.fixed(mean, 4), 12))
+                    Format.pad(entry.language, 8) + Format.padLeft(String(entry.examples), 10)
+                        + Format.padLeft(Format.fixed(entry.meanLoss, 4), 12))
             }
         }
     }
