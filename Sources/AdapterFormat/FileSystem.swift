@@ -27,12 +27,15 @@ public enum FileSystem {
     }
 
     /// Splits a path into its directory ("." when none) and last component.
+    ///
+    /// Works on bytes, as the kernel does: a "/" followed by a combining mark is
+    /// one Character to Swift but still a separator in a path.
     public static func split(_ path: String) -> (directory: String, name: String) {
-        var p = path
-        while p.count > 1, p.hasSuffix("/") { p.removeLast() }
-        guard let slash = p.lastIndex(of: "/") else { return (".", p) }
-        let dir = String(p[..<slash])
-        return (dir.isEmpty ? "/" : dir, String(p[p.index(after: slash)...]))
+        var bytes = Array(path.utf8)
+        while bytes.count > 1, bytes.last == 0x2F { bytes.removeLast() }
+        guard let slash = bytes.lastIndex(of: 0x2F) else { return (".", String(decoding: bytes, as: UTF8.self)) }
+        let dir = String(decoding: bytes[..<slash], as: UTF8.self)
+        return (dir.isEmpty ? "/" : dir, String(decoding: bytes[(slash + 1)...], as: UTF8.self))
     }
 
     /// Joins path components with "/".
