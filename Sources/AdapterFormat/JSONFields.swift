@@ -28,6 +28,8 @@ public struct JSONFields: Sendable {
 
     /// The location of `key` inside this object.
     public func place(_ key: String) -> String {
+        // An empty key is shown quoted, so the place is never blank.
+        let key = key.isEmpty ? "\"\"" : key
         if location.isEmpty { return key }
         return location.hasPrefix("line ") ? "\(location): \(key)" : "\(location).\(key)"
     }

@@ -95,7 +95,8 @@ public struct MergeRecipe: Sendable, Equatable {
             throw top.error("density", "must be in (0, 1], not \(density)")
         }
         seed = UInt64(try top.int("seed", in: 0...Int.max) ?? 0)
-        output = try top.string("output").map(resolve)
-        if output == "" { throw top.error("output", "is empty") }
+        let named = try top.string("output")
+        if named == "" { throw top.error("output", "is empty") }
+        output = named.map(resolve)
     }
 }

@@ -36,6 +36,10 @@ final class JSONFieldsTests: XCTestCase {
         let row = try fields(#"{"lang": 7}"#, location: "line 3")
         XCTAssertThrowsError(try row.string("lang")) { XCTAssertEqual(($0 as? FormatError)?.location, "line 3: lang") }
         XCTAssertThrowsError(try JSONFields(.array([]), path: "f.json", what: "a recipe"))
+        // Fuzz/findings/recipe-*: an unknown empty key is named, not left blank.
+        XCTAssertThrowsError(try fields(#"{"": 1}"#).rejectUnknownKeys(["a"])) {
+            XCTAssertEqual(($0 as? FormatError)?.location, "\"\"")
+        }
     }
 
     func testCommaListsRefuseEmptyItems() {
