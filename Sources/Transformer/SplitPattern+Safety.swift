@@ -105,11 +105,18 @@ extension SplitPattern {
 
     /// Runs `work` on its own thread and gives up after ``regexTimeLimit``
     /// seconds. The thread cannot be stopped; it is left to finish (or to end
-    /// with the process, which is what the CLI does with the error).
+    /// with the process, which is what the CLI does with the error). So that a
+    /// reader that skips bad rows cannot pile up such threads, a `pattern` that
+    /// ran out of time once is refused at once from then on.
     static func withinTimeLimit<T: Sendable>(
-        textLength: Int, limit: Double = regexTimeLimit,
+        textLength: Int, limit: Double = regexTimeLimit, pattern: String? = nil,
         _ work: @escaping @Sendable () throws -> T
     ) throws -> T {
+        if let pattern, SlowPatterns.shared.contains(pattern) {
+            throw TokenizerError(
+                "the pre-tokenizer regex ran out of time on an earlier text and is not run again (a pattern that backtracks)"
+            )
+        }
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
@@ -119,6 +126,7 @@ extension SplitPattern {
         thread.stackSize = 8 << 20
         thread.start()
         guard done.wait(timeout: .now() + limit) == .success, let result = box.result else {
+            if let pattern { SlowPatterns.shared.insert(pattern) }
             throw TokenizerError(
                 "the pre-tokenizer regex took more than \(limit) s on a text of \(textLength) characters (a pattern that backtracks)"
             )
@@ -130,4 +138,23 @@ extension SplitPattern {
 /// The result a watched thread leaves; read only after its semaphore is signalled.
 private final class ResultBox<T>: @unchecked Sendable {
     var result: Result<T, any Error>?
+}
+
+/// Patterns that ran out of time, each given up on after its first thread.
+private final class SlowPatterns: @unchecked Sendable {
+    static let shared = SlowPatterns()
+    private let lock = NSLock()
+    private var patterns: Set<String> = []
+
+    func contains(_ pattern: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return patterns.contains(pattern)
+    }
+
+    func insert(_ pattern: String) {
+        lock.lock()
+        patterns.insert(pattern)
+        lock.unlock()
+    }
 }

@@ -36,7 +36,7 @@ public enum SplitPattern: Sendable {
     public func split(_ text: String) throws -> [Substring] {
         switch self {
         case .regex(let pattern):
-            let ranges = try SplitPattern.withinTimeLimit(textLength: text.unicodeScalars.count) {
+            let ranges = try SplitPattern.withinTimeLimit(textLength: text.unicodeScalars.count, pattern: pattern) {
                 try SplitPattern.splitWithRegex(text, pattern).map { ($0.startIndex, $0.endIndex) }
             }
             return ranges.map { text[$0.0..<$0.1] }

@@ -37,6 +37,20 @@ final class HostileInputTests: XCTestCase {
         }
         XCTAssertLessThan(Date().timeIntervalSince(start), 1.5)
         XCTAssertEqual(try SplitPattern.withinTimeLimit(textLength: 1, limit: 5) { 42 }, 42)
+        // Fuzz/findings/tokenizer-regex-abandoned-thread.input: a pattern that ran out of time once is not run
+        // again, so skipping bad rows cannot leave one spinning thread per row.
+        let pattern = "slow-\(UUID().uuidString)"
+        XCTAssertThrowsError(
+            try SplitPattern.withinTimeLimit(textLength: 9, limit: 0.1, pattern: pattern) { () -> Int in
+                Thread.sleep(forTimeInterval: 1)
+                return 0
+            })
+        let again = Date()
+        XCTAssertThrowsError(try SplitPattern.withinTimeLimit(textLength: 9, limit: 5, pattern: pattern) { 42 }) {
+            error in
+            XCTAssertTrue("\(error)".contains("not run again"), "\(error)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(again), 0.05)
         XCTAssertEqual(try SplitPattern(pattern: "\\s+").split("a b").map(String.init), ["a", " ", "b"])
     }
 
