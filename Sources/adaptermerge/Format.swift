@@ -6,7 +6,7 @@
 enum Format {
     /// `x` with `digits` decimals.
     static func fixed(_ x: Double, _ digits: Int) -> String {
-        guard x.isFinite else { return x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf") }
+        guard x.isFinite else { return "–" }  // not a number, never printed as one
         var buffer = [CChar](repeating: 0, count: 64)
         _ = withVaList([x]) { vsnprintf(&buffer, 64, "%.\(digits)f", $0) }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -14,7 +14,7 @@ enum Format {
 
     /// `x` in `%g` style with `digits` significant digits.
     static func general(_ x: Double, _ digits: Int = 4) -> String {
-        guard x.isFinite else { return x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf") }
+        guard x.isFinite else { return "–" }  // not a number, never printed as one
         var buffer = [CChar](repeating: 0, count: 64)
         _ = withVaList([x]) { vsnprintf(&buffer, 64, "%.\(digits)g", $0) }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
