@@ -91,3 +91,36 @@ public struct LayerComparison: Sendable {
         }
     }
 }
+
+/// `diff`'s whole computation: every module two adapters share, compared in
+/// factor space, and the modules only one of them has.
+public struct AdapterDiff: Sendable {
+    public let modules: [ModuleComparison]
+    public let onlyA: [String]
+    public let onlyB: [String]
+
+    /// Refuses shared modules of different shapes and factors holding NaN/Inf, naming the file and module.
+    public init(_ a: any AdapterSource, _ b: any AdapterSource) throws {
+        var modules: [ModuleComparison] = []
+        for ma in a.modules {
+            guard let mb = b.module(ma.path) else { continue }
+            guard ma.outFeatures == mb.outFeatures, ma.inFeatures == mb.inFeatures else {
+                throw MergeError(
+                    .incompatible,
+                    "module \(ma.path) is \(ma.outFeatures)×\(ma.inFeatures) in \(a.location) but \(mb.outFeatures)×\(mb.inFeatures) in \(b.location)"
+                )
+            }
+            do {
+                let da = try LowRankDelta(module: ma, factors: try a.finiteFactors(of: ma))
+                let db = try LowRankDelta(module: mb, factors: try b.finiteFactors(of: mb))
+                modules.append(try ModuleComparison(path: ma.path, layer: ma.layer, a: da, b: db))
+            } catch let error as TensorError {
+                throw FormatError(
+                    .invalidContent, "cannot compare: \(error.message)", path: a.location, location: ma.path)
+            }
+        }
+        self.modules = modules
+        onlyA = a.modules.map(\.path).filter { b.module($0) == nil }
+        onlyB = b.modules.map(\.path).filter { a.module($0) == nil }
+    }
+}

@@ -113,6 +113,16 @@ public final class AdapterMerger {
 
     /// Merges one output module.
     public func merge(_ module: LoraModuleInfo) throws -> (a: Tensor, b: Tensor, report: ModuleMergeReport) {
+        do {
+            return try mergeModule(module)
+        } catch let error as TensorError {
+            // LAPACK and conversion failures name the module here, so the user learns where.
+            let hint = options.allowNonFinite ? " (the inputs hold NaN or infinity)" : ""
+            throw MergeError(.numericalFailure, "module \(module.path): the factorization failed: \(error.message)\(hint)")
+        }
+    }
+
+    private func mergeModule(_ module: LoraModuleInfo) throws -> (a: Tensor, b: Tensor, report: ModuleMergeReport) {
         guard let index = planIndex[module.path] else {
             throw MergeError(.invalidOption, "no module \(module.path) in the merge plan")
         }

@@ -25,7 +25,14 @@ public struct AdapterReport {
         let encodings = source.encodings
         var modules: [Module] = []
         for info in source.modules {
-            let stats = try DeltaStatistics(module: info, factors: try source.factors(of: info))
+            let stats: DeltaStatistics
+            do {
+                stats = try DeltaStatistics(module: info, factors: try source.factors(of: info))
+            } catch let error as TensorError {
+                throw FormatError(
+                    .invalidContent, "cannot compute statistics: \(error.message)", path: source.location,
+                    location: info.path)
+            }
             modules.append(
                 Module(info: info, stats: stats, encodingA: encodings[info.keyA], encodingB: encodings[info.keyB]))
         }

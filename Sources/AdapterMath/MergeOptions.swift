@@ -76,6 +76,8 @@ extension ErrorCode where Domain == MergeErrorDomain {
     public static let unsupportedByMethod = Self("unsupported by method")
     /// NaN or infinity in an input.
     public static let nonFinite = Self("non-finite input")
+    /// A factorization failed (LAPACK), most often on NaN/Inf let in by `allowNonFinite`.
+    public static let numericalFailure = Self("numerical failure")
     /// Options that make no sense.
     public static let invalidOption = Self("invalid option")
 }

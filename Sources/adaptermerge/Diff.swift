@@ -30,23 +30,8 @@ struct Diff: ParsableCommand {
     func run() throws {
         // Factor-space work is many small, tall-skinny LAPACK calls: BLAS threads only contend.
         BLAS.setThreadCount(1)
-        let first = try AdapterReader.open(a)
-        let second = try AdapterReader.open(b)
-        var comparisons: [ModuleComparison] = []
-        for ma in first.modules {
-            guard let mb = second.module(ma.path) else { continue }
-            guard ma.outFeatures == mb.outFeatures, ma.inFeatures == mb.inFeatures else {
-                throw MergeError(
-                    .incompatible,
-                    "module \(ma.path) is \(ma.outFeatures)×\(ma.inFeatures) in \(a) but \(mb.outFeatures)×\(mb.inFeatures) in \(b)"
-                )
-            }
-            let da = try LowRankDelta(module: ma, factors: try first.finiteFactors(of: ma))
-            let db = try LowRankDelta(module: mb, factors: try second.finiteFactors(of: mb))
-            comparisons.append(try ModuleComparison(path: ma.path, layer: ma.layer, a: da, b: db))
-        }
-        let onlyA = first.modules.map(\.path).filter { second.module($0) == nil }
-        let onlyB = second.modules.map(\.path).filter { first.module($0) == nil }
+        let diff = try AdapterDiff(try AdapterReader.open(a), try AdapterReader.open(b))
+        let (comparisons, onlyA, onlyB) = (diff.modules, diff.onlyA, diff.onlyB)
         if format.json {
             print(DiffText.json(comparisons, onlyA: onlyA, onlyB: onlyB, a: a, b: b).prettyText())
         } else {
