@@ -154,6 +154,10 @@ final class RobustnessTests: XCTestCase {
                 name: "NaN input", arguments: ["combine", task, "$D/nan.lora", "-o", "$D/o.lora"], message: "NaN/Inf",
                 absent: ["$D/o.lora"]),
             Case(
+                name: "NaN allowed into an SVD",
+                arguments: ["combine", task, "$D/nan.lora", "--allow-nonfinite", "--method", "svd", "-o", "$D/o.lora"],
+                message: "factorization failed", absent: ["$D/o.lora"]),
+            Case(
                 name: "recipe typo", arguments: ["combine", "--recipe", "$D/recipe-typo.json", "-o", "$D/o.lora"],
                 message: "weigth",
                 absent: ["$D/o.lora"]),
