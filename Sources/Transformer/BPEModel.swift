@@ -1,6 +1,10 @@
-/// A byte-level BPE vocabulary with its merge ranks.
+import Foundation
+
+/// A BPE vocabulary with its merge ranks: byte-level (GPT-2, Llama 3, Qwen2) or
+/// SentencePiece style, where a character outside the vocabulary becomes its
+/// UTF-8 bytes as `<0xNN>` tokens (`byte_fallback`) or the unknown token.
 ///
-/// Words are split into single mapped characters, then the adjacent pair with
+/// Words are split into single (mapped) characters, then the adjacent pair with
 /// the lowest merge rank is merged, leftmost first, until no pair has a rank,
 /// exactly as the `tokenizers` library does. Results are cached per word.
 public final class BPEModel: @unchecked Sendable {
@@ -10,11 +14,25 @@ public final class BPEModel: @unchecked Sendable {
     private let merges: [UInt64: (rank: Int, id: Int)]
     /// `ignore_merges` (Llama 3): a word that is itself in the vocabulary is one token.
     public let ignoreMerges: Bool
+    /// `<0xNN>` tokens for characters outside the vocabulary, when all of a character's bytes have one.
+    public let byteFallback: Bool
+    /// `unk_token`'s id: what an unknown character becomes otherwise.
+    public let unknownID: Int?
+    /// Consecutive unknown characters become one unknown token.
+    public let fuseUnknown: Bool
+    private let byteIDs: [Int?]
     private var cache: [String: [Int]] = [:]
     private let cacheLimit = 100_000
 
-    public init(vocab: [String: Int], merges: [(String, String)], ignoreMerges: Bool) throws {
+    public init(
+        vocab: [String: Int], merges: [(String, String)], ignoreMerges: Bool, byteFallback: Bool = false,
+        unknownID: Int? = nil, fuseUnknown: Bool = false
+    ) throws {
         self.vocab = vocab
+        self.byteFallback = byteFallback
+        self.unknownID = unknownID
+        self.fuseUnknown = fuseUnknown
+        byteIDs = (0..<256).map { vocab[String(format: "<0x%02X>", $0)] }
         var inverse: [Int: String] = [:]
         for (token, id) in vocab { inverse[id] = token }
         idToToken = inverse
@@ -49,11 +67,22 @@ public final class BPEModel: @unchecked Sendable {
         var symbols: [Int] = []
         symbols.reserveCapacity(word.unicodeScalars.count)
         for scalar in word.unicodeScalars {
-            guard let id = vocab[String(scalar)] else {
+            if let id = vocab[String(scalar)] {
+                symbols.append(id)
+                continue
+            }
+            if byteFallback {
+                let bytes = Array(String(scalar).utf8).map { byteIDs[Int($0)] }
+                if bytes.allSatisfy({ $0 != nil }) {
+                    symbols += bytes.compactMap { $0 }
+                    continue
+                }
+            }
+            guard let unknownID else {
                 throw TokenizerError(
                     "character U+\(String(scalar.value, radix: 16, uppercase: true)) is not in the vocabulary")
             }
-            symbols.append(id)
+            if !(fuseUnknown && symbols.last == unknownID) { symbols.append(unknownID) }
         }
         return symbols.count > 1 ? mergeAll(symbols) : symbols
     }

@@ -1,14 +1,17 @@
 import AdapterFormat
 import Foundation
 
-/// A Hugging Face `tokenizer.json` of the ByteLevel BPE family (GPT-2,
-/// Llama 3, Qwen2), with `tokenizer_config.json`'s BOS/EOS rules.
+/// A Hugging Face `tokenizer.json` with a BPE model: the ByteLevel family
+/// (GPT-2, Llama 3, Qwen2) and the SentencePiece style with byte fallback
+/// (Llama 2, TinyLlama, Mistral), with `tokenizer_config.json`'s BOS/EOS rules.
 ///
 /// Encoding follows the `tokenizers` library step by step: added tokens are
-/// cut out first (leftmost-longest), the rest is normalized (NFC where the
-/// file asks), split by the pre-tokenizer's regex, mapped to byte-level
-/// characters, and merged by BPE rank; the post-processor then adds BOS/EOS.
-/// Anything outside this family is refused by name.
+/// cut out first (leftmost-longest), the rest is normalized (NFC, NFKC,
+/// Prepend, Replace, Strip, as the file asks), cut into words by the
+/// pre-tokenizer (ByteLevel with its split regex, Metaspace, or none), and
+/// merged by BPE rank (unknown characters as `<0xNN>` byte tokens or the
+/// unknown token); the post-processor then adds BOS/EOS. Decoding runs the
+/// file's decoders. Anything else is refused by name.
 public final class Tokenizer: @unchecked Sendable {
     /// A token the vocabulary treats as one unit wherever it appears.
     public struct AddedToken: Sendable {
@@ -22,9 +25,9 @@ public final class Tokenizer: @unchecked Sendable {
 
     public let model: BPEModel
     public let addedTokens: [AddedToken]
-    let normalizeNFC: Bool
-    let splits: [SplitPattern]
-    let addPrefixSpace: Bool
+    let normalizers: [Normalizer]
+    let preTokenizer: PreTokenizer
+    let decoders: [Decoder]
     /// Ids the post-processor puts before and after a single sequence.
     public let prefixIDs: [Int]
     public let suffixIDs: [Int]
@@ -61,9 +64,6 @@ public final class Tokenizer: @unchecked Sendable {
                 "only BPE tokenizer models are supported (model.type is \(json["model"]?["type"]?.compactText ?? "missing"))"
             )
         }
-        if modelJSON["byte_fallback"]?.boolValue == true {
-            throw TokenizerError("byte_fallback BPE (SentencePiece style) is not supported")
-        }
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
             if let v = modelJSON[key], !v.isNull, v.stringValue != "" {
                 throw TokenizerError("BPE \(key) is not supported")
@@ -95,7 +95,15 @@ public final class Tokenizer: @unchecked Sendable {
                 throw TokenizerError("a merge is neither \"a b\" nor [\"a\", \"b\"]")
             }
         }
-        model = try BPEModel(vocab: vocab, merges: merges, ignoreMerges: modelJSON["ignore_merges"]?.boolValue ?? false)
+        let unkToken = modelJSON["unk_token"]?.stringValue
+        let unkID = try unkToken.map { name -> Int in
+            guard let id = vocab[name] else { throw TokenizerError("unk_token \"\(name)\" is not in the vocabulary") }
+            return id
+        }
+        model = try BPEModel(
+            vocab: vocab, merges: merges, ignoreMerges: modelJSON["ignore_merges"]?.boolValue ?? false,
+            byteFallback: modelJSON["byte_fallback"]?.boolValue ?? false, unknownID: unkID,
+            fuseUnknown: modelJSON["fuse_unk"]?.boolValue ?? false)
 
         var added: [AddedToken] = []
         for (i, t) in (json["added_tokens"]?.arrayValue ?? []).enumerated() {
@@ -113,15 +121,16 @@ public final class Tokenizer: @unchecked Sendable {
                     rightStrip: try token.bool("rstrip") ?? false))
         }
         addedTokens = added
+        normalizers = try Normalizer.parse(json["normalizer"])
+        preTokenizer = try Tokenizer.parsePreTokenizer(json["pre_tokenizer"])
+        decoders = try Decoder.parse(json["decoder"])
+        let byteLevel = preTokenizer.isByteLevel
         longestTokenBytes = max(
-            vocab.keys.map { ByteLevel.decode($0).count }.max() ?? 1,
+            vocab.keys.map { byteLevel ? ByteLevel.decode($0).count : $0.utf8.count }.max() ?? 1,
             added.map(\.content.utf8.count).max() ?? 1, 1)
         let byContent = Dictionary(added.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
         addedByID = Dictionary(added.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         specialIDs = Set(added.filter(\.special).map(\.id))
-
-        normalizeNFC = try Tokenizer.parseNormalizer(json["normalizer"])
-        (splits, addPrefixSpace) = try Tokenizer.parsePreTokenizer(json["pre_tokenizer"])
 
         // BOS/EOS come from the post-processor's template. transformers (5.x) ignores
         // tokenizer_config's add_bos_token/add_eos_token whenever tokenizer.json exists,
@@ -148,32 +157,20 @@ public final class Tokenizer: @unchecked Sendable {
             prefixIDs = prefix
             suffixIDs = suffix
         }
-        if let decoder = json["decoder"], !decoder.isNull {
-            let type = decoder["type"]?.stringValue
-            guard
-                type == "ByteLevel"
-                    || (type == "Sequence"
-                        && (decoder["decoders"]?.arrayValue ?? []).allSatisfy { $0["type"]?.stringValue == "ByteLevel" })
-            else {
-                throw TokenizerError("decoder \(type ?? "?") is not supported (only ByteLevel)")
-            }
+        if decoders.contains(where: { if case .byteLevel = $0 { return true } else { return false } })
+            != preTokenizer.isByteLevel
+            && !decoders.isEmpty
+        {
+            throw TokenizerError("a ByteLevel decoder goes with a ByteLevel pre-tokenizer, and only with one")
         }
     }
 
-    static func parseNormalizer(_ v: JSONValue?) throws -> Bool {
-        guard let v, !v.isNull else { return false }
-        switch v["type"]?.stringValue {
-        case "NFC": return true
-        case "Sequence":
-            var nfc = false
-            for n in v["normalizers"]?.arrayValue ?? [] { nfc = try parseNormalizer(n) || nfc }
-            return nfc
-        case let other: throw TokenizerError("normalizer \(other ?? "?") is not supported (only NFC)")
+    static func parsePreTokenizer(_ v: JSONValue?) throws -> PreTokenizer {
+        guard let v, !v.isNull else { return .none }
+        if v["type"]?.stringValue == "Metaspace" {
+            let (replacement, scheme, split) = try metaspaceFields(v)
+            return .metaspace(replacement: replacement, prepend: scheme, split: split)
         }
-    }
-
-    static func parsePreTokenizer(_ v: JSONValue?) throws -> ([SplitPattern], Bool) {
-        guard let v, !v.isNull else { throw TokenizerError("a ByteLevel pre-tokenizer is required") }
         var splits: [SplitPattern] = []
         var prefixSpace = false
         var sawByteLevel = false
@@ -197,11 +194,12 @@ public final class Tokenizer: @unchecked Sendable {
                 }
                 splits.append(try SplitPattern.checked(pattern: pattern))
             case let other:
-                throw TokenizerError("pre-tokenizer \(other ?? "?") is not supported (ByteLevel BPE only)")
+                throw TokenizerError(
+                    "pre-tokenizer \(other ?? "?") is not supported (ByteLevel with Split, or Metaspace)")
             }
         }
-        guard sawByteLevel else { throw TokenizerError("a ByteLevel pre-tokenizer is required") }
-        return (splits, prefixSpace)
+        guard sawByteLevel else { throw TokenizerError("Split pre-tokenizers are supported only with ByteLevel") }
+        return .byteLevel(splits: splits, prefixSpace: prefixSpace)
     }
 
     static func parseTemplate(_ v: JSONValue?) throws -> (prefix: [Int], suffix: [Int])? {
@@ -240,10 +238,10 @@ extension Tokenizer {
     /// Token ids of `text`; with `addSpecialTokens`, the post-processor's BOS/EOS too.
     public func encode(_ text: String, addSpecialTokens: Bool = true) throws -> [Int] {
         var ids = addSpecialTokens ? prefixIDs : []
-        for segment in splitAddedTokens(text) {
+        for (i, segment) in splitAddedTokens(text).enumerated() {
             switch segment {
             case .added(let token): ids.append(token.id)
-            case .text(let t): try encodeOrdinary(t, into: &ids)
+            case .text(let t): try encodeOrdinary(t, atStart: i == 0, into: &ids)
             }
         }
         if addSpecialTokens { ids += suffixIDs }
@@ -255,8 +253,23 @@ extension Tokenizer {
         model.idToToken[id] ?? addedByID[id]?.content
     }
 
+    /// A token as people read it: a byte-level token's text (its bytes as UTF-8),
+    /// a SentencePiece token as spelled (`▁Hello`, `<0xC3>`).
+    public func readable(_ id: Int) -> String? {
+        guard let piece = token(for: id) else { return nil }
+        guard preTokenizer.isByteLevel, addedByID[id] == nil else { return piece }
+        return String(decoding: ByteLevel.decode(piece), as: UTF8.self)
+    }
+
     /// The text of `ids` (invalid UTF-8 becomes U+FFFD, as the library does).
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+        if !preTokenizer.isByteLevel {
+            let tokens = ids.compactMap { id -> String? in
+                if skipSpecialTokens && specialIDs.contains(id) { return nil }
+                return token(for: id)
+            }
+            return decoders.reduce(tokens) { $1.apply($0) }.joined()
+        }
         var bytes: [UInt8] = []
         for id in ids {
             if skipSpecialTokens && specialIDs.contains(id) { continue }
@@ -328,15 +341,11 @@ extension Tokenizer {
         return segments
     }
 
-    func encodeOrdinary(_ text: String, into ids: inout [Int]) throws {
-        var t = normalizeNFC ? text.precomposedStringWithCanonicalMapping : text
-        if addPrefixSpace, let first = t.unicodeScalars.first, first != " " { t = " " + t }
-        var pieces: [Substring] = [Substring(t)]
-        for split in splits {
-            pieces = try pieces.flatMap { try split.split(String($0)) }
-        }
-        for piece in pieces where !piece.isEmpty {
-            ids += try model.encode(word: ByteLevel.encode(piece.utf8))
+    /// `text` (between added tokens) normalized, cut into words and merged; `atStart`: it begins the input.
+    func encodeOrdinary(_ text: String, atStart: Bool, into ids: inout [Int]) throws {
+        let normalized = normalizers.reduce(text) { $1.apply($0) }
+        for word in try words(normalized, atStart: atStart) {
+            ids += try model.encode(word: word)
         }
     }
 }

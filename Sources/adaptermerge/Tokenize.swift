@@ -46,10 +46,8 @@ struct Tokenize: ParsableCommand {
             print(doc.prettyText())
         } else {
             print("\(ids.count) tokens")
-            for (id, piece) in zip(ids, pieces) {
-                print(
-                    Format.padLeft(String(id), 8) + "  "
-                        + String(decoding: ByteLevel.decode(piece), as: UTF8.self).debugDescription)
+            for id in ids {
+                print(Format.padLeft(String(id), 8) + "  " + (tokenizer.readable(id) ?? "?").debugDescription)
             }
         }
     }
