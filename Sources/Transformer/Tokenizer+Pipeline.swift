@@ -27,9 +27,7 @@ extension Tokenizer {
                 }
                 return [.prepend(s)]
             case "Replace":
-                guard let pattern = v["pattern"]?["String"]?.stringValue, let content = v["content"]?.stringValue else {
-                    throw TokenizerError("only Replace normalizers with a String pattern and content are supported")
-                }
+                let (pattern, content) = try Tokenizer.replaceFields(v, of: "normalizers")
                 return [.replace(pattern, content)]
             case "Strip":
                 return [.strip(left: v["strip_left"]?.boolValue ?? true, right: v["strip_right"]?.boolValue ?? true)]
@@ -97,9 +95,7 @@ extension Tokenizer {
             case "ByteFallback": return [.byteFallback]
             case "Fuse": return [.fuse]
             case "Replace":
-                guard let pattern = v["pattern"]?["String"]?.stringValue, let content = v["content"]?.stringValue else {
-                    throw TokenizerError("only Replace decoders with a String pattern and content are supported")
-                }
+                let (pattern, content) = try Tokenizer.replaceFields(v, of: "decoders")
                 return [.replace(pattern, content)]
             case "Strip":
                 guard let content = v["content"]?.stringValue, content.count == 1 else {
@@ -183,6 +179,14 @@ extension Tokenizer {
                 return out
             }
         }
+    }
+
+    /// A `Replace` step's literal pattern and content (regex patterns are refused).
+    static func replaceFields(_ v: JSONValue, of kind: String) throws -> (String, String) {
+        guard let pattern = v["pattern"]?["String"]?.stringValue, let content = v["content"]?.stringValue else {
+            throw TokenizerError("only Replace \(kind) with a String pattern and content are supported")
+        }
+        return (pattern, content)
     }
 
     /// The byte a `<0xNN>` token stands for.
