@@ -29,6 +29,7 @@ public struct CandidateCheck {
     /// training recipe's, else L/2.
     public let layer: Int
     public var batchSize = 8
+    public var promptTokenization: Scoring.PromptTokenization = .separate
 
     /// - Parameters:
     ///   - languages: keep only these (rows without `lang` count as `-`).
@@ -81,6 +82,7 @@ public struct CandidateCheck {
     ) throws -> (report: CheckReport, candidate: SettingResult, baseline: SettingResult?) {
         var check = HeldOutCheck(model: model, tokenizer: tokenizer, rows: rows, pairs: pairs, layer: layer)
         check.batchSize = batchSize
+        check.promptTokenization = promptTokenization
         let candidateResult = try check.run(
             try AdapterStack(adapters: candidate.adapters, config: model.config), progress: progress)
         let baselineResult = try baseline.map {

@@ -44,6 +44,8 @@ public struct HeldOutCheck {
     public let pairs: [DataRow]
     public let layer: Int
     public var batchSize = 8
+    /// How prompts are tokenized for the loss and the decoding prompt.
+    public var promptTokenization: Scoring.PromptTokenization = .separate
     /// Decoding stops at EOS, at a newline, or after this many tokens beyond the reference's length.
     public var extraTokens = 16
     /// Decode greedily (exact match, slot F1); off, only losses and retrieval are measured.
@@ -72,7 +74,8 @@ public struct HeldOutCheck {
         var outputs: [String] = []
         if !rows.isEmpty {
             let examples = try rows.map {
-                try $0.scoringExample(tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings)
+                try $0.scoringExample(
+                    tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings, prompt: promptTokenization)
             }
             let losses = try Scoring.losses(
                 rows: rows, examples: examples, model: model, adapters: adapters, batchSize: batchSize,

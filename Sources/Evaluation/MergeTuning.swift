@@ -40,6 +40,7 @@ public struct MergeTuning {
     /// Layer cuts to try besides every layer (`nil`).
     public var cuts: [Int?]
     public var batchSize = 8
+    public var promptTokenization: Scoring.PromptTokenization = .separate
 
     /// Reads the dev files and settles the metric: `slot_f1` when the references
     /// are slots, else `loss`, unless one is asked for (`slot_f1` without slot
@@ -87,6 +88,7 @@ public struct MergeTuning {
     public func run(progress: ((Int) -> Void)? = nil) throws -> TuningResult {
         var check = HeldOutCheck(model: model, tokenizer: tokenizer, rows: rows, pairs: [], layer: 0)
         check.batchSize = batchSize
+        check.promptTokenization = promptTokenization
         check.decodes = metric != .loss
         let reportMetric = metric.checkMetric
         let languages = check.languages

@@ -44,6 +44,8 @@ public struct TrainingRecipe: Sendable {
     /// Evaluate on the dev data every this many steps (and at the end).
     public var evaluateEvery = 50
     public var recompute = false
+    /// How task rows were tokenized (recorded when it is the reference's `joint`).
+    public var promptTokenization: Scoring.PromptTokenization = .separate
 
     public init(objective: TrainingObjective) { self.objective = objective }
 
@@ -342,6 +344,9 @@ public final class Trainer {
         if r.objective != .task {
             recipeJSON.append(("layer", .int(r.alignmentLayer(config))))
             recipeJSON.append(("temperature", .number(r.temperature)))
+        }
+        if r.promptTokenization != .separate && r.objective != .align {
+            recipeJSON.append(("prompt_tokenization", .string(r.promptTokenization.rawValue)))
         }
         if r.objective == .joint {
             // So that check can tell the task languages from the aligned ones.

@@ -36,12 +36,15 @@ public struct TrainingData: Sendable {
     /// Reads and tokenizes `paths`. A row that serves neither objective, has a
     /// field of the wrong type, or is longer than `maxLength` tokens stops the
     /// read with its file and line, unless `skipBadRows`.
-    public init(paths: [String], tokenizer: Tokenizer, maxLength: Int, skipBadRows: Bool) throws {
+    public init(
+        paths: [String], tokenizer: Tokenizer, maxLength: Int, skipBadRows: Bool,
+        prompt rule: Scoring.PromptTokenization = .separate
+    ) throws {
         for path in paths {
             fileHashes.append((path, XXH64.hex(XXH64.hash(try FileSystem.readFile(path, limit: 4 << 30)))))
             for row in try JSONLines.read(path, checkingTypes: false) {
                 do {
-                    try add(row, tokenizer: tokenizer, maxLength: maxLength)
+                    try add(row, tokenizer: tokenizer, maxLength: maxLength, prompt: rule)
                 } catch let error as FormatError where skipBadRows {
                     skipped.append(error.description)
                 }
@@ -49,7 +52,9 @@ public struct TrainingData: Sendable {
         }
     }
 
-    private mutating func add(_ row: DataRow, tokenizer: Tokenizer, maxLength: Int) throws {
+    private mutating func add(
+        _ row: DataRow, tokenizer: Tokenizer, maxLength: Int, prompt rule: Scoring.PromptTokenization
+    ) throws {
         try row.checkTextFields()
         let lang = row.optionalString("lang")
         let isTask = row.fields["prefix"] != nil || row.fields["text"] != nil
@@ -63,7 +68,8 @@ public struct TrainingData: Sendable {
         var taskRow: TaskRow?
         var pairRow: PairRow?
         if isTask {
-            taskRow = TaskRow(example: try row.scoringExample(tokenizer: tokenizer, maxLength: maxLength), lang: lang)
+            taskRow = TaskRow(
+                example: try row.scoringExample(tokenizer: tokenizer, maxLength: maxLength, prompt: rule), lang: lang)
         }
         if isPair {
             // Raw text with the tokenizer's own specials (BOS), as `tokenizer(text)` gives it.

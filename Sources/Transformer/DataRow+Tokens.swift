@@ -22,12 +22,32 @@ extension DataRow {
     }
 
     /// The scoring example of a task row: `[BOS…] + prefix + text`, each part
-    /// tokenized on its own (``Scoring/example(prefix:text:tokenizer:)``).
+    /// tokenized on its own (``Scoring/example(prefix:text:tokenizer:)``), or with
+    /// `.joint` as the paper's reference code does it (see ``Scoring/PromptTokenization``).
     /// Refused by file and line when the text has no tokens (nothing to score)
     /// or the whole is longer than `maxLength` tokens.
-    public func scoringExample(tokenizer: Tokenizer, maxLength: Int) throws -> Scoring.Example {
+    public func scoringExample(
+        tokenizer: Tokenizer, maxLength: Int, prompt rule: Scoring.PromptTokenization = .separate
+    )
+        throws -> Scoring.Example
+    {
         let prefix = try string("prefix")
         let text = try string("text")
+        if rule == .joint {
+            let ids = try encode(
+                prefix + text, key: "prefix + text", tokenizer: tokenizer, addSpecialTokens: true, budget: maxLength)
+            let masked = try encode(
+                prefix, key: "prefix", tokenizer: tokenizer, addSpecialTokens: true, budget: maxLength
+            ).count
+            guard ids.count > masked else {
+                throw FormatError(
+                    .invalidContent, "\"text\" has no tokens past the prefix's, so there is nothing to score",
+                    path: file,
+                    location: "line \(line)")
+            }
+            try checkLength(ids.count, of: "prefix + text", maxLength: maxLength)
+            return Scoring.Example(ids: ids, promptLength: masked)
+        }
         let prompt =
             tokenizer.prefixIDs
             + (try encode(prefix, key: "prefix", tokenizer: tokenizer, addSpecialTokens: false, budget: maxLength))

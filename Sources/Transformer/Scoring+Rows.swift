@@ -8,13 +8,13 @@ public struct RowScores: Sendable {
     /// Per language in order of first appearance (`-` for rows without one): rows and mean loss.
     public let languages: [(language: String, examples: Int, meanLoss: Double)]
 
-    /// Scores every row (``DataRow/scoringExample(tokenizer:maxLength:)``, ``Scoring/losses(rows:examples:model:adapters:batchSize:padID:progress:)``).
+    /// Scores every row (``DataRow/scoringExample(tokenizer:maxLength:prompt:)``, ``Scoring/losses(rows:examples:model:adapters:batchSize:padID:progress:)``).
     public init(
         rows: [DataRow], model: TransformerModel, tokenizer: Tokenizer, adapters: AdapterStack, batchSize: Int,
-        progress: ((Int) -> Void)? = nil
+        prompt rule: Scoring.PromptTokenization = .separate, progress: ((Int) -> Void)? = nil
     ) throws {
         let examples = try rows.map {
-            try $0.scoringExample(tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings)
+            try $0.scoringExample(tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings, prompt: rule)
         }
         let results = try Scoring.losses(
             rows: rows, examples: examples, model: model, adapters: adapters, batchSize: batchSize,

@@ -4,6 +4,17 @@ import Foundation
 /// Task-loss scoring as docs/DESIGN.md §6 defines it: causal-LM cross-entropy of
 /// `text` given `prefix`, with BOS and the prompt masked out.
 public enum Scoring {
+    /// How a row's prompt and response become tokens.
+    ///
+    /// adaptermerge's rule, `separate` (the default), tokenizes `[BOS] + prefix`
+    /// and `text` apart, so the boundary between them is exact. The paper's
+    /// reference code, `joint`, tokenizes `prefix + text` together (with the
+    /// tokenizer's specials) and masks `len(tokenizer(prefix))` tokens; the two
+    /// differ when a token spans the boundary.
+    public enum PromptTokenization: String, Sendable, CaseIterable {
+        case separate, joint
+    }
+
     /// One example's token ids and the index of its first scored token.
     public struct Example: Sendable {
         public let ids: [Int]

@@ -29,6 +29,7 @@ struct Check: ParsableCommand {
     )
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var prompt: PromptOption
 
     @Option(
         parsing: .singleValue,
@@ -112,6 +113,7 @@ struct Check: ParsableCommand {
             taskLanguages: try list(taskLanguages, "--task-languages"),
             alignmentLanguages: try list(alignLanguages, "--align-languages"), layer: layer)
         check.batchSize = modelOptions.batchSize
+        check.promptTokenization = prompt.promptTokenization
         let progress = Progress("checking", total: check.plannedDecodes)
         let (report, candidate, baselineResult) = try check.run(
             minimumGain: minGain, maximumLossIncrease: maxLossIncrease,

@@ -36,3 +36,15 @@ struct ModelOptions: ParsableArguments {
             adapters: try AdapterStack(adapters: sources, config: model.config))
     }
 }
+
+extension Scoring.PromptTokenization: ExpressibleByArgument {}
+
+/// `--prompt-tokenization`, for every command that scores or trains on task rows.
+struct PromptOption: ParsableArguments {
+    @Option(
+        help: """
+            separate (default): [BOS] + prefix and text tokenized apart, the boundary exact; joint: prefix + text \
+            tokenized together, masking len(tokenizer(prefix)) tokens, as the paper's reference code does.
+            """)
+    var promptTokenization: Scoring.PromptTokenization = .separate
+}

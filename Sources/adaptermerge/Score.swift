@@ -18,6 +18,7 @@ struct Score: ParsableCommand {
     )
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var prompt: PromptOption
 
     @Option(help: "A JSON-lines file with prefix, text and optional lang.")
     var data: String
@@ -30,7 +31,7 @@ struct Score: ParsableCommand {
         let progress = Progress("scoring", total: rows.count)
         let scores = try RowScores(
             rows: rows, model: loaded.model, tokenizer: loaded.tokenizer, adapters: loaded.adapters,
-            batchSize: modelOptions.batchSize, progress: progress.advance)
+            batchSize: modelOptions.batchSize, prompt: prompt.promptTokenization, progress: progress.advance)
         progress.finish()
         if format.json {
             print(scores.json.prettyText())

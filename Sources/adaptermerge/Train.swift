@@ -78,6 +78,7 @@ struct Train: ParsableCommand {
         false
     @Flag(help: "Recompute activations in the backward pass (less memory, about a third more time).") var recompute =
         false
+    @OptionGroup var prompt: PromptOption
     @OptionGroup var encoding: AdapterEncodingOptions
     @OptionGroup var replace: ForceOption
 
@@ -143,7 +144,9 @@ struct Train: ParsableCommand {
         let maxLength = transformer.config.maxPositionEmbeddings
         let paths = try OptionList.items(data, option: "--data")
         let trainingData = try Self.withSkipAdvice {
-            try TrainingData(paths: paths, tokenizer: tokenizer, maxLength: maxLength, skipBadRows: skipBadRows)
+            try TrainingData(
+                paths: paths, tokenizer: tokenizer, maxLength: maxLength, skipBadRows: skipBadRows,
+                prompt: prompt.promptTokenization)
         }
         for line in trainingData.skipped.prefix(5) { Terminal.warning("skipped \(line)") }
         if trainingData.skipped.count > 5 { Terminal.warning("skipped \(trainingData.skipped.count - 5) more rows") }
@@ -151,7 +154,7 @@ struct Train: ParsableCommand {
             try Self.withSkipAdvice {
                 try TrainingData(
                     paths: try OptionList.items(dev, option: "--dev"), tokenizer: tokenizer, maxLength: maxLength,
-                    skipBadRows: skipBadRows)
+                    skipBadRows: skipBadRows, prompt: prompt.promptTokenization)
             }
         }
 
@@ -173,6 +176,7 @@ struct Train: ParsableCommand {
         recipe.temperature = temperature
         recipe.evaluateEvery = evalEvery
         recipe.recompute = recompute
+        recipe.promptTokenization = prompt.promptTokenization
 
         let initialParameters = try initial.map {
             try LoRAParameters<Float>.loaded(from: try AdapterReader.open($0), config: transformer.config)

@@ -44,6 +44,7 @@ struct Tune: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write task + w·align merged (concat) with the chosen w and the tuning record.")
     var output: String?
     @OptionGroup var format: JSONOption
+    @OptionGroup var prompt: PromptOption
     @OptionGroup var encoding: AdapterEncodingOptions
     @OptionGroup var replace: ForceOption
 
@@ -91,6 +92,7 @@ struct Tune: ParsableCommand {
             devFiles: try OptionList.items(dev, option: "--dev"), metric: metric, grid: try weights,
             refinements: refine, cuts: try bandCuts.compactMap { $0 })
         tuning.batchSize = batchSize
+        tuning.promptTokenization = prompt.promptTokenization
         let progress = Progress("tuning", total: tuning.plannedEvaluations)
         let result = try tuning.run(progress: progress.advance)
         progress.finish()
