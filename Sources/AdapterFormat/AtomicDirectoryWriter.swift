@@ -45,16 +45,26 @@ public final class AtomicDirectoryWriter {
         if FileSystem.exists(destination) {
             guard overwrite else { throw FormatError(.outputExists, "already exists", path: destination) }
             if renameat2(AT_FDCWD, staging, AT_FDCWD, destination, UInt32(ADAPTERMERGE_RENAME_EXCHANGE)) != 0 {
-                // No exchange on this file system: move the old one aside first.
+                // No exchange on this file system: move the old one aside first, with the
+                // catchable signals held off so no interruption falls between the two renames.
                 let aside = try FileSystem.makeTemporaryDirectory(near: destination)
                 rmdir(aside)
+                var all = sigset_t()
+                var previous = sigset_t()
+                sigfillset(&all)
+                pthread_sigmask(SIG_BLOCK, &all, &previous)
+                defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
                 guard rename(destination, aside) == 0 else {
                     throw FormatError(
                         .io, "cannot move the old directory aside: \(MappedFile.errnoText())", path: destination)
                 }
                 guard rename(staging, destination) == 0 else {
                     let reason = MappedFile.errnoText()
-                    _ = rename(aside, destination)
+                    if rename(aside, destination) != 0 {
+                        throw FormatError(
+                            .io, "cannot move into place (\(reason)); the old directory is at \(aside)",
+                            path: destination)
+                    }
                     throw FormatError(.io, "cannot move into place: \(reason)", path: destination)
                 }
                 FileSystem.removeShallowDirectory(aside)

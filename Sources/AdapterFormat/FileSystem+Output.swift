@@ -37,6 +37,12 @@ extension FileSystem {
                 throw FormatError(.outputInTheWay, "is a directory, but a file is to be written here", path: path)
             }
         case .directory(let marker):
+            var info = stat()
+            if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK {
+                // Swapping a link would empty the directory it points to, not replace it.
+                throw FormatError(
+                    .outputInTheWay, "is a symbolic link; not replaced (name the directory itself)", path: path)
+            }
             guard isDirectory(path) else {
                 throw FormatError(.outputInTheWay, "exists and is not a directory", path: path)
             }

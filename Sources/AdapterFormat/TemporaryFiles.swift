@@ -1,5 +1,6 @@
 #if canImport(Glibc)
     import Glibc
+    import CSystem
 #elseif canImport(Musl)
     import Musl
 #endif
@@ -47,17 +48,33 @@ public enum TemporaryFiles {
         for i in 0..<capacity {
             guard let p = slots[i], strcmp(p, path) == 0 else { continue }
             slots[i] = nil
-            free(p)
+            // Not freed: a handler running on another thread may still be reading it.
+            // A few bytes per output written, once.
+            _ = p
             return
         }
     }
 
     /// Installs the handlers once: remove every registered path, then die of the
     /// same signal with its default action (so the exit status says what happened).
+    ///
+    /// A signal that was ignored when the process started (SIGHUP under `nohup`,
+    /// SIGINT for a `&` job) stays ignored.
     public static func removeOnSignals() {
         guard !installed else { return }
         installed = true
+        // Everything the handler touches exists before it can run.
+        _ = slots
+        _ = isDirectory
+        _ = direntBuffer
         for sig in [SIGINT, SIGTERM, SIGHUP] {
+            var current = sigaction()
+            guard sigaction(sig, nil, &current) == 0 else { continue }
+            if let handler = current.__sigaction_handler.sa_handler, case let ignore = SIG_IGN,
+                unsafeBitCast(handler, to: Int.self) == unsafeBitCast(ignore, to: Int.self)
+            {
+                continue
+            }
             signal(sig) { sig in
                 TemporaryFiles.removeAll()
                 signal(sig, SIG_DFL)
@@ -65,6 +82,10 @@ public enum TemporaryFiles {
             }
         }
     }
+
+    /// Where the handler lists a directory, allocated before any signal.
+    nonisolated(unsafe) private static let direntBuffer = UnsafeMutableRawPointer.allocate(
+        byteCount: 8192, alignment: 8)
 
     /// Removes every registered path; called from the signal handler.
     private static func removeAll() {
@@ -79,21 +100,24 @@ public enum TemporaryFiles {
         }
     }
 
-    /// Unlinks the entries of a (flat) directory, with only stack memory.
+    /// Unlinks the entries of a (flat) directory with raw `getdents64` into the
+    /// preallocated buffer: no allocation, so it is safe in a signal handler.
     private static func removeDirectoryContents(_ path: UnsafeMutablePointer<CChar>) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         guard fd >= 0 else { return }
         defer { close(fd) }
-        guard let dir = fdopendir(dup(fd)) else { return }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { name in
-                    if strcmp(name, ".") != 0 && strcmp(name, "..") != 0 {
-                        // Temporary files of the writers inside it first, then the entries.
-                        unlinkat(fd, name, 0)
-                    }
-                }
+        while true {
+            let n = adaptermerge_getdents64(fd, direntBuffer, 8192)
+            if n <= 0 { return }
+            var offset = 0
+            while offset < n {
+                // struct linux_dirent64: u64 ino, i64 off, u16 reclen, u8 type, char name[].
+                let entry = direntBuffer + offset
+                let length = Int(entry.load(fromByteOffset: 16, as: UInt16.self))
+                guard length > 0 else { return }
+                let name = (entry + 19).assumingMemoryBound(to: CChar.self)
+                if strcmp(name, ".") != 0 && strcmp(name, "..") != 0 { unlinkat(fd, name, 0) }
+                offset += length
             }
         }
     }

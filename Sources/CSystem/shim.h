@@ -33,4 +33,11 @@ static inline int adaptermerge_affinity_cpu_count(void) {
     return count;
 }
 
+// getdents64 by the raw system call: the signal handler that removes temporary
+// directories lists them into a buffer allocated beforehand (opendir allocates,
+// which a signal handler must not).
+static inline long adaptermerge_getdents64(int fd, void *buffer, unsigned long size) {
+    return syscall(SYS_getdents64, fd, buffer, size);
+}
+
 #endif

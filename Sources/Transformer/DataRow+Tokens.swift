@@ -65,7 +65,7 @@ extension DataRow {
     private func encode(_ text: String, key: String, tokenizer: Tokenizer, addSpecialTokens: Bool, budget: Int?) throws
         -> [Int]
     {
-        if let budget,
+        if let budget, tokenizer.bytesBoundTokens,
             case let (bytes, overflow) = budget.multipliedReportingOverflow(by: tokenizer.longestTokenBytes * 4),
             !overflow && text.utf8.count > bytes
         {

@@ -126,7 +126,9 @@ extension SplitPattern {
         thread.stackSize = 8 << 20
         thread.start()
         guard done.wait(timeout: .now() + limit) == .success, let result = box.result else {
-            if let pattern { SlowPatterns.shared.insert(pattern) }
+            // Only a pattern that stalls on a short text is given up on for good: a long
+            // row may take its time on a busy machine without banning the pattern.
+            if let pattern, textLength <= 10_000 { SlowPatterns.shared.insert(pattern) }
             throw TokenizerError(
                 "the pre-tokenizer regex took more than \(limit) s on a text of \(textLength) characters (a pattern that backtracks)"
             )

@@ -43,7 +43,7 @@ extension Tokenizer {
             case .nfc: return text.precomposedStringWithCanonicalMapping
             case .nfkc: return text.precomposedStringWithCompatibilityMapping
             case .prepend(let p): return text.isEmpty ? text : p + text
-            case .replace(let a, let b): return a.isEmpty ? text : text.replacingOccurrences(of: a, with: b)
+            case .replace(let a, let b): return Tokenizer.replacing(a, with: b, in: text)
             case .strip(let left, let right):
                 var s = Substring(text)
                 if left { s = s.drop { $0.unicodeScalars.allSatisfy(CharacterClass.isWhitespace) } }
@@ -67,7 +67,7 @@ extension Tokenizer {
         /// GPT-2 style: regex splits, then bytes mapped to printable characters.
         case byteLevel(splits: [SplitPattern], prefixSpace: Bool)
         /// SentencePiece style: spaces become `replacement`, optionally split before each.
-        case metaspace(replacement: Character, prepend: PrependScheme, split: Bool)
+        case metaspace(replacement: Unicode.Scalar, prepend: PrependScheme, split: Bool)
         /// The whole (normalized) text is one word (Llama 2's legacy layout).
         case none
 
@@ -86,7 +86,7 @@ extension Tokenizer {
         /// All tokens into one.
         case fuse
         case strip(content: Character, start: Int, stop: Int)
-        case metaspace(replacement: Character, prepend: PrependScheme)
+        case metaspace(replacement: Unicode.Scalar, prepend: PrependScheme)
 
         static func parse(_ v: JSONValue?) throws -> [Decoder] {
             guard let v, !v.isNull else { return [] }
@@ -124,7 +124,7 @@ extension Tokenizer {
             case .byteLevel:
                 return [String(decoding: tokens.flatMap { ByteLevel.decode($0) }, as: UTF8.self)]
             case .replace(let a, let b):
-                return tokens.map { $0.replacingOccurrences(of: a, with: b) }
+                return tokens.map { Tokenizer.replacing(a, with: b, in: $0) }
             case .fuse:
                 return [tokens.joined()]
             case .strip(let content, let start, let stop):
@@ -144,8 +144,8 @@ extension Tokenizer {
                 }
             case .metaspace(let replacement, let prepend):
                 return tokens.enumerated().map { i, token in
-                    var out = ""
-                    for c in token {
+                    var out = String.UnicodeScalarView()
+                    for c in token.unicodeScalars {
                         if c == replacement {
                             if i == 0 && prepend != .never { continue }
                             out.append(" ")
@@ -153,7 +153,7 @@ extension Tokenizer {
                             out.append(c)
                         }
                     }
-                    return out
+                    return String(out)
                 }
             case .byteFallback:
                 var out: [String] = []
@@ -189,6 +189,27 @@ extension Tokenizer {
         return (pattern, content)
     }
 
+    /// Every occurrence of `pattern` replaced, compared scalar by scalar as the
+    /// tokenizers library compares chars (Foundation's search would treat a space
+    /// followed by a combining mark as no space).
+    static func replacing(_ pattern: String, with content: String, in text: String) -> String {
+        let p = Array(pattern.unicodeScalars)
+        guard !p.isEmpty else { return text }
+        let s = Array(text.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < s.count {
+            if i + p.count <= s.count && s[i] == p[0] && Array(s[i..<(i + p.count)]) == p {
+                out.append(contentsOf: content.unicodeScalars)
+                i += p.count
+            } else {
+                out.append(s[i])
+                i += 1
+            }
+        }
+        return String(out)
+    }
+
     /// The byte a `<0xNN>` token stands for.
     static func fallbackByte(_ token: String) -> UInt8? {
         let u = Array(token.utf8)
@@ -196,8 +217,10 @@ extension Tokenizer {
         return UInt8(String(decoding: u[3...4], as: UTF8.self), radix: 16)
     }
 
-    static func metaspaceFields(_ v: JSONValue) throws -> (Character, PrependScheme, Bool) {
-        guard let r = v["replacement"]?.stringValue, r.count == 1, let replacement = r.first else {
+    static func metaspaceFields(_ v: JSONValue) throws -> (Unicode.Scalar, PrependScheme, Bool) {
+        guard let r = v["replacement"]?.stringValue, r.unicodeScalars.count == 1,
+            let replacement = r.unicodeScalars.first
+        else {
             throw TokenizerError("Metaspace needs a one-character replacement")
         }
         let scheme: PrependScheme
@@ -225,21 +248,24 @@ extension Tokenizer {
             for split in splits { pieces = try pieces.flatMap { try split.split(String($0)) } }
             return pieces.filter { !$0.isEmpty }.map { ByteLevel.encode($0.utf8) }
         case .metaspace(let replacement, let prepend, let split):
-            var t = text.replacingOccurrences(of: " ", with: String(replacement))
+            // On scalars, as the tokenizers library works on chars: a space before a combining
+            // mark is still a space, and the replacement before one still starts a word.
+            var t = String.UnicodeScalarView()
+            for c in text.unicodeScalars { t.append(c == " " ? replacement : c) }
             let prepends = prepend == .always || (prepend == .first && atStart)
-            if prepends && !t.isEmpty && t.first != replacement { t = String(replacement) + t }
-            guard split else { return t.isEmpty ? [] : [t] }
+            if prepends && !t.isEmpty && t.first != replacement { t.insert(replacement, at: t.startIndex) }
+            guard split else { return t.isEmpty ? [] : [String(t)] }
             // Split before each replacement, keeping it with the word that follows.
             var words: [String] = []
-            var current = ""
+            var current = String.UnicodeScalarView()
             for c in t {
                 if c == replacement && !current.isEmpty {
-                    words.append(current)
-                    current = ""
+                    words.append(String(current))
+                    current = String.UnicodeScalarView()
                 }
                 current.append(c)
             }
-            if !current.isEmpty { words.append(current) }
+            if !current.isEmpty { words.append(String(current)) }
             return words
         }
     }

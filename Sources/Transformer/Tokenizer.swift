@@ -38,6 +38,10 @@ public final class Tokenizer: @unchecked Sendable {
     /// `n × longestTokenBytes × 4` bytes (4: what normalization can shrink)
     /// cannot fit in `n` tokens, so it is refused before it is tokenized.
     public let longestTokenBytes: Int
+    /// Whether that byte bound holds: not when the pipeline can drop any amount of
+    /// text (Strip, a Replace that shortens, fused unknown tokens, added tokens that
+    /// strip the white space around them).
+    public let bytesBoundTokens: Bool
     private let addedByID: [Int: AddedToken]
     private let specialIDs: Set<Int>
 
@@ -125,6 +129,19 @@ public final class Tokenizer: @unchecked Sendable {
         preTokenizer = try Tokenizer.parsePreTokenizer(json["pre_tokenizer"])
         decoders = try Decoder.parse(json["decoder"])
         let byteLevel = preTokenizer.isByteLevel
+        let shrinks = normalizers.contains { step in
+            switch step {
+            case .strip: return true
+            case .replace(let a, let b): return b.unicodeScalars.count < a.unicodeScalars.count
+            default: return false
+            }
+        }
+        // Fused unknown tokens swallow runs of text, unless byte fallback covers every byte.
+        let everyByte = (0..<256).allSatisfy { vocab[String(format: "<0x%02X>", $0)] != nil }
+        let fusesText =
+            (modelJSON["fuse_unk"]?.boolValue ?? false)
+            && !((modelJSON["byte_fallback"]?.boolValue ?? false) && everyByte)
+        bytesBoundTokens = !shrinks && !fusesText && !added.contains { $0.leftStrip || $0.rightStrip }
         longestTokenBytes = max(
             vocab.keys.map { byteLevel ? ByteLevel.decode($0).count : $0.utf8.count }.max() ?? 1,
             added.map(\.content.utf8.count).max() ?? 1, 1)

@@ -31,4 +31,15 @@ final class SentencePieceTokenizerTests: XCTestCase {
                 "\(name): \(text.debugDescription)")
         }
     }
+
+    /// The byte pre-check of long rows holds only when no step can drop text without bound.
+    func testTheByteBoundIsDroppedWhereTextCanShrink() throws {
+        let path = Fixtures.path("sentencepiece/llama2/tokenizer.json")
+        let json = try FileSystem.readJSON(path)
+        XCTAssertTrue(try Tokenizer(json: json, config: nil).bytesBoundTokens)
+        guard case .object(var fields) = json else { return XCTFail("not an object") }
+        let strip: JSONValue = ["type": "Strip", "strip_left": true, "strip_right": true]
+        fields = fields.map { $0.key == "normalizer" ? (key: "normalizer", value: strip) : $0 }
+        XCTAssertFalse(try Tokenizer(json: .object(fields), config: nil).bytesBoundTokens)
+    }
 }
