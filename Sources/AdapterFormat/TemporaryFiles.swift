@@ -47,10 +47,9 @@ public enum TemporaryFiles {
         defer { pthread_mutex_unlock(&lock) }
         for i in 0..<capacity {
             guard let p = slots[i], strcmp(p, path) == 0 else { continue }
+            // The string is not freed: a handler running on another thread may still be
+            // reading it (a few bytes per output written, once).
             slots[i] = nil
-            // Not freed: a handler running on another thread may still be reading it.
-            // A few bytes per output written, once.
-            _ = p
             return
         }
     }

@@ -21,6 +21,9 @@ public final class BPEModel: @unchecked Sendable {
     /// Consecutive unknown characters become one unknown token.
     public let fuseUnknown: Bool
     private let byteIDs: [Int?]
+
+    /// Whether byte fallback can spell every character, so no unknown token is ever needed.
+    public var fallsBackOnEveryByte: Bool { byteFallback && byteIDs.allSatisfy { $0 != nil } }
     private var cache: [String: [Int]] = [:]
     private let cacheLimit = 100_000
 

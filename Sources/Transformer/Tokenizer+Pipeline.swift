@@ -98,7 +98,7 @@ extension Tokenizer {
                 let (pattern, content) = try Tokenizer.replaceFields(v, of: "decoders")
                 return [.replace(pattern, content)]
             case "Strip":
-                guard let content = v["content"]?.stringValue, content.count == 1 else {
+                guard let text = v["content"]?.stringValue, text.count == 1, let content = text.first else {
                     throw TokenizerError("Strip decoder needs one character of content")
                 }
                 let start = v["start"]?.intValue ?? 0
@@ -106,7 +106,7 @@ extension Tokenizer {
                 guard (0...1024).contains(start), (0...1024).contains(stop) else {
                     throw TokenizerError("Strip decoder counts out of range")
                 }
-                return [.strip(content: content.first!, start: start, stop: stop)]
+                return [.strip(content: content, start: start, stop: stop)]
             case "Metaspace":
                 let (replacement, scheme, _) = try metaspaceFields(v)
                 return [.metaspace(replacement: replacement, prepend: scheme)]

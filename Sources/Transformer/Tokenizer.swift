@@ -137,10 +137,7 @@ public final class Tokenizer: @unchecked Sendable {
             }
         }
         // Fused unknown tokens swallow runs of text, unless byte fallback covers every byte.
-        let everyByte = (0..<256).allSatisfy { vocab[String(format: "<0x%02X>", $0)] != nil }
-        let fusesText =
-            (modelJSON["fuse_unk"]?.boolValue ?? false)
-            && !((modelJSON["byte_fallback"]?.boolValue ?? false) && everyByte)
+        let fusesText = model.fuseUnknown && !model.fallsBackOnEveryByte
         bytesBoundTokens = !shrinks && !fusesText && !added.contains { $0.leftStrip || $0.rightStrip }
         longestTokenBytes = max(
             vocab.keys.map { byteLevel ? ByteLevel.decode($0).count : $0.utf8.count }.max() ?? 1,
