@@ -164,6 +164,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return try tensor(e)
     }
 
+    /// The mapped bytes of an entry of this file, valid while the file lives:
+    /// for readers that widen a tensor a part at a time instead of copying it.
+    public func bytes(of e: SafeTensorsEntry) -> UnsafeRawBufferPointer {
+        let start = 8 + headerLength + e.dataRange.lowerBound
+        return UnsafeRawBufferPointer(rebasing: file.bytes[start..<(start + e.dataRange.count)])
+    }
+
     /// Reads the tensor of an entry of this file.
     public func tensor(_ e: SafeTensorsEntry) throws -> Tensor {
         let start = 8 + headerLength + e.dataRange.lowerBound

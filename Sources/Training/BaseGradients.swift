@@ -24,7 +24,7 @@ public final class BaseGradients<Scalar: TrainingScalar>: @unchecked Sendable {
         layers = weights.layers.map { l in
             Layer(
                 inputNorm: Storage(l.inputNorm.count), postAttentionNorm: Storage(l.postAttentionNorm.count),
-                groups: l.groups.map { Storage($0.weight.count) })
+                groups: l.groups.map { Storage($0.rows * $0.columns) })
         }
         finalNorm = Storage(weights.finalNorm.count)
         head = weights.head === weights.embedding ? nil : Storage(weights.head.count)
@@ -45,7 +45,9 @@ public final class BaseGradients<Scalar: TrainingScalar>: @unchecked Sendable {
 extension FrozenWeights {
     /// Every weight full-parameter training updates, in the order of ``BaseGradients/tensors``.
     public var trainableTensors: [Storage<Scalar>] {
-        [embedding] + layers.flatMap { [$0.inputNorm, $0.postAttentionNorm] + $0.groups.map(\.weight) } + [finalNorm]
+        [embedding] + layers.flatMap { [$0.inputNorm, $0.postAttentionNorm] + $0.groups.compactMap(\.storage) } + [
+            finalNorm
+        ]
             + (head === embedding ? [] : [head])
     }
 }

@@ -10,11 +10,30 @@ import Transformer
 /// the finite-difference tests on tiny models.
 public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
     public struct Group {
-        /// rows × columns (the members' output rows stacked), row-major.
-        public let weight: Storage<Scalar>
         public let rows: Int
         public let columns: Int
         public let bias: Storage<Scalar>?
+        /// rows × columns (the members' output rows stacked), row-major, when
+        /// this object owns them: fresh weights (pretraining) or `Double`.
+        public let storage: Storage<Scalar>?
+        /// Otherwise the model's own `Float` weights, read in place when
+        /// resident and widened per use when stored (``WeightResidency``).
+        let stored: GroupWeights?
+
+        /// Calls `body` with the weights (rows × columns).
+        public func withWeight<R>(_ body: (UnsafePointer<Scalar>) throws -> R) rethrows -> R {
+            if let storage { return try body(storage.p) }
+            guard let stored, Scalar.self == Float.self else {
+                preconditionFailure("frozen weights hold either owned storage or Float model weights")
+            }
+            let count = rows * columns
+            let resident = stored.parts.count == 1 ? stored.parts[0].residentValues : nil
+            let scratch = resident == nil ? UnsafeMutablePointer<Float>.allocate(capacity: count) : nil
+            defer { scratch?.deallocate() }
+            return try stored.withFloats(scratch: scratch, parallel: false) { floats in
+                try floats.withMemoryRebound(to: Scalar.self, capacity: count, body)
+            }
+        }
     }
 
     public struct Layer {
@@ -36,22 +55,46 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
     private(set) var ropeSin: [Scalar] = []
     private(set) var ropeLength = 0
 
+    /// The base model's weights for training. `Float` projections are read
+    /// from the model's store (no copy); embedding and head are shared when
+    /// resident and widened once when stored. `Double` converts everything.
     public init(_ weights: ModelWeights, config: ModelConfig) {
         self.config = config
-        embedding = Storage(converting: weights.embedding.values)
+        let inPlace = Scalar.self == Float.self
+        func matrix(_ m: StoredMatrix) -> Storage<Scalar> {
+            let s = Storage<Scalar>(uninitialized: m.rows * m.columns)
+            if inPlace {
+                s.p.withMemoryRebound(to: Float.self, capacity: s.count) { m.widenAll(into: $0, parallel: true) }
+            } else {
+                let floats = FloatBuffer(s.count)
+                m.widenAll(into: floats.p, parallel: true)
+                for i in 0..<s.count { s.p[i] = Scalar(floats.p[i]) }
+            }
+            return s
+        }
+        embedding = matrix(weights.embedding)
         layers = weights.blocks.map { block in
             Layer(
                 inputNorm: Storage(converting: block.inputNorm),
                 postAttentionNorm: Storage(converting: block.postAttentionNorm),
                 groups: ProjectionGroup.allCases.map { g in
                     let w = block[g]
+                    var owned: Storage<Scalar>?
+                    if !inPlace {
+                        let s = Storage<Scalar>(uninitialized: w.rows * w.columns)
+                        let floats = FloatBuffer(s.count)
+                        w.withFloats(scratch: floats.p, parallel: true) { p in
+                            for i in 0..<s.count { s.p[i] = Scalar(p[i]) }
+                        }
+                        owned = s
+                    }
                     return Group(
-                        weight: Storage(converting: w.weight.values), rows: w.weight.rows, columns: w.weight.columns,
-                        bias: w.bias.map { Storage(converting: $0) })
+                        rows: w.rows, columns: w.columns, bias: w.bias.map { Storage(converting: $0) }, storage: owned,
+                        stored: inPlace ? w : nil)
                 })
         }
         finalNorm = Storage(converting: weights.finalNorm)
-        head = config.tieWordEmbeddings ? embedding : Storage(converting: weights.head.values)
+        head = config.tieWordEmbeddings ? embedding : matrix(weights.head)
     }
 
     /// Fresh weights as transformers initialises a Llama-family model: every
@@ -86,7 +129,8 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
                 groups: ProjectionGroup.allCases.map { g in
                     let rows = g.members.reduce(0) { $0 + config.projectionShape($1)!.out }
                     let columns = config.projectionShape(g.members[0])!.in
-                    return Group(weight: normal(rows * columns), rows: rows, columns: columns, bias: nil)
+                    return Group(
+                        rows: rows, columns: columns, bias: nil, storage: normal(rows * columns), stored: nil)
                 })
         }
         finalNorm = ones(h)
@@ -98,9 +142,11 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
     public func checkpointTensors(dtype: DType) throws -> [(name: String, tensor: Tensor)] {
         let c = config
         let h = c.hiddenSize
-        func tensor(_ s: Storage<Scalar>, from start: Int = 0, count: Int? = nil, shape: [Int]) throws -> Tensor {
-            let n = count ?? s.count
-            return try Tensor(floats: (0..<n).map { Float(s.p[start + $0]) }, shape: shape, dtype: dtype)
+        func tensor(_ s: Storage<Scalar>, shape: [Int]) throws -> Tensor {
+            try tensor(s.p, count: s.count, shape: shape)
+        }
+        func tensor(_ p: UnsafePointer<Scalar>, count: Int, shape: [Int]) throws -> Tensor {
+            try Tensor(floats: (0..<count).map { Float(p[$0]) }, shape: shape, dtype: dtype)
         }
         var out: [(name: String, tensor: Tensor)] = [
             ("model.embed_tokens.weight", try tensor(embedding, shape: [c.vocabSize, h]))
@@ -115,10 +161,11 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
                 for member in group.members {
                     let (rows, columns) = c.projectionShape(member)!
                     let section = group == .gateUp || group == .down ? "mlp." : "self_attn."
+                    let start = row * columns
                     out.append(
                         (
                             prefix + section + member + ".weight",
-                            try tensor(g.weight, from: row * columns, count: rows * columns, shape: [rows, columns])
+                            try g.withWeight { try tensor($0 + start, count: rows * columns, shape: [rows, columns]) }
                         ))
                     row += rows
                 }

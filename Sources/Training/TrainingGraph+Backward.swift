@@ -87,9 +87,11 @@ extension TrainingGraph {
         let group = weights.layers[layer][kind]
         let width = group.rows
         let inWidth = group.columns
-        Scalar.gemm(
-            transposeA: false, transposeB: false, m: rows, n: inWidth, k: width, alpha: 1, a: dOutput.p, lda: width,
-            b: group.weight.p, ldb: inWidth, beta: 1, c: dInput.p, ldc: inWidth)
+        group.withWeight { w in
+            Scalar.gemm(
+                transposeA: false, transposeB: false, m: rows, n: inWidth, k: width, alpha: 1, a: dOutput.p,
+                lda: width, b: w, ldb: inWidth, beta: 1, c: dInput.p, ldc: inWidth)
+        }
         if let base = baseGradients {
             // dW += dYᵀ · x (the undropped input: dropout belongs to the LoRA path only).
             Scalar.gemm(

@@ -125,9 +125,12 @@ extension TrainingGraph {
                 for i in 0..<width { row[i] = (accumulate ? row[i] : 0) + bias.p[i] }
             }
         }
-        Scalar.gemm(
-            transposeA: false, transposeB: true, m: rows, n: width, k: inWidth, alpha: 1, a: input.p, lda: inWidth,
-            b: group.weight.p, ldb: inWidth, beta: accumulate || group.bias != nil ? 1 : 0, c: output.p, ldc: width)
+        group.withWeight { w in
+            Scalar.gemm(
+                transposeA: false, transposeB: true, m: rows, n: width, k: inWidth, alpha: 1, a: input.p,
+                lda: inWidth, b: w, ldb: inWidth, beta: accumulate || group.bias != nil ? 1 : 0, c: output.p,
+                ldc: width)
+        }
         for index in lora.modules(layer: layer, group: kind) {
             let m = lora.modules[index]
             var source = input

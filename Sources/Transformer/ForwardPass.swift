@@ -48,12 +48,15 @@ struct ForwardPass {
         let attended = Scratch(rows * qWidth)
         let gateUp = Scratch(rows * 2 * intermediate)
         let loraScratch = Scratch(rows * maxRank)
-        defer { for s in [x, normed, qkv, attended, gateUp, loraScratch] { s.free() } }
+        let widen = WeightWidening(model.weights, parallel: spreadAcrossCores)
+        defer {
+            for s in [x, normed, qkv, attended, gateUp, loraScratch] { s.free() }
+            widen.free()
+        }
 
-        model.weights.embedding.values.withUnsafeBufferPointer { e in
-            for r in 0..<rows {
-                (x.p + r * h).update(from: e.baseAddress! + batch.ids[firstRow + r] * h, count: h)
-            }
+        for r in 0..<rows {
+            let id = batch.ids[firstRow + r]
+            model.weights.embedding.widen(rows: id..<(id + 1), into: x.p + r * h)
         }
         if let first = output.states.first { (first.p + firstRow * h).update(from: x.p, count: rows * h) }
 
@@ -62,7 +65,7 @@ struct ForwardPass {
             norm(x, w.inputNorm, into: normed, rows: rows, epsilon: epsilon)
             ForwardPass.project(
                 w[.qkv], adapters.group(.qkv, layer: l), input: normed.p, lda: h, rows: rows,
-                output: qkv.p, ldc: qkvWidth, accumulate: false, scratch: loraScratch.p)
+                output: qkv.p, ldc: qkvWidth, accumulate: false, scratch: loraScratch.p, widen: widen)
             rope.cos.withUnsafeBufferPointer { cosines in
                 rope.sin.withUnsafeBufferPointer { sines in
                     let cs = SharedPointer(cosines)
@@ -83,15 +86,15 @@ struct ForwardPass {
             attention(qkv, into: attended)
             ForwardPass.project(
                 w[.o], adapters.group(.o, layer: l), input: attended.p, lda: qWidth, rows: rows,
-                output: x.p, ldc: h, accumulate: true, scratch: loraScratch.p)
+                output: x.p, ldc: h, accumulate: true, scratch: loraScratch.p, widen: widen)
             norm(x, w.postAttentionNorm, into: normed, rows: rows, epsilon: epsilon)
             ForwardPass.project(
                 w[.gateUp], adapters.group(.gateUp, layer: l), input: normed.p, lda: h, rows: rows,
-                output: gateUp.p, ldc: 2 * intermediate, accumulate: false, scratch: loraScratch.p)
+                output: gateUp.p, ldc: 2 * intermediate, accumulate: false, scratch: loraScratch.p, widen: widen)
             each(rows) { range in Kernels.siluMultiply(gateUp.p, rows: range, intermediate: intermediate) }
             ForwardPass.project(
                 w[.down], adapters.group(.down, layer: l), input: gateUp.p, lda: 2 * intermediate, rows: rows,
-                output: x.p, ldc: h, accumulate: true, scratch: loraScratch.p)
+                output: x.p, ldc: h, accumulate: true, scratch: loraScratch.p, widen: widen)
             if output.states.count > l + 1 {
                 (output.states[l + 1].p + firstRow * h).update(from: x.p, count: rows * h)
             }
@@ -100,12 +103,43 @@ struct ForwardPass {
         guard let logits = output.logits else { return }
         norm(x, model.weights.finalNorm, into: normed, rows: rows, epsilon: epsilon)
         if let last = output.states.last { (last.p + firstRow * h).update(from: normed.p, count: rows * h) }
-        let head = model.weights.head
-        head.values.withUnsafeBufferPointer { wp in
+        ForwardPass.logits(
+            model.weights.head, input: normed.p, rows: rows, output: logits.p + firstRow * c.vocabSize,
+            parallel: spreadAcrossCores)
+    }
+
+    /// `output = input · headᵀ` (rows × vocab): in one sgemm when the head is
+    /// resident, else a slice of vocabulary rows at a time, each widened into
+    /// a scratch of at most 64 MB, so an 8B model's 2 GB head is never widened whole.
+    static func logits(
+        _ head: StoredMatrix, input: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>,
+        parallel: Bool
+    ) {
+        let h = head.columns
+        let vocab = head.rows
+        if let values = head.residentValues {
             BLAS.sgemm(
-                transposeA: false, transposeB: true, m: rows, n: head.rows, k: h, alpha: 1,
-                a: normed.p, lda: h, b: wp.baseAddress!, ldb: h, beta: 0,
-                c: logits.p + firstRow * head.rows, ldc: head.rows)
+                transposeA: false, transposeB: true, m: rows, n: vocab, k: h, alpha: 1, a: input, lda: h, b: values,
+                ldb: h, beta: 0, c: output, ldc: vocab)
+            return
+        }
+        let slice = Swift.max(1, Swift.min(vocab, (16 << 20) / Swift.max(h, 1)))
+        let scratch = Scratch(slice * h)
+        defer { scratch.free() }
+        for start in stride(from: 0, to: vocab, by: slice) {
+            let count = Swift.min(slice, vocab - start)
+            if parallel {
+                parallelChunks(count) { range in
+                    head.widen(
+                        rows: (start + range.lowerBound)..<(start + range.upperBound),
+                        into: scratch.p + range.lowerBound * h)
+                }
+            } else {
+                head.widen(rows: start..<(start + count), into: scratch.p)
+            }
+            BLAS.sgemm(
+                transposeA: false, transposeB: true, m: rows, n: count, k: h, alpha: 1, a: input, lda: h, b: scratch.p,
+                ldb: h, beta: 0, c: output + start, ldc: vocab)
         }
     }
 
@@ -209,30 +243,30 @@ struct ForwardPass {
     ///   - scratch: at least rows × the group's LoRA rank floats.
     static func project(
         _ group: GroupWeights, _ lora: LoRAGroup?, input: UnsafePointer<Float>, lda: Int, rows: Int,
-        output: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, scratch: UnsafeMutablePointer<Float>
+        output: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, scratch: UnsafeMutablePointer<Float>,
+        widen: WeightWidening
     ) {
-        let w = group.weight
         if let bias = group.bias {
             for r in 0..<rows {
                 let row = output + r * ldc
                 if accumulate {
-                    for i in 0..<w.rows { row[i] += bias[i] }
+                    for i in 0..<group.rows { row[i] += bias[i] }
                 } else {
-                    row.update(from: bias, count: w.rows)
+                    row.update(from: bias, count: group.rows)
                 }
             }
         }
-        w.values.withUnsafeBufferPointer { wp in
+        group.withFloats(scratch: widen.scratch, parallel: widen.parallel) { wp in
             BLAS.sgemm(
-                transposeA: false, transposeB: true, m: rows, n: w.rows, k: w.columns, alpha: 1,
-                a: input, lda: lda, b: wp.baseAddress!, ldb: w.columns,
+                transposeA: false, transposeB: true, m: rows, n: group.rows, k: group.columns, alpha: 1,
+                a: input, lda: lda, b: wp, ldb: group.columns,
                 beta: accumulate || group.bias != nil ? 1 : 0, c: output, ldc: ldc)
         }
         guard let lora else { return }
         lora.a.withUnsafeBufferPointer { ap in
             BLAS.sgemm(
-                transposeA: false, transposeB: true, m: rows, n: lora.rank, k: w.columns, alpha: 1,
-                a: input, lda: lda, b: ap.baseAddress!, ldb: w.columns, beta: 0, c: scratch, ldc: lora.rank)
+                transposeA: false, transposeB: true, m: rows, n: lora.rank, k: group.columns, alpha: 1,
+                a: input, lda: lda, b: ap.baseAddress!, ldb: group.columns, beta: 0, c: scratch, ldc: lora.rank)
         }
         for segment in lora.segments {
             segment.b.withUnsafeBufferPointer { bp in
@@ -244,6 +278,21 @@ struct ForwardPass {
             }
         }
     }
+}
+
+/// Where a pass widens stored projection weights (``WeightResidency/stored``):
+/// one scratch for the largest group, filled over all cores when `parallel`;
+/// none when the weights are resident. Freed by its owner.
+struct WeightWidening {
+    let scratch: UnsafeMutablePointer<Float>?
+    let parallel: Bool
+
+    init(_ weights: ModelWeights, parallel: Bool) {
+        scratch = weights.isWidened ? nil : .allocate(capacity: Swift.max(weights.largestGroup, 1))
+        self.parallel = parallel
+    }
+
+    func free() { scratch?.deallocate() }
 }
 
 /// A scratch buffer of floats, uninitialized, freed by its owner.

@@ -40,8 +40,10 @@ extension TransformerModel {
         var next = argmax(prefill.logits, row: prompt.count - 1)
         var generated = [next]
         var position = prompt.count
+        let widen = WeightWidening(weights, parallel: !serial)
+        defer { widen.free() }
         while generated.count < maxNewTokens && !stopTokens.contains(next) {
-            let logits = try step(token: next, position: position, cache: cache, adapters: adapters)
+            let logits = try step(token: next, position: position, cache: cache, adapters: adapters, widen: widen)
             next = argmax(logits, row: 0)
             generated.append(next)
             position += 1
@@ -61,7 +63,9 @@ extension TransformerModel {
     }
 
     /// One decoding step at `position`, appending to the cache; returns the logits.
-    func step(token: Int, position: Int, cache: KVCache, adapters: AdapterStack) throws -> [Float] {
+    func step(token: Int, position: Int, cache: KVCache, adapters: AdapterStack, widen: WeightWidening) throws
+        -> [Float]
+    {
         let c = config
         let h = c.hiddenSize
         let d = c.headDimension
@@ -76,7 +80,10 @@ extension TransformerModel {
         let intermediate = c.intermediateSize
         let epsilon = Float(c.rmsNormEpsilon)
         let maxRank = adapters.groups.flatMap { $0.compactMap { $0?.rank } }.max() ?? 0
-        var x = Array(weights.embedding.values[(token * h)..<((token + 1) * h)])
+        var x = [Float](unsafeUninitializedCapacity: h) { buffer, initialized in
+            weights.embedding.widen(rows: token..<(token + 1), into: buffer.baseAddress!)
+            initialized = h
+        }
         var normed = [Float](repeating: 0, count: h)
         var qkv = [Float](repeating: 0, count: qkvWidth)
         var attended = [Float](repeating: 0, count: qWidth)
@@ -87,7 +94,7 @@ extension TransformerModel {
             Kernels.rmsNorm(x, w.inputNorm, into: &normed, rows: 0..<1, width: h, epsilon: epsilon)
             ForwardPass.project(
                 w[.qkv], adapters.group(.qkv, layer: l), input: normed, lda: h, rows: 1,
-                output: &qkv, ldc: qkvWidth, accumulate: false, scratch: &scratch)
+                output: &qkv, ldc: qkvWidth, accumulate: false, scratch: &scratch, widen: widen)
             rope.cos.withUnsafeBufferPointer { cp in
                 rope.sin.withUnsafeBufferPointer { sp in
                     qkv.withUnsafeMutableBufferPointer { m in
@@ -133,23 +140,21 @@ extension TransformerModel {
             }
             ForwardPass.project(
                 w[.o], adapters.group(.o, layer: l), input: attended, lda: qWidth, rows: 1,
-                output: &x, ldc: h, accumulate: true, scratch: &scratch)
+                output: &x, ldc: h, accumulate: true, scratch: &scratch, widen: widen)
             Kernels.rmsNorm(x, w.postAttentionNorm, into: &normed, rows: 0..<1, width: h, epsilon: epsilon)
             ForwardPass.project(
                 w[.gateUp], adapters.group(.gateUp, layer: l), input: normed, lda: h, rows: 1,
-                output: &gateUp, ldc: 2 * intermediate, accumulate: false, scratch: &scratch)
+                output: &gateUp, ldc: 2 * intermediate, accumulate: false, scratch: &scratch, widen: widen)
             Kernels.siluMultiply(&gateUp, rows: 0..<1, intermediate: intermediate)
             ForwardPass.project(
                 w[.down], adapters.group(.down, layer: l), input: gateUp, lda: 2 * intermediate, rows: 1,
-                output: &x, ldc: h, accumulate: true, scratch: &scratch)
+                output: &x, ldc: h, accumulate: true, scratch: &scratch, widen: widen)
         }
         Kernels.rmsNorm(x, weights.finalNorm, into: &normed, rows: 0..<1, width: h, epsilon: epsilon)
-        var logits = [Float](repeating: 0, count: c.vocabSize)
-        weights.head.values.withUnsafeBufferPointer { wp in
-            BLAS.sgemm(
-                transposeA: false, transposeB: true, m: 1, n: c.vocabSize, k: h, alpha: 1,
-                a: normed, lda: h, b: wp.baseAddress!, ldb: h, beta: 0, c: &logits, ldc: c.vocabSize)
+        return [Float](unsafeUninitializedCapacity: c.vocabSize) { buffer, initialized in
+            ForwardPass.logits(
+                weights.head, input: normed, rows: 1, output: buffer.baseAddress!, parallel: widen.parallel)
+            initialized = c.vocabSize
         }
-        return logits
     }
 }

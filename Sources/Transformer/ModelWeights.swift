@@ -1,20 +1,52 @@
 import AdapterFormat
 import Tensors
 
-/// A dense weight as row-major `Float` (out × in for projections).
-public struct Weight: Sendable {
-    public let rows: Int
-    public let columns: Int
-    public let values: [Float]
-}
-
 /// The stacked weights of one ``ProjectionGroup``: the members' rows one
 /// after another, so row range `offset..<offset + out` is one projection.
 public struct GroupWeights: Sendable {
-    public let weight: Weight
+    /// The members in stacking order, or one resident matrix of all their rows.
+    public let parts: [StoredMatrix]
+    /// Rows over all members.
+    public let rows: Int
+    public let columns: Int
     /// One bias over all rows (zero for members without one), or `nil` when
     /// no member has a bias.
     public let bias: [Float]?
+
+    init(parts: [StoredMatrix], bias: [Float]?) {
+        self.parts = parts
+        rows = parts.reduce(0) { $0 + $1.rows }
+        columns = parts.first?.columns ?? 0
+        self.bias = bias
+    }
+
+    /// The stacked weights widened into one resident matrix.
+    func widened() -> GroupWeights {
+        guard parts.count > 1 || parts.first?.residentValues == nil else { return self }
+        let buffer = FloatBuffer(rows * columns)
+        var row = 0
+        for part in parts {
+            part.widenAll(into: buffer.p + row * columns, parallel: true)
+            row += part.rows
+        }
+        return GroupWeights(parts: [StoredMatrix(resident: buffer, rows: rows, columns: columns)], bias: bias)
+    }
+
+    /// Calls `body` with the stacked weights as `Float` (rows × columns): in
+    /// place when resident, else widened into `scratch` (at least rows ×
+    /// columns floats), over all cores when `parallel`.
+    public func withFloats<R>(
+        scratch: UnsafeMutablePointer<Float>?, parallel: Bool, _ body: (UnsafePointer<Float>) throws -> R
+    ) rethrows -> R {
+        if parts.count == 1, let values = parts[0].residentValues { return try body(values) }
+        guard let scratch else { preconditionFailure("stored weights need a scratch buffer") }
+        var row = 0
+        for part in parts {
+            part.widenAll(into: scratch + row * columns, parallel: parallel)
+            row += part.rows
+        }
+        return try body(scratch)
+    }
 }
 
 /// The weights of one decoder block.
@@ -27,24 +59,72 @@ public struct BlockWeights: Sendable {
     public subscript(group: ProjectionGroup) -> GroupWeights { groups[group.rawValue] }
 }
 
-/// All weights of a checkpoint, widened to `Float`.
+/// Where a model's projection weights live while it runs.
+public enum WeightResidency: String, Sendable, CaseIterable {
+    /// Widened when the whole model in `Float` takes at most a quarter of
+    /// physical memory, else stored.
+    case auto
+    /// Every weight widened to `Float` once, at load: fastest for many small
+    /// passes (generation), 4 bytes a parameter.
+    case widened
+    /// Weights kept as the file stores them (memory-mapped) and widened a
+    /// projection group at a time just before its matmul: memory ≈ one block.
+    case stored
+}
+
+/// All weights of a checkpoint: norms widened to `Float`, matrices as
+/// ``StoredMatrix`` (see ``WeightResidency``).
 public struct ModelWeights: Sendable {
-    public let embedding: Weight
+    public let embedding: StoredMatrix
     public let blocks: [BlockWeights]
     public let finalNorm: [Float]
     /// The output head; the embedding when tied.
-    public let head: Weight
+    public let head: StoredMatrix
+    /// Whether every matrix holds widened values (``WeightResidency/widened``).
+    public let isWidened: Bool
 
     public static let projectionNames = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
-    /// Loads `model.safetensors`, or the shards listed in `model.safetensors.index.json`.
-    public init(directory: String, config: ModelConfig) throws {
+    /// Assembles weights and widens them when `residency` asks for it.
+    init(
+        embedding: StoredMatrix, blocks: [BlockWeights], finalNorm: [Float], head: StoredMatrix, tied: Bool,
+        residency: WeightResidency
+    ) {
+        let widen: Bool
+        switch residency {
+        case .widened: widen = true
+        case .stored: widen = false
+        case .auto:
+            var bytes = embedding.widenedBytes + (tied ? 0 : head.widenedBytes)
+            for block in blocks { for group in block.groups { bytes += group.rows * group.columns * 4 } }
+            widen = bytes <= PhysicalMemory.bytes / 4
+        }
+        isWidened = widen
+        self.finalNorm = finalNorm
+        guard widen else {
+            (self.embedding, self.blocks, self.head) = (embedding, blocks, head)
+            return
+        }
+        self.embedding = embedding.widened()
+        self.head = tied ? self.embedding : head.widened()
+        self.blocks = blocks.map { b in
+            BlockWeights(
+                inputNorm: b.inputNorm, postAttentionNorm: b.postAttentionNorm, groups: b.groups.map { $0.widened() })
+        }
+    }
+
+    /// Maps `model.safetensors`, or the shards listed in `model.safetensors.index.json`.
+    public init(directory: String, config: ModelConfig, residency: WeightResidency = .auto) throws {
         let files = try ModelWeights.shardFiles(directory)
         var index: [String: SafeTensorsFile] = [:]
         for file in files {
             for e in file.entries { index[e.name] = file }
         }
-        func load(_ name: String, _ shape: [Int]) throws -> [Float] {
+        func matrix(_ name: String, _ rows: Int, _ columns: Int) throws -> StoredMatrix {
+            let (file, entry) = try located(name, [rows, columns])
+            return try StoredMatrix(file, entry, rows: rows, columns: columns)
+        }
+        func located(_ name: String, _ shape: [Int]) throws -> (SafeTensorsFile, SafeTensorsEntry) {
             guard let file = index[name], let entry = file.entry(name) else {
                 throw FormatError(.malformed, "weight \(name) is missing", path: directory)
             }
@@ -53,63 +133,60 @@ public struct ModelWeights: Sendable {
                     .malformed, "weight has shape \(entry.shape), the config implies \(shape)", path: file.path,
                     location: name)
             }
-            guard entry.dtype.isConvertibleFloat else {
-                throw FormatError(
-                    .unsupported, "weight dtype \(entry.dtype.rawValue) is not supported (f32, f16, bf16)",
-                    path: file.path, location: name)
-            }
-            return try file.tensor(entry).floats()
+            return (file, entry)
         }
-        func weight(_ name: String, _ rows: Int, _ columns: Int) throws -> Weight {
-            Weight(rows: rows, columns: columns, values: try load(name, [rows, columns]))
+        func vector(_ name: String, _ count: Int) throws -> [Float] {
+            let (file, entry) = try located(name, [count])
+            let m = try StoredMatrix(file, entry, rows: 1, columns: count)
+            return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                m.widen(rows: 0..<1, into: buffer.baseAddress!)
+                initialized = count
+            }
         }
         let h = config.hiddenSize
-        embedding = try weight("model.embed_tokens.weight", config.vocabSize, h)
+        let embedding = try matrix("model.embed_tokens.weight", config.vocabSize, h)
         var blocks: [BlockWeights] = []
         for l in 0..<config.layerCount {
             let prefix = "model.layers.\(l)."
             var groups: [GroupWeights] = []
             for group in ProjectionGroup.allCases {
-                var values: [Float] = []
+                var parts: [StoredMatrix] = []
                 var bias: [Float] = []
                 var hasAnyBias = false
-                var rows = 0
-                var columns = 0
                 for name in group.members {
                     let (out, inn) = config.projectionShape(name)!
                     let module = group == .gateUp || group == .down ? "mlp." : "self_attn."
-                    values += try load(prefix + module + name + ".weight", [out, inn])
+                    parts.append(try matrix(prefix + module + name + ".weight", out, inn))
                     let hasBias =
                         (group == .qkv && config.attentionBias) || (group == .o && config.outputBias)
                         || (module == "mlp." && config.mlpBias)
                     bias +=
-                        hasBias ? try load(prefix + module + name + ".bias", [out]) : [Float](repeating: 0, count: out)
+                        hasBias ? try vector(prefix + module + name + ".bias", out) : [Float](repeating: 0, count: out)
                     hasAnyBias = hasAnyBias || hasBias
-                    rows += out
-                    columns = inn
                 }
-                groups.append(
-                    GroupWeights(
-                        weight: Weight(rows: rows, columns: columns, values: values),
-                        bias: hasAnyBias ? bias : nil))
+                groups.append(GroupWeights(parts: parts, bias: hasAnyBias ? bias : nil))
             }
             blocks.append(
                 BlockWeights(
-                    inputNorm: try load(prefix + "input_layernorm.weight", [h]),
-                    postAttentionNorm: try load(prefix + "post_attention_layernorm.weight", [h]),
+                    inputNorm: try vector(prefix + "input_layernorm.weight", h),
+                    postAttentionNorm: try vector(prefix + "post_attention_layernorm.weight", h),
                     groups: groups))
         }
-        self.blocks = blocks
-        finalNorm = try load("model.norm.weight", [h])
-        if config.tieWordEmbeddings || index["lm_head.weight"] == nil {
-            guard config.tieWordEmbeddings || index["lm_head.weight"] != nil else {
-                throw FormatError(
-                    .malformed, "lm_head.weight is missing and tie_word_embeddings is false", path: directory)
-            }
-            head = embedding
-        } else {
-            head = try weight("lm_head.weight", config.vocabSize, h)
+        let finalNorm = try vector("model.norm.weight", h)
+        let tied = config.tieWordEmbeddings || index["lm_head.weight"] == nil
+        guard config.tieWordEmbeddings || index["lm_head.weight"] != nil else {
+            throw FormatError(.malformed, "lm_head.weight is missing and tie_word_embeddings is false", path: directory)
         }
+        self.init(
+            embedding: embedding, blocks: blocks, finalNorm: finalNorm,
+            head: tied ? embedding : try matrix("lm_head.weight", config.vocabSize, h), tied: tied,
+            residency: residency)
+    }
+
+    /// The most floats any projection group needs widened: the scratch a
+    /// pass over stored weights allocates once.
+    public var largestGroup: Int {
+        blocks.lazy.flatMap(\.groups).map { $0.rows * $0.columns }.max() ?? 0
     }
 
     static func shardFiles(_ directory: String) throws -> [SafeTensorsFile] {

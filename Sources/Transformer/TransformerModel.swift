@@ -43,10 +43,10 @@ public final class TransformerModel: @unchecked Sendable {
     private var ropeSin: [Float] = []
     private let ropeLock = NSLock()
 
-    public init(directory: String) throws {
+    public init(directory: String, residency: WeightResidency = .auto) throws {
         self.directory = directory
         config = try ModelConfig(directory: directory)
-        weights = try ModelWeights(directory: directory, config: config)
+        weights = try ModelWeights(directory: directory, config: config, residency: residency)
     }
 
     /// RoPE cos/sin tables covering at least `length` positions. The arrays
@@ -98,7 +98,8 @@ public final class TransformerModel: @unchecked Sendable {
         let stateBuffers =
             hiddenStates ? (0...layers).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: n * h) } : []
         defer { for buffer in stateBuffers { buffer.deallocate() } }
-        let parts = cache == nil && !serial ? max(1, min(threadCount, batch.count)) : 1
+        // Stored weights are widened once per group for the whole batch, so they run as one part over all cores.
+        let parts = cache == nil && !serial && weights.isWidened ? max(1, min(threadCount, batch.count)) : 1
         let run = { (logits: UnsafeMutablePointer<Float>?) in
             let output = ForwardPass.Output(
                 logits: logits.map { SharedPointer($0) }, states: stateBuffers.map { SharedPointer($0) })

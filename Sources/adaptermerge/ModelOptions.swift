@@ -15,6 +15,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Sequences per forward pass.")
     var batchSize: Int = 8
 
+    @OptionGroup var memory: WeightMemoryOption
+
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
     }
@@ -28,7 +30,7 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load() throws -> Loaded {
-        let model = try TransformerModel(directory: self.model)
+        let model = try TransformerModel(directory: self.model, residency: memory.weightMemory)
         let tokenizer = try Tokenizer(directory: self.model)
         let sources = try adapters.map { try $0.open() }
         return Loaded(
@@ -47,4 +49,17 @@ struct PromptOption: ParsableArguments {
             tokenized together, masking len(tokenizer(prefix)) tokens, as the paper's reference code does.
             """)
     var promptTokenization: Scoring.PromptTokenization = .separate
+}
+
+extension WeightResidency: ExpressibleByArgument {}
+
+/// `--weight-memory`, for every command that runs the model.
+struct WeightMemoryOption: ParsableArguments {
+    @Option(
+        help: """
+            auto (default): widened when the model in f32 fits a quarter of memory, else stored; widened: every \
+            weight widened to f32 at load (fastest, 4 bytes a parameter); stored: weights kept as the file stores \
+            them, memory-mapped, and widened one projection group at a time (a few hundred MB for an 8B model).
+            """)
+    var weightMemory: WeightResidency = .auto
 }

@@ -79,6 +79,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Recompute activations in the backward pass (less memory, about a third more time).") var recompute =
         false
     @OptionGroup var prompt: PromptOption
+    @OptionGroup var memory: WeightMemoryOption
     @OptionGroup var encoding: AdapterEncodingOptions
     @OptionGroup var replace: ForceOption
 
@@ -139,7 +140,7 @@ struct Train: ParsableCommand {
             throw ValidationError(
                 "--rank \(rank) is larger than the smallest targeted projection (\(largest) wide in \(model))")
         }
-        let transformer = try TransformerModel(directory: model)
+        let transformer = try TransformerModel(directory: model, residency: memory.weightMemory)
         let tokenizer = try Tokenizer(directory: model)
         let maxLength = transformer.config.maxPositionEmbeddings
         let paths = try OptionList.items(data, option: "--data")

@@ -45,6 +45,7 @@ struct Tune: ParsableCommand {
     var output: String?
     @OptionGroup var format: JSONOption
     @OptionGroup var prompt: PromptOption
+    @OptionGroup var memory: WeightMemoryOption
     @OptionGroup var encoding: AdapterEncodingOptions
     @OptionGroup var replace: ForceOption
 
@@ -84,7 +85,7 @@ struct Tune: ParsableCommand {
     func run() throws {
         try OutputFiles.check([svg], force: replace.force)
         if let output { try AdapterWriter.checkOutput(output, overwrite: replace.force) }
-        let transformer = try TransformerModel(directory: model)
+        let transformer = try TransformerModel(directory: model, residency: memory.weightMemory)
         let taskSource = try AdapterReader.open(task)
         let alignSource = try AdapterReader.open(align)
         var tuning = try MergeTuning(

@@ -11,6 +11,10 @@ import Transformer
 final class TrainerTests: XCTestCase {
     static let model = Result { try TransformerModel(directory: Fixtures.path("runtime/llama")) }
     static let tokenizer = Result { try Tokenizer(directory: Fixtures.path("runtime/llama")) }
+    /// The same checkpoint (bf16) kept as stored, widened a projection group per use.
+    static let storedModel = Result {
+        try TransformerModel(directory: Fixtures.path("runtime/llama"), residency: .stored)
+    }
 
     func data(_ rows: [String], name: String = #function) throws -> TrainingData {
         let dir = try Fixtures.scratchDirectory(name)
@@ -39,7 +43,7 @@ final class TrainerTests: XCTestCase {
 
     func run(
         _ objective: TrainingObjective, steps: Int, seed: UInt64 = 1, dropout: Double = 0.1,
-        data: TrainingData
+        data: TrainingData, model: TransformerModel? = nil
     ) throws -> (trainer: Trainer, reports: [StepReport]) {
         var recipe = TrainingRecipe(objective: objective)
         recipe.steps = steps
@@ -48,7 +52,7 @@ final class TrainerTests: XCTestCase {
         recipe.dropout = dropout
         recipe.seed = seed
         recipe.warmupFraction = 0
-        let trainer = Trainer(model: try Self.model.get(), recipe: recipe)
+        let trainer = Trainer(model: try model ?? Self.model.get(), recipe: recipe)
         var reports: [StepReport] = []
         _ = try trainer.run(data, dev: nil) { reports.append($0) }
         return (trainer, reports)
@@ -94,6 +98,18 @@ final class TrainerTests: XCTestCase {
         let c = try run(.task, steps: 4, seed: 10, data: d).trainer.parameters
         XCTAssertEqual(a.tensors.map(\.array), b.tensors.map(\.array))
         XCTAssertNotEqual(a.tensors.map(\.array), c.tensors.map(\.array))
+    }
+
+    /// The trainers read the same weight store as the runtime: stored weights
+    /// widened per use train the same factors as weights widened at load.
+    func testStoredWeightsTrainTheSameFactorsAsWidened() throws {
+        let d = try data(taskRows + pairRows)
+        for objective in [TrainingObjective.task, .align] {
+            let widened = try run(objective, steps: 2, seed: 3, data: d).trainer.parameters
+            let stored = try run(objective, steps: 2, seed: 3, data: d, model: Self.storedModel.get()).trainer
+                .parameters
+            XCTAssertEqual(widened.tensors.map(\.array), stored.tensors.map(\.array), "\(objective)")
+        }
     }
 
     func testAdamWMatchesItsDefinitionAndSGDItsStep() {

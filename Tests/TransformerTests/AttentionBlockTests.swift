@@ -14,7 +14,11 @@ final class AttentionBlockTests: XCTestCase {
     /// Every position's logits by decoding `ids` one token at a time.
     func decodedLogits(_ model: TransformerModel, _ ids: [Int]) throws -> [[Float]] {
         let cache = KVCache(layers: model.config.layerCount)
-        return try ids.indices.map { try model.step(token: ids[$0], position: $0, cache: cache, adapters: .empty) }
+        let widen = WeightWidening(model.weights, parallel: true)
+        defer { widen.free() }
+        return try ids.indices.map {
+            try model.step(token: ids[$0], position: $0, cache: cache, adapters: .empty, widen: widen)
+        }
     }
 
     /// Asserts that a batched forward pass gives, for each sequence's real

@@ -15,12 +15,13 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
     func tensor(_ name: String) throws -> [Float] { try Self.tensors.get().tensor(name).floats() }
 
     /// "model" or "model+a" → the model directory and its adapter stack.
-    func load(_ model: String, adapters: [String: Double], into cache: inout [String: TransformerModel]) throws -> (
-        TransformerModel, AdapterStack
-    ) {
+    func load(
+        _ model: String, adapters: [String: Double], into cache: inout [String: TransformerModel],
+        residency: WeightResidency = .auto
+    ) throws -> (TransformerModel, AdapterStack) {
         let e = try expected()
         let dir = try XCTUnwrap(e["models"]?[model]?["dir"]?.stringValue)
-        let m = try cache[model] ?? TransformerModel(directory: Fixtures.path("runtime/\(dir)"))
+        let m = try cache[model] ?? TransformerModel(directory: Fixtures.path("runtime/\(dir)"), residency: residency)
         cache[model] = m
         let sources = try adapters.sorted { $0.key < $1.key }.map {
             name, weight -> (source: any AdapterSource, weight: Double) in
@@ -44,6 +45,16 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
     }
 
     func testLogitsAndHiddenStatesMatchTransformers() throws {
+        try checkLogitsAndHiddenStates(residency: .widened)
+    }
+
+    /// The same checks with the weights kept as stored (bf16 for Llama and
+    /// Mistral, f32 for Qwen2) and widened one projection group at a time.
+    func testStoredWeightsMatchTransformers() throws {
+        try checkLogitsAndHiddenStates(residency: .stored)
+    }
+
+    func checkLogitsAndHiddenStates(residency: WeightResidency) throws {
         var cache: [String: TransformerModel] = [:]
         let forward = try XCTUnwrap(expected()["forward"]?.objectValue)
         var checked = 0
@@ -55,7 +66,9 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
             {
                 guard let logitsName = spec["logits"]?.stringValue else { continue }
                 let weights = (spec["adapters"]?.objectValue ?? []).map { ($0.key, $0.value.doubleValue ?? 1) }
-                let (m, stack) = try load(model, adapters: Dictionary(uniqueKeysWithValues: weights), into: &cache)
+                let (m, stack) = try load(
+                    model, adapters: Dictionary(uniqueKeysWithValues: weights), into: &cache, residency: residency)
+                XCTAssertEqual(m.weights.isWidened, residency == .widened)
                 // Right-padded to the longest sequence, as the fixture is; pads are masked out.
                 let batch = TokenBatch(sequences)
                 XCTAssertEqual(batch.length, try XCTUnwrap(ids.first).count)
@@ -165,10 +178,15 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
     }
 
     func testGreedyGenerationMatchesTransformers() throws {
+        for residency in [WeightResidency.widened, .stored] { try checkGeneration(residency: residency) }
+    }
+
+    func checkGeneration(residency: WeightResidency) throws {
         var cache: [String: TransformerModel] = [:]
         for (key, list) in try XCTUnwrap(expected()["generate"]?["by_model"]?.objectValue) {
             let parts = key.split(separator: "+").map(String.init)
-            let (m, stack) = try load(parts[0], adapters: parts.count > 1 ? [parts[1]: 1] : [:], into: &cache)
+            let (m, stack) = try load(
+                parts[0], adapters: parts.count > 1 ? [parts[1]: 1] : [:], into: &cache, residency: residency)
             for item in list.arrayValue ?? [] {
                 let prompt = try XCTUnwrap(item["prompt_ids"]?.arrayValue).compactMap(\.intValue)
                 let expectedNew = try XCTUnwrap(item["new_ids"]?.arrayValue).compactMap(\.intValue)
