@@ -27,9 +27,12 @@ public final class BPEModel: @unchecked Sendable {
     private var cache: [String: [Int]] = [:]
     private let cacheLimit = 100_000
 
+    /// - Parameter ranks: each merge's rank, when it is not its index: a
+    ///   SentencePiece vocabulary (GGUF `llama`) ranks a merge by its result's
+    ///   score, and pairs of equal score merge leftmost first, as llama.cpp does.
     public init(
-        vocab: [String: Int], merges: [(String, String)], ignoreMerges: Bool, byteFallback: Bool = false,
-        unknownID: Int? = nil, fuseUnknown: Bool = false
+        vocab: [String: Int], merges: [(String, String)], ranks: [Int]? = nil, ignoreMerges: Bool,
+        byteFallback: Bool = false, unknownID: Int? = nil, fuseUnknown: Bool = false
     ) throws {
         self.vocab = vocab
         self.byteFallback = byteFallback
@@ -47,7 +50,7 @@ public final class BPEModel: @unchecked Sendable {
                     "merge \"\(pair.0) \(pair.1)\" (rank \(rank)) uses tokens missing from the vocabulary")
             }
             let key = BPEModel.key(a, b)
-            if table[key] == nil { table[key] = (rank, merged) }
+            if table[key] == nil { table[key] = (ranks?[rank] ?? rank, merged) }
         }
         self.merges = table
     }

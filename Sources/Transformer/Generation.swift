@@ -70,7 +70,7 @@ extension TransformerModel {
         let h = c.hiddenSize
         let d = c.headDimension
         guard token >= 0, token < c.vocabSize else {
-            throw FormatError(.invalidContent, "token id \(token) is outside the vocabulary", path: directory)
+            throw FormatError(.invalidContent, "token id \(token) is outside the vocabulary", path: path)
         }
         let rope = ropeTables(covering: position + 1)
         let qWidth = c.headCount * d

@@ -14,6 +14,8 @@ public struct StoredMatrix: @unchecked Sendable {
     /// How the rows are encoded.
     public enum Encoding: Sendable, Equatable {
         case float32, float16, bfloat16
+        /// A ggml block format (Q8_0, Q4_K, …), dequantized as ggml does.
+        case ggml(GGMLType)
     }
 
     public let rows: Int
@@ -49,6 +51,27 @@ public struct StoredMatrix: @unchecked Sendable {
             encoding: encoding, rowOrder: nil, owner: file)
     }
 
+    /// A matrix over the bytes of a GGUF tensor (ne = [columns, rows]).
+    ///
+    /// - Parameter rowOrder: the stored row of each logical row, to undo a
+    ///   permutation the converter applied (llama.cpp's q/k rows).
+    init(_ file: GGUFFile, _ tensor: GGUFTensorInfo, rowOrder: [Int]? = nil) throws {
+        try file.requireSupported(tensor)
+        let encoding: Encoding
+        switch tensor.type {
+        case .f32: encoding = .float32
+        case .f16: encoding = .float16
+        case .bf16: encoding = .bfloat16
+        default: encoding = .ggml(tensor.type)
+        }
+        rows = tensor.rows
+        columns = tensor.columns
+        let bytes = file.bytes(of: tensor)
+        storage = .mapped(
+            base: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, rowBytes: tensor.rowBytes,
+            encoding: encoding, rowOrder: rowOrder, owner: file)
+    }
+
     /// A matrix that owns `values` (rows × columns).
     init(resident values: FloatBuffer, rows: Int, columns: Int) {
         self.rows = rows
@@ -71,6 +94,8 @@ public struct StoredMatrix: @unchecked Sendable {
         switch storage {
         case .resident(let buffer):
             destination.update(from: buffer.p + range.lowerBound * n, count: range.count * n)
+        case .mapped(let base, let rowBytes, let encoding, nil, _):
+            StoredMatrix.widen(base + range.lowerBound * rowBytes, encoding, count: range.count * n, into: destination)
         case .mapped(let base, let rowBytes, let encoding, let rowOrder, _):
             for (i, r) in range.enumerated() {
                 let source = base + (rowOrder?[r] ?? r) * rowBytes
@@ -116,6 +141,8 @@ public struct StoredMatrix: @unchecked Sendable {
                 let bits = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
                 destination[i] = Float(bitPattern: FloatBits.f32(fromF16: bits))
             }
+        case .ggml(let type):
+            type.dequantize(source, count: count, into: destination)
         }
     }
 }

@@ -62,7 +62,7 @@ public final class Tokenizer: @unchecked Sendable {
         }
     }
 
-    public init(json: JSONValue, config: JSONValue?) throws {
+    public convenience init(json: JSONValue, config: JSONValue?) throws {
         guard let modelJSON = json["model"], modelJSON["type"]?.stringValue == "BPE" else {
             throw TokenizerError(
                 "only BPE tokenizer models are supported (model.type is \(json["model"]?["type"]?.compactText ?? "missing"))"
@@ -104,7 +104,7 @@ public final class Tokenizer: @unchecked Sendable {
             guard let id = vocab[name] else { throw TokenizerError("unk_token \"\(name)\" is not in the vocabulary") }
             return id
         }
-        model = try BPEModel(
+        let model = try BPEModel(
             vocab: vocab, merges: merges, ignoreMerges: modelJSON["ignore_merges"]?.boolValue ?? false,
             byteFallback: modelJSON["byte_fallback"]?.boolValue ?? false, unknownID: unkID,
             fuseUnknown: modelJSON["fuse_unk"]?.boolValue ?? false)
@@ -124,10 +124,48 @@ public final class Tokenizer: @unchecked Sendable {
                     singleWord: try token.bool("single_word") ?? false, leftStrip: try token.bool("lstrip") ?? false,
                     rightStrip: try token.bool("rstrip") ?? false))
         }
+        let preTokenizer = try Tokenizer.parsePreTokenizer(json["pre_tokenizer"])
+        let byContent = Dictionary(added.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
+
+        // BOS/EOS come from the post-processor's template. transformers (5.x) ignores
+        // tokenizer_config's add_bos_token/add_eos_token whenever tokenizer.json exists,
+        // so they are honoured only for a post-processor-less file that is not ByteLevel-only.
+        func tokenName(_ v: JSONValue?) -> String? { v?.stringValue ?? v?["content"]?.stringValue }
+        func id(of name: String?) -> Int? { name.flatMap { byContent[$0]?.id ?? vocab[$0] } }
+        let bosID = id(of: tokenName(config?["bos_token"]))
+        let eosID = id(of: tokenName(config?["eos_token"]))
+        var prefix: [Int] = []
+        var suffix: [Int] = []
+        if let template = try Tokenizer.parseTemplate(json["post_processor"]) {
+            (prefix, suffix) = template
+        } else if json["post_processor"] == nil || json["post_processor"]?.isNull == true {
+            let flags = try config.map {
+                try JSONFields($0, path: "tokenizer_config.json", what: "tokenizer_config.json")
+            }
+            if try flags?.bool("add_bos_token") == true, let bosID { prefix = [bosID] }
+            if try flags?.bool("add_eos_token") == true, let eosID { suffix = [eosID] }
+        }
+        try self.init(
+            model: model, addedTokens: added, normalizers: try Normalizer.parse(json["normalizer"]),
+            preTokenizer: preTokenizer, decoders: try Decoder.parse(json["decoder"]), prefixIDs: prefix,
+            suffixIDs: suffix, bosID: bosID, eosID: eosID, padID: id(of: tokenName(config?["pad_token"])))
+    }
+
+    /// A tokenizer from its parts, as `tokenizer.json` or a GGUF file describes them.
+    init(
+        model: BPEModel, addedTokens added: [AddedToken], normalizers: [Normalizer], preTokenizer: PreTokenizer,
+        decoders: [Decoder], prefixIDs: [Int], suffixIDs: [Int], bosID: Int?, eosID: Int?, padID: Int?
+    ) throws {
+        self.model = model
         addedTokens = added
-        normalizers = try Normalizer.parse(json["normalizer"])
-        preTokenizer = try Tokenizer.parsePreTokenizer(json["pre_tokenizer"])
-        decoders = try Decoder.parse(json["decoder"])
+        self.normalizers = normalizers
+        self.preTokenizer = preTokenizer
+        self.decoders = decoders
+        self.prefixIDs = prefixIDs
+        self.suffixIDs = suffixIDs
+        self.bosID = bosID
+        self.eosID = eosID
+        self.padID = padID
         let byteLevel = preTokenizer.isByteLevel
         let shrinks = normalizers.contains { step in
             switch step {
@@ -140,37 +178,10 @@ public final class Tokenizer: @unchecked Sendable {
         let fusesText = model.fuseUnknown && !model.fallsBackOnEveryByte
         bytesBoundTokens = !shrinks && !fusesText && !added.contains { $0.leftStrip || $0.rightStrip }
         longestTokenBytes = max(
-            vocab.keys.map { byteLevel ? ByteLevel.decode($0).count : $0.utf8.count }.max() ?? 1,
+            model.vocab.keys.map { byteLevel ? ByteLevel.decode($0).count : $0.utf8.count }.max() ?? 1,
             added.map(\.content.utf8.count).max() ?? 1, 1)
-        let byContent = Dictionary(added.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
         addedByID = Dictionary(added.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         specialIDs = Set(added.filter(\.special).map(\.id))
-
-        // BOS/EOS come from the post-processor's template. transformers (5.x) ignores
-        // tokenizer_config's add_bos_token/add_eos_token whenever tokenizer.json exists,
-        // so they are honoured only for a post-processor-less file that is not ByteLevel-only.
-        func tokenName(_ v: JSONValue?) -> String? { v?.stringValue ?? v?["content"]?.stringValue }
-        func id(of name: String?) -> Int? { name.flatMap { byContent[$0]?.id ?? vocab[$0] } }
-        bosID = id(of: tokenName(config?["bos_token"]))
-        eosID = id(of: tokenName(config?["eos_token"]))
-        padID = id(of: tokenName(config?["pad_token"]))
-        if let template = try Tokenizer.parseTemplate(json["post_processor"]) {
-            prefixIDs = template.prefix
-            suffixIDs = template.suffix
-        } else if let pp = json["post_processor"], !pp.isNull {
-            prefixIDs = []
-            suffixIDs = []
-        } else {
-            var prefix: [Int] = []
-            var suffix: [Int] = []
-            let flags = try config.map {
-                try JSONFields($0, path: "tokenizer_config.json", what: "tokenizer_config.json")
-            }
-            if try flags?.bool("add_bos_token") == true, let bosID { prefix = [bosID] }
-            if try flags?.bool("add_eos_token") == true, let eosID { suffix = [eosID] }
-            prefixIDs = prefix
-            suffixIDs = suffix
-        }
         if decoders.contains(where: { if case .byteLevel = $0 { return true } else { return false } })
             != preTokenizer.isByteLevel
             && !decoders.isEmpty

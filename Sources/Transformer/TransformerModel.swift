@@ -28,7 +28,8 @@ public struct ForwardOutput: Sendable {
 public final class TransformerModel: @unchecked Sendable {
     public let config: ModelConfig
     public let weights: ModelWeights
-    public let directory: String
+    /// The directory or GGUF file the model was loaded from.
+    public let path: String
     /// Query rows per attention block. Each block multiplies only against the
     /// keys its rows may see (from the window's start to its last row, and
     /// never past the sequence's real length), which skips most of the masked
@@ -43,10 +44,21 @@ public final class TransformerModel: @unchecked Sendable {
     private var ropeSin: [Float] = []
     private let ropeLock = NSLock()
 
-    public init(directory: String, residency: WeightResidency = .auto) throws {
-        self.directory = directory
-        config = try ModelConfig(directory: directory)
-        weights = try ModelWeights(directory: directory, config: config, residency: residency)
+    /// Loads the model at `path`: a Hugging Face directory or a GGUF file (``ModelPath``).
+    public init(path: String, residency: WeightResidency = .auto) throws {
+        self.path = path
+        if ModelPath.isGGUF(path) {
+            let file = try GGUFFile(path: path)
+            config = try ModelConfig(gguf: file)
+            weights = try ModelWeights(gguf: file, config: config, residency: residency)
+        } else {
+            config = try ModelConfig(directory: path)
+            weights = try ModelWeights(directory: path, config: config, residency: residency)
+        }
+    }
+
+    public convenience init(directory: String, residency: WeightResidency = .auto) throws {
+        try self.init(path: directory, residency: residency)
     }
 
     /// RoPE cos/sin tables covering at least `length` positions. The arrays
@@ -89,7 +101,7 @@ public final class TransformerModel: @unchecked Sendable {
         }
         for id in batch.ids where id < 0 || id >= c.vocabSize {
             throw FormatError(
-                .invalidContent, "token id \(id) is outside the vocabulary of \(c.vocabSize)", path: directory)
+                .invalidContent, "token id \(id) is outside the vocabulary of \(c.vocabSize)", path: path)
         }
         let rope = ropeTables(covering: batch.length)
         let layers = max(0, min(stopAfter ?? c.layerCount, c.layerCount))

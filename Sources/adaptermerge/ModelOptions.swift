@@ -4,7 +4,7 @@ import Transformer
 
 /// `--model` and repeated `--adapter file[:weight]`, shared by the runtime commands.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "A Hugging Face model directory (config.json, safetensors weights, tokenizer.json).")
+    @Option(help: "A Hugging Face model directory (config.json, safetensors weights, tokenizer.json) or a GGUF file.")
     var model: String
 
     @Option(
@@ -30,8 +30,8 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load() throws -> Loaded {
-        let model = try TransformerModel(directory: self.model, residency: memory.weightMemory)
-        let tokenizer = try Tokenizer(directory: self.model)
+        let model = try TransformerModel(path: self.model, residency: memory.weightMemory)
+        let tokenizer = try Tokenizer(model: self.model)
         let sources = try adapters.map { try $0.open() }
         return Loaded(
             model: model, tokenizer: tokenizer, sources: sources,

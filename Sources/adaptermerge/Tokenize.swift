@@ -4,7 +4,7 @@ import Transformer
 
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Tokenize text with a model's tokenizer.json, as the tokenizers library does.",
+        abstract: "Tokenize text with a model's tokenizer (tokenizer.json or a GGUF file's), as its reference does.",
         discussion: """
             Prints the token ids and pieces of the text, with the BOS/EOS the
             tokenizer's post-processor (or tokenizer_config.json) adds.
@@ -15,7 +15,7 @@ struct Tokenize: ParsableCommand {
             """
     )
 
-    @Option(help: "A model directory with tokenizer.json (and tokenizer_config.json).")
+    @Option(help: "A model directory with tokenizer.json (and tokenizer_config.json), or a GGUF file.")
     var model: String
 
     @Argument(help: "The text to tokenize.")
@@ -27,7 +27,7 @@ struct Tokenize: ParsableCommand {
     @OptionGroup var format: JSONOption
 
     func run() throws {
-        let tokenizer = try Tokenizer(directory: model)
+        let tokenizer = try Tokenizer(model: model)
         let ids: [Int]
         do {
             ids = try tokenizer.encode(text, addSpecialTokens: !noSpecialTokens)

@@ -34,7 +34,7 @@ struct Train: ParsableCommand {
     @Argument(help: "task, align or joint.")
     var objective: TrainingObjective
 
-    @Option(help: "A Hugging Face model directory (config.json, safetensors weights, tokenizer.json).")
+    @Option(help: "A Hugging Face model directory (config.json, safetensors weights, tokenizer.json) or a GGUF file.")
     var model: String
 
     @Option(help: "Comma-separated JSON-lines training files.")
@@ -133,15 +133,15 @@ struct Train: ParsableCommand {
         // Everything that can be refused is refused before the weights load and training starts.
         try AdapterWriter.checkOutput(output, overwrite: replace.force)
         try OutputFiles.check([log], force: replace.force)
-        let config = try ModelConfig(directory: model)
+        let config = try ModelConfig(path: model)
         if let largest = try targetNames.compactMap({ config.projectionShape($0) }).map({ min($0.out, $0.in) }).min(),
             rank > largest
         {
             throw ValidationError(
                 "--rank \(rank) is larger than the smallest targeted projection (\(largest) wide in \(model))")
         }
-        let transformer = try TransformerModel(directory: model, residency: memory.weightMemory)
-        let tokenizer = try Tokenizer(directory: model)
+        let transformer = try TransformerModel(path: model, residency: memory.weightMemory)
+        let tokenizer = try Tokenizer(model: model)
         let maxLength = transformer.config.maxPositionEmbeddings
         let paths = try OptionList.items(data, option: "--data")
         let trainingData = try Self.withSkipAdvice {
@@ -195,7 +195,7 @@ struct Train: ParsableCommand {
         }
         display.finish()
         let metadata = trainer.metadata(
-            baseModel: try ModelIdentity.of(directory: model), data: trainingData, dataPaths: paths,
+            baseModel: try ModelIdentity.of(path: model), data: trainingData, dataPaths: paths,
             steps: total, last: result.last, bestDevLoss: result.bestDevLoss)
         try result.best.write(
             to: output, metadata: metadata, overwrite: replace.force, dtype: encoding.dtype.dtype,

@@ -26,7 +26,7 @@ struct Tune: ParsableCommand {
             """
     )
 
-    @Option(help: "A Hugging Face model directory.") var model: String
+    @Option(help: "A Hugging Face model directory or a GGUF file.") var model: String
     @Option(help: "The task adapter (weight 1).") var task: String
     @Option(help: "The alignment adapter whose weight is searched.") var align: String
     @Option(help: "Comma-separated JSON-lines dev files (prefix, text, lang).") var dev: String
@@ -85,11 +85,11 @@ struct Tune: ParsableCommand {
     func run() throws {
         try OutputFiles.check([svg], force: replace.force)
         if let output { try AdapterWriter.checkOutput(output, overwrite: replace.force) }
-        let transformer = try TransformerModel(directory: model, residency: memory.weightMemory)
+        let transformer = try TransformerModel(path: model, residency: memory.weightMemory)
         let taskSource = try AdapterReader.open(task)
         let alignSource = try AdapterReader.open(align)
         var tuning = try MergeTuning(
-            model: transformer, tokenizer: try Tokenizer(directory: model), task: taskSource, align: alignSource,
+            model: transformer, tokenizer: try Tokenizer(model: model), task: taskSource, align: alignSource,
             devFiles: try OptionList.items(dev, option: "--dev"), metric: metric, grid: try weights,
             refinements: refine, cuts: try bandCuts.compactMap { $0 })
         tuning.batchSize = batchSize

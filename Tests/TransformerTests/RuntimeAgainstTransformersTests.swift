@@ -120,7 +120,7 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
         for (key, info) in try XCTUnwrap(expected()["score"]?["by_model"]?.objectValue) {
             let parts = key.split(separator: "+").map(String.init)
             let (m, stack) = try load(parts[0], adapters: parts.count > 1 ? [parts[1]: 1] : [:], into: &cache)
-            let tokenizer = try Tokenizer(directory: m.directory)
+            let tokenizer = try Tokenizer(directory: m.path)
             let examples = try rows.map {
                 try Scoring.example(prefix: $0.string("prefix"), text: $0.string("text"), tokenizer: tokenizer)
             }
@@ -145,7 +145,7 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
         for (key, info) in try XCTUnwrap(expected()["retrieval"]?["by_model"]?.objectValue) {
             let parts = key.split(separator: "+").map(String.init)
             let (m, stack) = try load(parts[0], adapters: parts.count > 1 ? [parts[1]: 1] : [:], into: &cache)
-            let tokenizer = try Tokenizer(directory: m.directory)
+            let tokenizer = try Tokenizer(directory: m.path)
             let side0 = try rows.map { try tokenizer.encode($0.string("text_parallel_0")) }
             let side1 = try rows.map { try tokenizer.encode($0.string("text_parallel_1")) }
             XCTAssertEqual(
