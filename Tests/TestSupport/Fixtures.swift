@@ -20,6 +20,21 @@ public enum Fixtures {
         try JSONValue(parsing: try FileSystem.readFile(path(relative)))
     }
 
+    /// The real model `scripts/get-real-model.sh` fetches (SmolLM2-135M-Instruct,
+    /// Q4_1 GGUF), or `nil` when it has not been fetched: tests that need it
+    /// skip, saying so.
+    public static var realModel: String? {
+        var url = URL(fileURLWithPath: root)
+        url.deleteLastPathComponent()  // Fixtures
+        url.deleteLastPathComponent()  // Tests
+        let path = url.appendingPathComponent("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// The message a test gives when it skips for want of the real model.
+    public static let realModelMissing =
+        "models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf is absent: run scripts/get-real-model.sh"
+
     /// A fresh empty directory for one test's outputs.
     public static func scratchDirectory(_ name: String = #function) throws -> String {
         let safe = name.filter { $0.isLetter || $0.isNumber }
