@@ -5,7 +5,8 @@
 /// their other tensors stay readable) and refuses only when such a tensor is asked for
 /// (``requireSupported()``). The numbers, names and block sizes are those of ggml.h and of the gguf
 /// package (gguf 0.19.0's `GGML_QUANT_SIZES`); numbers ggml has retired (4, 5, 31–33, 36–38) and
-/// numbers past the table are unknown, with ``blockSize`` and ``typeSize`` 0 as in ggml.
+/// numbers past the table (42, Q2_0 in the newest ggml.h, is not in gguf 0.19.0) are unknown,
+/// with ``blockSize`` and ``typeSize`` 0 as in ggml.
 public struct GGMLType: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
     public let rawValue: UInt32
 

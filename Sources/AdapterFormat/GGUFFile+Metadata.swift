@@ -4,7 +4,7 @@
 extension GGUFFile {
     /// An error about metadata `key`.
     func metadataError(_ key: String, _ message: String) -> FormatError {
-        FormatError(.malformed, message, path: path, location: key)
+        FormatError(.malformed, message, path: path, location: Self.place(key))
     }
 
     /// How a value is named in a type error: `u32`, or `array of i32`.
@@ -90,7 +90,7 @@ extension GGUFFile {
             guard item.isInteger else {
                 throw metadataError(key, "must be an array of integers, not an array of \(item.typeName)")
             }
-            return try integer(item, "\(key)[\(i)]")
+            return try integer(item, "\(Self.place(key))[\(i)]")
         }
     }
 
@@ -105,7 +105,7 @@ extension GGUFFile {
             guard item.isInteger else {
                 throw metadataError(key, "must be an array of numbers, not an array of \(item.typeName)")
             }
-            return Float(try double(item, "\(key)[\(i)]"))
+            return Float(try double(item, "\(Self.place(key))[\(i)]"))
         }
     }
 }

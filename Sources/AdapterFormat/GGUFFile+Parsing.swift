@@ -186,9 +186,9 @@ struct GGUFParser {
             let start = offset
             let key = try string("metadata entry \(i)")
             guard !key.isEmpty else { throw error("metadata key is empty", at: start, "metadata entry \(i)") }
-            guard metadata[key] == nil else { throw error("duplicate metadata key", at: start, key) }
-            let type = try load(UInt32.self, key)
-            metadata[key] = try value(type, depth: 0, { key })
+            guard metadata[key] == nil else { throw error("duplicate metadata key", at: start, GGUFFile.place(key)) }
+            let type = try load(UInt32.self, GGUFFile.place(key))
+            metadata[key] = try value(type, depth: 0, { GGUFFile.place(key) })
             keys.append(key)
         }
 
@@ -212,8 +212,8 @@ struct GGUFParser {
         for i in 0..<Int(tensorCount) {
             let start = offset
             let name = try string("tensor info \(i)")
-            // Bare, as other readers name tensors; an empty name shown quoted so the place is never blank.
-            let what = name.isEmpty ? "\"\"" : name
+            // Bare, as other readers name tensors (quoted when empty or unprintable).
+            let what = GGUFFile.place(name)
             guard index[name] == nil else { throw error("duplicate tensor name", at: start, what) }
             let dimensionCount = try load(UInt32.self, what)
             guard dimensionCount <= 4 else {
@@ -248,7 +248,7 @@ struct GGUFParser {
         var tensors: [GGUFTensorInfo] = []
         tensors.reserveCapacity(infos.count)
         for (name, dimensions, type, relative, at) in infos {
-            let what = name.isEmpty ? "\"\"" : name
+            let what = GGUFFile.place(name)
             let size = try Self.size(dimensions, type) { error($0, at: at, what) }
             guard relative % UInt64(alignment) == 0 else {
                 throw error("data offset \(relative) is not a multiple of the alignment \(alignment)", at: at, what)
@@ -266,7 +266,8 @@ struct GGUFParser {
         let placed = tensors.filter { $0.byteCount > 0 }.sorted { $0.offset < $1.offset }
         for (a, b) in zip(placed, placed.dropFirst()) where a.offset + a.byteCount > b.offset {
             throw FormatError(
-                .malformed, "data overlaps that of tensor \(a.name)", path: path, location: b.name)
+                .malformed, "data overlaps that of tensor \(GGUFFile.place(a.name))", path: path,
+                location: GGUFFile.place(b.name))
         }
         return GGUFHeader(
             version: version, metadata: metadata, metadataKeys: keys, tensors: tensors, alignment: alignment,

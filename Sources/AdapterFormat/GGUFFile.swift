@@ -65,6 +65,20 @@ public final class GGUFFile: @unchecked Sendable {
         self.index = header.index
     }
 
+    /// A key or tensor name as errors show it: as it is, unless it is empty or holds a control or
+    /// line-separating character, which would break the one-line message; then quoted and escaped.
+    static func place(_ name: String) -> String {
+        let plain =
+            !name.isEmpty
+            && name.unicodeScalars.allSatisfy {
+                switch $0.properties.generalCategory {
+                case .control, .lineSeparator, .paragraphSeparator, .format: return false
+                default: return true
+                }
+            }
+        return plain ? name : name.debugDescription
+    }
+
     /// The tensor named `name`, if any.
     public func tensor(_ name: String) -> GGUFTensorInfo? {
         index[name].map { tensors[$0] }
@@ -82,12 +96,14 @@ public final class GGUFFile: @unchecked Sendable {
     /// dequantized.
     public func requireSupported(_ tensor: GGUFTensorInfo) throws {
         guard tensor.type.isSupported else {
-            throw FormatError(.unsupported, GGMLType.unsupportedMessage(tensor.type), path: path, location: tensor.name)
+            throw FormatError(
+                .unsupported, GGMLType.unsupportedMessage(tensor.type), path: path, location: Self.place(tensor.name))
         }
     }
 
     /// Every element of `tensor` as `Float`, in storage order (ne[0] fastest: row after row).
-    /// The array holds at most about 7 floats per stored byte (Q4_K), so its size is bounded by the file's.
+    /// A stored byte becomes at most about 7 bytes of floats (Q4_0, Q4_K), so the array's size is
+    /// bounded by the file's.
     public func floats(of tensor: GGUFTensorInfo) throws -> [Float] {
         try requireSupported(tensor)
         let source = bytes(of: tensor)

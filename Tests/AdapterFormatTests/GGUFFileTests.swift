@@ -8,12 +8,11 @@ import XCTest
 /// them, every supported type dequantized bit for bit as gguf.quants.dequantize, and every
 /// malformed variant refused with a FormatError that says what and where.
 final class GGUFFileTests: XCTestCase {
-    static let expected: JSONValue = try! Fixtures.json("gguf/expected.json")
-
     func fixture(_ name: String) -> String { Fixtures.path("gguf/\(name)") }
 
+    /// A file's entry in expected.json.
     func spec(_ name: String) throws -> JSONValue {
-        try XCTUnwrap(Self.expected["files"]?[name], name)
+        try XCTUnwrap(try Fixtures.json("gguf/expected.json")["files"]?[name], name)
     }
 
     func open(_ bytes: [UInt8]) throws -> GGUFFile {
@@ -421,6 +420,11 @@ final class GGUFFileTests: XCTestCase {
         noKey.u32(0)
         noKey.bytes.append(1)
         assertRejected(noKey.bytes, "metadata key is empty", location: "metadata entry 0 (byte 24)")
+        // A key with a line break is shown escaped, so the error stays one line.
+        var newline = GGUFBytes(tensors: 0, keys: 1)
+        newline.key("a\nb")
+        newline.u32(13)
+        assertRejected(newline.bytes, "unknown value type 13", location: #""a\nb" (byte 35)"#)
     }
 
     func testAFileWithoutTensorsNeedsNoDataSection() throws {
