@@ -18,6 +18,12 @@ public enum AdapterApplication {
         to destination: String, overwrite: Bool
     ) throws -> (merged: Int, tensors: Int) {
         // Refuse unsupported architectures and unwritable outputs before any work.
+        if ModelPath.isGGUF(directory) {
+            throw FormatError(
+                .unsupported,
+                "apply writes a Hugging Face checkpoint and needs one; a GGUF model takes the adapter at load time instead (llama.cpp's --lora)",
+                path: directory)
+        }
         _ = try ModelConfig(directory: directory)
         try FileSystem.checkOutput(destination, kind: .directory(marker: "config.json"), overwrite: overwrite)
         let files = try ModelWeights.shardFiles(directory)

@@ -34,7 +34,7 @@ struct Tokenize: ParsableCommand {
         } catch let e as TokenizerError {
             throw FormatError(
                 .invalidContent, "cannot tokenize the text argument: \(e.message)",
-                path: FileSystem.join(model, "tokenizer.json"))
+                path: ModelPath.isGGUF(model) ? model : FileSystem.join(model, "tokenizer.json"))
         }
         let pieces = ids.map { tokenizer.token(for: $0) ?? "?" }
         if format.json {
