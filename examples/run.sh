@@ -66,3 +66,13 @@ $am check --model examples/world/model --adapter "$out/world-merged.lora" --base
 echo "-- the joint adapter (task and alignment trained together) against the task adapter"
 $am check --model examples/world/model --adapter examples/world/joint.lora --baseline examples/world/task.lora \
     --data examples/world/data/task_test.jsonl --pairs examples/world/data/parallel_test.jsonl
+echo
+echo "== a real pretrained model: SmolLM2-135M-Instruct, quantized Q4_1, as llama.cpp users hold it (examples/real)"
+if real=$(scripts/get-real-model.sh 2>"$out/get-real-model.log"); then
+    $am tokenize --model "$real" "Grüße aus München, 123 🙂"
+    $am score --model "$real" --data examples/real/score.jsonl
+    $am analyze --model "$real" --pairs examples/real/pairs.jsonl --svg "$out/real-retrieval.svg" | tail -n 4
+    $am check --model "$real" --data examples/real/score.jsonl --pairs examples/real/pairs.jsonl
+else
+    echo "skipped: scripts/get-real-model.sh could not fetch the model (offline?); see $out/get-real-model.log"
+fi
