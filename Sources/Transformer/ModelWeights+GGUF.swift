@@ -37,29 +37,20 @@ extension ModelWeights {
         var blocks: [BlockWeights] = []
         for l in 0..<c.layerCount {
             let p = "blk.\(l)."
-            let names: [(hf: String, gguf: String, order: [Int]?)] = [
-                ("q_proj", "attn_q", qOrder), ("k_proj", "attn_k", kOrder), ("v_proj", "attn_v", nil),
-                ("o_proj", "attn_output", nil), ("gate_proj", "ffn_gate", nil), ("up_proj", "ffn_up", nil),
-                ("down_proj", "ffn_down", nil),
+            // llama.cpp's name of each projection, and the row order it was stored in.
+            let names: [String: (gguf: String, order: [Int]?)] = [
+                "q_proj": ("attn_q", qOrder), "k_proj": ("attn_k", kOrder), "v_proj": ("attn_v", nil),
+                "o_proj": ("attn_output", nil), "gate_proj": ("ffn_gate", nil), "up_proj": ("ffn_up", nil),
+                "down_proj": ("ffn_down", nil),
             ]
-            var groups: [GroupWeights] = []
-            for group in ProjectionGroup.allCases {
-                var parts: [StoredMatrix] = []
-                var bias: [Float] = []
-                var hasAnyBias = false
-                for member in group.members {
-                    guard let (out, inn) = c.projectionShape(member), let n = names.first(where: { $0.hf == member })
-                    else { continue }
-                    parts.append(try matrix(p + n.gguf + ".weight", out, inn, order: n.order))
-                    let hasBias =
-                        (group == .qkv && c.attentionBias) || (group == .o && c.outputBias)
-                        || ((group == .gateUp || group == .down) && c.mlpBias)
-                    bias +=
-                        hasBias
-                        ? try vector(p + n.gguf + ".bias", out, order: n.order) : [Float](repeating: 0, count: out)
-                    hasAnyBias = hasAnyBias || hasBias
+            let groups = try ProjectionGroup.allCases.map { group in
+                try GroupWeights(stacking: group, config: c) { member, out, inn in
+                    let n = names[member] ?? (member, nil)
+                    return (
+                        try matrix(p + n.gguf + ".weight", out, inn, order: n.order),
+                        { try vector(p + n.gguf + ".bias", out, order: n.order) }
+                    )
                 }
-                groups.append(GroupWeights(parts: parts, bias: hasAnyBias ? bias : nil))
             }
             blocks.append(
                 BlockWeights(

@@ -20,6 +20,27 @@ public struct GroupWeights: Sendable {
         self.bias = bias
     }
 
+    /// Stacks `group`'s members as `load(name, out, in)` reads them (the
+    /// matrix, and how to read its bias), with a bias over all rows when the
+    /// config gives any member one (zeros for the others).
+    init(
+        stacking group: ProjectionGroup, config: ModelConfig,
+        load: (String, Int, Int) throws -> (StoredMatrix, () throws -> [Float])
+    ) throws {
+        let hasBias =
+            (group == .qkv && config.attentionBias) || (group == .o && config.outputBias)
+            || ((group == .gateUp || group == .down) && config.mlpBias)
+        var parts: [StoredMatrix] = []
+        var bias: [Float] = []
+        for name in group.members {
+            guard let (out, inn) = config.projectionShape(name) else { continue }
+            let (matrix, readBias) = try load(name, out, inn)
+            parts.append(matrix)
+            if hasBias { bias += try readBias() }
+        }
+        self.init(parts: parts, bias: hasBias ? bias : nil)
+    }
+
     /// The stacked weights widened into one resident matrix.
     func widened() -> GroupWeights {
         guard parts.count > 1 || parts.first?.residentValues == nil else { return self }
@@ -148,23 +169,14 @@ public struct ModelWeights: Sendable {
         var blocks: [BlockWeights] = []
         for l in 0..<config.layerCount {
             let prefix = "model.layers.\(l)."
-            var groups: [GroupWeights] = []
-            for group in ProjectionGroup.allCases {
-                var parts: [StoredMatrix] = []
-                var bias: [Float] = []
-                var hasAnyBias = false
-                for name in group.members {
-                    let (out, inn) = config.projectionShape(name)!
+            let groups = try ProjectionGroup.allCases.map { group in
+                try GroupWeights(stacking: group, config: config) { name, out, inn in
                     let module = group == .gateUp || group == .down ? "mlp." : "self_attn."
-                    parts.append(try matrix(prefix + module + name + ".weight", out, inn))
-                    let hasBias =
-                        (group == .qkv && config.attentionBias) || (group == .o && config.outputBias)
-                        || (module == "mlp." && config.mlpBias)
-                    bias +=
-                        hasBias ? try vector(prefix + module + name + ".bias", out) : [Float](repeating: 0, count: out)
-                    hasAnyBias = hasAnyBias || hasBias
+                    return (
+                        try matrix(prefix + module + name + ".weight", out, inn),
+                        { try vector(prefix + module + name + ".bias", out) }
+                    )
                 }
-                groups.append(GroupWeights(parts: parts, bias: hasAnyBias ? bias : nil))
             }
             blocks.append(
                 BlockWeights(
