@@ -15,6 +15,8 @@ public final class AdapterMerger {
         public let output: LoraModuleInfo
         /// (input index, the input's module) for every input that targets it.
         public let contributors: [(input: Int, module: LoraModuleInfo)]
+        /// The rank the truncation keeps; the output pads it with zeros up to `output.rank`.
+        public var keptRank: Int
     }
 
     public let inputs: [any AdapterSource]
@@ -36,6 +38,16 @@ public final class AdapterMerger {
             throw MergeError(.invalidOption, "weights must be finite numbers")
         }
         if let k = options.rank, k < 1 { throw MergeError(.invalidOption, "the rank must be at least 1") }
+        _ = try options.rankRule?.validated()
+        if options.rankRule != nil || !options.allowedRanks.isEmpty {
+            guard options.method == .svd else {
+                throw MergeError(.invalidOption, "a rank rule and allowed ranks need the svd method")
+            }
+            guard options.allowedRanks.allSatisfy({ $0 >= 1 }), options.allowedRanks == options.allowedRanks.sorted()
+            else {
+                throw MergeError(.invalidOption, "allowed ranks must be positive and ascending")
+            }
+        }
         if options.method == .ties || options.method == .dare {
             guard options.density > 0 && options.density <= 1 else {
                 throw MergeError(.invalidOption, "the density must be in (0, 1], got \(options.density)")
@@ -102,7 +114,10 @@ public final class AdapterMerger {
                 path: path, rank: rankOut, inFeatures: first.module.inFeatures,
                 outFeatures: first.module.outFeatures, alpha: Double(rankOut),
                 useRSLoRA: false, dtype: outputDType)
-            plan.append(PlannedModule(output: output, contributors: contributors))
+            plan.append(PlannedModule(output: output, contributors: contributors, keptRank: rankOut))
+        }
+        if options.rankRule != nil || !options.allowedRanks.isEmpty {
+            plan = try plan.map { try AdapterMerger.sized($0, inputs: inputs, options: options) }
         }
         self.plan = plan
         planIndex = Dictionary(uniqueKeysWithValues: plan.enumerated().map { ($1.output.path, $0) })
@@ -118,7 +133,8 @@ public final class AdapterMerger {
         } catch let error as TensorError {
             // LAPACK and conversion failures name the module here, so the user learns where.
             let hint = options.allowNonFinite ? " (the inputs hold NaN or infinity)" : ""
-            throw MergeError(.numericalFailure, "module \(module.path): the factorization failed: \(error.message)\(hint)")
+            throw MergeError(
+                .numericalFailure, "module \(module.path): the factorization failed: \(error.message)\(hint)")
         }
     }
 
@@ -151,8 +167,8 @@ public final class AdapterMerger {
         case .add:
             merged = AdapterMerger.linear(parts, coefficients)
         case .svd:
-            let t = try target.truncated(rank: planned.output.rank)
-            merged = t.delta
+            let t = try target.truncated(rank: planned.keptRank)
+            merged = t.delta.padded(toRank: planned.output.rank)
             retained = t.retainedEnergy
         case .ties, .dare:
             let out = planned.output.outFeatures
@@ -186,10 +202,38 @@ public final class AdapterMerger {
             path: module.path, layer: module.layer, outFeatures: module.outFeatures, inFeatures: module.inFeatures,
             method: options.method,
             inputRanks: inputs.indices.map { i in planned.contributors.first { $0.input == i }?.module.rank },
-            outputRank: planned.output.rank,
+            outputRank: planned.output.rank, keptRank: planned.keptRank,
             relativeError: targetNorm > 0 ? error / targetNorm : (error == 0 ? 0 : .infinity),
             targetNorm: targetNorm, retainedEnergy: retained)
         return (a, b, report)
+    }
+
+    /// A planned `svd` module with its rank chosen from its target's singular
+    /// values (``MergeOptions/rankRule``, capped by ``MergeOptions/rank``), then
+    /// raised to the smallest allowed rank that holds it. The factors are read
+    /// here once more; in factor space that costs little beside the merge.
+    static func sized(_ planned: PlannedModule, inputs: [any AdapterSource], options: MergeOptions) throws
+        -> PlannedModule
+    {
+        var kept = planned.output.rank
+        if let rule = options.rankRule {
+            let parts = try load(planned, from: inputs, options: options)
+            let coefficients = planned.contributors.map {
+                options.weight(of: $0.input, layer: $0.module.layer) * $0.module.scaling
+            }
+            let values = try LowRankDelta.concatenate(parts, scalingA: coefficients).singularValues()
+            kept = Swift.min(rule.rank(values), planned.output.rank)
+        }
+        var rank = kept
+        if let largest = options.allowedRanks.last {
+            kept = Swift.min(kept, largest)
+            rank = options.allowedRanks.first { $0 >= kept } ?? largest
+        }
+        let o = planned.output
+        let output = LoraModuleInfo(
+            path: o.path, rank: rank, inFeatures: o.inFeatures, outFeatures: o.outFeatures, alpha: Double(rank),
+            useRSLoRA: false, dtype: o.dtype)
+        return PlannedModule(output: output, contributors: planned.contributors, keptRank: kept)
     }
 
     /// The factors of every input of one planned module, unscaled, with

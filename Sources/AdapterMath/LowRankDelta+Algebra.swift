@@ -83,6 +83,15 @@ extension LowRankDelta {
         return (LowRankDelta(a: right, b: left), s, total > 0 ? kept / total : 1)
     }
 
+    /// The same update at rank `k` ≥ ``rank``: zero rows appended to A and
+    /// zero columns to B, so BA is unchanged, exactly.
+    public func padded(toRank k: Int) -> LowRankDelta {
+        guard k > rank else { return self }
+        return LowRankDelta(
+            a: Matrix.vstack([a, Matrix(zeros: k - rank, inFeatures)], columns: inFeatures),
+            b: Matrix.hstack([b, Matrix(zeros: outFeatures, k - rank)], rows: outFeatures))
+    }
+
     /// The factors as stored tensors of `dtype` (A: r × in, B: out × r).
     /// Narrowing to f16/bf16 goes through f32, each step rounding to nearest even.
     public func tensors(dtype: DType) throws -> (a: Tensor, b: Tensor) {

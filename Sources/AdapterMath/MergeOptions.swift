@@ -40,6 +40,13 @@ public struct MergeOptions: Sendable {
     public var dtype: DType?
     /// Per input (by index), factors on its weight per band of layers.
     public var layerBands: [Int: LayerBands] = [:]
+    /// For `svd`: pick each module's rank from its target's singular values;
+    /// ``rank`` then caps it.
+    public var rankRule: RankRule?
+    /// For `svd`: the ranks a server accepts, ascending (vLLM's 8, 16, 32, 64).
+    /// Each module keeps at most the largest and is padded with exact zeros up
+    /// to the smallest one that holds what it keeps.
+    public var allowedRanks: [Int] = []
 
     /// Input `input`'s weight in `layer`: its weight times its band factor there.
     public func weight(of input: Int, layer: Int?) -> Double {

@@ -8,6 +8,9 @@ public struct ModuleMergeReport: Sendable {
     /// Each input's rank for this module, `nil` where the input does not target it.
     public let inputRanks: [Int?]
     public let outputRank: Int
+    /// The rank the truncation kept, below ``outputRank`` when the factors are
+    /// padded with zeros to an allowed rank (``MergeOptions/allowedRanks``).
+    public let keptRank: Int
     /// `‖B'A' − Σ wᵢ ΔWᵢ‖_F / ‖Σ wᵢ ΔWᵢ‖_F`, of the factors as stored (after
     /// rounding to the output dtype), computed in factor space.
     public let relativeError: Double

@@ -172,6 +172,24 @@ final class RobustnessTests: XCTestCase {
             Case(
                 name: "missing output directory", arguments: ["combine", task, align, "-o", "$D/nowhere/o.lora"],
                 message: "does not exist"),
+            // resize
+            Case(
+                name: "resize without a rank", arguments: ["resize", task, "-o", "$D/o.lora"], message: "--rank",
+                absent: ["$D/o.lora"]),
+            Case(
+                name: "resize with two rules",
+                arguments: ["resize", task, "--sv-fro", "0.9", "--sv-ratio", "4", "-o", "$D/o.lora"],
+                message: "one of", absent: ["$D/o.lora"]),
+            Case(
+                name: "resize share above 1", arguments: ["resize", task, "--sv-fro", "1.5", "-o", "$D/o.lora"],
+                message: "--sv-fro", absent: ["$D/o.lora"]),
+            Case(
+                name: "resize pad ranks",
+                arguments: ["resize", task, "--rank", "2", "--pad-to", "8,0.5", "-o", "$D/o.lora"],
+                message: "--pad-to", absent: ["$D/o.lora"]),
+            Case(
+                name: "resize NaN input", arguments: ["resize", "$D/nan.lora", "--rank", "2", "-o", "$D/o.lora"],
+                message: "NaN/Inf", absent: ["$D/o.lora"]),
             Case(
                 name: ".lora name on a directory",
                 arguments: ["combine", task, align, "-o", "$D/a-directory.lora", "--force"],
