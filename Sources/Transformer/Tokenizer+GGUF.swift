@@ -18,7 +18,7 @@ extension Tokenizer {
     ///   in front of the text (`tokenizer.ggml.add_space_prefix`, default on),
     ///   merges ranked by the merged token's score, ties leftmost first.
     ///
-    /// Control and user-defined tokens are matched in text as added tokens. BOS
+    /// Control, unknown and user-defined tokens are matched in text as added tokens. BOS
     /// and EOS follow `tokenizer.ggml.add_bos_token`/`add_eos_token`, defaulting
     /// as llama.cpp does (BOS for `llama`, nothing for `gpt2`). Anything else is
     /// refused by name.
@@ -52,10 +52,11 @@ extension Tokenizer {
         for (id, token) in tokens.enumerated() {
             if vocab[token] == nil { vocab[token] = id }
             let t = type(id)
-            if t == .control || t == .userDefined {
+            // llama.cpp matches unknown tokens in text too (its special-token cache holds them).
+            if t == .control || t == .userDefined || t == .unknown {
                 added.append(
                     AddedToken(
-                        id: id, content: token, special: t == .control, singleWord: false, leftStrip: false,
+                        id: id, content: token, special: t != .userDefined, singleWord: false, leftStrip: false,
                         rightStrip: false))
             }
         }
