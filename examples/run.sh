@@ -76,3 +76,8 @@ if real=$(scripts/get-real-model.sh 2>"$out/get-real-model.log"); then
 else
     echo "skipped: scripts/get-real-model.sh could not fetch the model (offline?); see $out/get-real-model.log"
 fi
+echo
+echo "== a SentencePiece GGUF (Mistral/Llama-2 style, byte fallback), made by llama.cpp's converter from a tiny random Llama"
+spm=Tests/Fixtures/gguf-models/tiny-llama-spm.q8_0.gguf
+$am tokenize --model $spm "the fox 🦊 <unk> there"
+$am analyze --model $spm --pairs examples/real/pairs.jsonl --svg "$out/spm-retrieval.svg" | tail -n 2
