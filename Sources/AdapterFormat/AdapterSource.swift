@@ -6,6 +6,17 @@ public enum AdapterFormatKind: String, Sendable {
     case lora
     /// A PEFT adapter directory (`adapter_config.json` + `adapter_model.safetensors`).
     case peft
+    /// An mlx-lm adapter directory (`adapter_config.json` + `adapters.safetensors`).
+    case mlx
+
+    /// How the format is named to a user.
+    public var displayName: String {
+        switch self {
+        case .lora: ".lora"
+        case .peft: "PEFT directory"
+        case .mlx: "mlx-lm directory"
+        }
+    }
 }
 
 /// A readable adapter: its modules and metadata up front, its factors one
@@ -66,16 +77,23 @@ public enum AdapterReader {
             throw FormatError(.io, "no such file or directory", path: path)
         }
         if FileSystem.isDirectory(path) {
+            if MLXDirectoryAdapter.isMLX(directory: path) { return try MLXDirectoryAdapter(directory: path) }
             return try PEFTDirectoryAdapter(directory: path)
         }
         let file = try MappedFile(path: path)
         if file.count >= 8, Array(file.bytes[0..<8]) == LoraContainer.magic {
             return try LoraFileAdapter(file: file)
         }
-        if FileSystem.split(path).name.hasSuffix(".safetensors") {
-            return try PEFTDirectoryAdapter(directory: FileSystem.split(path).directory, weightsFile: file)
+        let (directory, name) = FileSystem.split(path)
+        // mlx-lm writes adapters.safetensors and checkpoints named 0000100_adapters.safetensors.
+        if name.hasSuffix(MLXDirectoryAdapter.weightsName) {
+            return try MLXDirectoryAdapter(directory: directory, weightsFile: file)
+        }
+        if name.hasSuffix(".safetensors") {
+            return try PEFTDirectoryAdapter(directory: directory, weightsFile: file)
         }
         throw FormatError(
-            .notRecognized, "not a .lora file, PEFT adapter directory, or adapter_model.safetensors", path: path)
+            .notRecognized,
+            "not a .lora file, a PEFT or mlx-lm adapter directory, or their safetensors file", path: path)
     }
 }

@@ -101,18 +101,23 @@ public enum AdapterWriter {
         try out.commit()
     }
 
-    /// Writes a PEFT directory or a `.lora` file, as the path asks: a
-    /// path ending in `.lora` is a `.lora` file, anything else a PEFT directory.
+    /// Writes the adapter in `format`, or as the path asks (``AdapterOutputFormat/of(_:requested:)``):
+    /// a path ending in `.lora` is a `.lora` file, anything else a PEFT directory.
     public static func write(
         modules: [LoraModuleInfo], metadata: AdapterMetadata, to path: String, overwrite: Bool,
-        dtype: DType? = nil, options: LoraWriteOptions = LoraWriteOptions(), allowNonFinite: Bool = false,
-        factors: FactorProducer
+        format: AdapterOutputFormat? = nil, dtype: DType? = nil, options: LoraWriteOptions = LoraWriteOptions(),
+        allowNonFinite: Bool = false, factors: FactorProducer
     ) throws {
-        if isDirectoryOutput(path) {
+        switch AdapterOutputFormat.of(path, requested: format ?? options.format) {
+        case .peft:
             try writePEFT(
                 modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,
                 allowNonFinite: allowNonFinite, factors: factors)
-        } else {
+        case .mlx:
+            try writeMLX(
+                modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,
+                allowNonFinite: allowNonFinite, factors: factors)
+        case .lora:
             try writeLora(
                 modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,
                 options: options, allowNonFinite: allowNonFinite, factors: factors)
@@ -138,19 +143,15 @@ public enum AdapterWriter {
         return pair
     }
 
-    /// Whether an output path names a PEFT directory rather than a `.lora` file:
-    /// anything not ending in `.lora`, or a path ending in `/`. (An existing
-    /// directory named `x.lora` is refused by ``checkOutput(_:overwrite:)``,
-    /// not silently written as PEFT.)
-    public static func isDirectoryOutput(_ path: String) -> Bool {
-        path.hasSuffix("/") || !path.hasSuffix(".lora")
-    }
-
-    /// Checks an adapter output path before any work (see ``FileSystem/checkOutput(_:kind:overwrite:)``).
-    public static func checkOutput(_ path: String, overwrite: Bool) throws {
-        try FileSystem.checkOutput(
-            path, kind: isDirectoryOutput(path) ? .directory(marker: PEFTDirectoryAdapter.configName) : .file,
-            overwrite: overwrite)
+    /// Checks an adapter output path before any work (see ``FileSystem/checkOutput(_:kind:overwrite:)``):
+    /// a `.lora` file, or a directory of the format's kind. (An existing directory
+    /// named `x.lora` is refused, not silently written as PEFT.)
+    public static func checkOutput(_ path: String, format: AdapterOutputFormat? = nil, overwrite: Bool) throws {
+        let kind: FileSystem.OutputKind =
+            AdapterOutputFormat.of(path, requested: format).directoryMarker.map {
+                .directory(marker: $0)
+            } ?? .file
+        try FileSystem.checkOutput(path, kind: kind, overwrite: overwrite)
     }
 
     static func converted(_ pair: (a: Tensor, b: Tensor), to dtype: DType?) throws -> (a: Tensor, b: Tensor) {

@@ -21,10 +21,14 @@ public struct LoraWriteOptions: Sendable {
     public var encoding: EncodingChoice
     /// zstd level (1 to 19; negative levels are zstd's fast modes).
     public var level: Int32
+    /// The output format; `nil` lets the path decide (``AdapterOutputFormat/of(_:requested:)``).
+    public var format: AdapterOutputFormat?
 
-    public init(encoding: EncodingChoice = .auto, level: Int32 = Zstd.defaultLevel) {
+    public init(encoding: EncodingChoice = .auto, level: Int32 = Zstd.defaultLevel, format: AdapterOutputFormat? = nil)
+    {
         self.encoding = encoding
         self.level = level
+        self.format = format
     }
 }
 

@@ -86,7 +86,7 @@ struct Combine: ParsableCommand {
         BLAS.setThreadCount(1)
         let job = try resolvedJob()
         // Fail before any work if the output cannot be written.
-        try AdapterWriter.checkOutput(job.output, overwrite: replace.force)
+        try AdapterWriter.checkOutput(job.output, format: encoding.outputFormat, overwrite: replace.force)
         let inputs = try job.inputs.map { try AdapterReader.open($0) }
         var options = MergeOptions(
             method: job.method, weights: job.weights ?? Array(repeating: 1, count: inputs.count),

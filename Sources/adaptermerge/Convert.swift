@@ -45,7 +45,7 @@ struct Convert: ParsableCommand {
     }
 
     func run() throws {
-        try AdapterWriter.checkOutput(output, overwrite: replace.force)
+        try AdapterWriter.checkOutput(output, format: encoding.outputFormat, overwrite: replace.force)
         let source = try AdapterReader.open(input)
         var metadata = source.metadata
         if let kind { metadata.kind = kind }
@@ -58,7 +58,7 @@ struct Convert: ParsableCommand {
         let written = try AdapterReader.open(output)
         let ratio = written.storedBytes > 0 ? Double(written.rawBytes) / Double(written.storedBytes) : 1
         print(
-            "wrote \(output) (\(written.format == .lora ? ".lora" : "PEFT directory")): \(written.modules.count) modules, "
+            "wrote \(output) (\(written.format.displayName)): \(written.modules.count) modules, "
                 + "\(Format.bytes(written.storedBytes)) stored, \(Format.bytes(written.rawBytes)) raw, \(Format.fixed(ratio, 2))×"
         )
     }

@@ -11,7 +11,7 @@ enum InspectText {
 
         line(
             "adapter",
-            "\(source.location)  (\(source.format == .lora ? ".lora v\(LoraContainer.formatVersion)" : "PEFT directory"))"
+            "\(source.location)  (\(source.format == .lora ? ".lora v\(LoraContainer.formatVersion)" : source.format.displayName))"
         )
         line("kind", meta.kind?.rawValue ?? "unspecified")
         line("base model", meta.baseModel ?? "unspecified")

@@ -33,11 +33,16 @@ struct AdapterEncodingOptions: ParsableArguments {
     @Option(help: "zstd compression level (1-19).")
     var level: Int32 = Zstd.defaultLevel
 
+    @Option(
+        name: .customLong("format"),
+        help: "Output format: lora, peft or mlx (default: lora for a path ending in .lora, else peft).")
+    var outputFormat: AdapterOutputFormat?
+
     func validate() throws {
         guard (1...19).contains(level) else { throw ValidationError("--level must be between 1 and 19") }
     }
 
-    var writeOptions: LoraWriteOptions { LoraWriteOptions(encoding: encoding, level: level) }
+    var writeOptions: LoraWriteOptions { LoraWriteOptions(encoding: encoding, level: level, format: outputFormat) }
 }
 
 /// `--force`: the one flag that lets a command replace what it writes (a file,
@@ -52,3 +57,5 @@ struct JSONOption: ParsableArguments {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 }
+
+extension AdapterOutputFormat: ExpressibleByArgument {}

@@ -102,7 +102,7 @@ struct Resize: ParsableCommand {
 
     func run() throws {
         BLAS.setThreadCount(1)
-        try AdapterWriter.checkOutput(output, overwrite: replace.force)
+        try AdapterWriter.checkOutput(output, format: encoding.outputFormat, overwrite: replace.force)
         let input = try AdapterReader.open(adapter)
         var options = MergeOptions(method: .svd, weights: [1], rank: rank ?? maxRank, dtype: encoding.dtype.dtype)
         options.rankRule = rule

@@ -131,7 +131,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         // Everything that can be refused is refused before the weights load and training starts.
-        try AdapterWriter.checkOutput(output, overwrite: replace.force)
+        try AdapterWriter.checkOutput(output, format: encoding.outputFormat, overwrite: replace.force)
         try OutputFiles.check([log], force: replace.force)
         let config = try ModelConfig(path: model)
         if let largest = try targetNames.compactMap({ config.projectionShape($0) }).map({ min($0.out, $0.in) }).min(),

@@ -84,7 +84,7 @@ struct Tune: ParsableCommand {
 
     func run() throws {
         try OutputFiles.check([svg], force: replace.force)
-        if let output { try AdapterWriter.checkOutput(output, overwrite: replace.force) }
+        if let output { try AdapterWriter.checkOutput(output, format: encoding.outputFormat, overwrite: replace.force) }
         let transformer = try TransformerModel(path: model, residency: memory.weightMemory)
         let taskSource = try AdapterReader.open(task)
         let alignSource = try AdapterReader.open(align)
