@@ -8,6 +8,8 @@ public enum AdapterFormatKind: String, Sendable {
     case peft
     /// An mlx-lm adapter directory (`adapter_config.json` + `adapters.safetensors`).
     case mlx
+    /// A llama.cpp GGUF LoRA adapter.
+    case gguf
 
     /// How the format is named to a user.
     public var displayName: String {
@@ -15,6 +17,7 @@ public enum AdapterFormatKind: String, Sendable {
         case .lora: ".lora"
         case .peft: "PEFT directory"
         case .mlx: "mlx-lm directory"
+        case .gguf: "GGUF adapter"
         }
     }
 }
@@ -72,7 +75,9 @@ extension AdapterSource {
 /// Opens an adapter from a `.lora` file, a PEFT directory, or a PEFT
 /// directory's `adapter_model.safetensors`, deciding by content, not name.
 public enum AdapterReader {
-    public static func open(_ path: String) throws -> any AdapterSource {
+    /// - Parameter layout: the base model's llama.cpp layout, for a GGUF
+    ///   adapter that does not carry its head counts (``GGUFAdapterSource``).
+    public static func open(_ path: String, layout: LlamaCppLayout? = nil) throws -> any AdapterSource {
         guard FileSystem.exists(path) else {
             throw FormatError(.io, "no such file or directory", path: path)
         }
@@ -84,6 +89,9 @@ public enum AdapterReader {
         if file.count >= 8, Array(file.bytes[0..<8]) == LoraContainer.magic {
             return try LoraFileAdapter(file: file)
         }
+        if file.count >= 4, Array(file.bytes[0..<4]) == Array("GGUF".utf8) {
+            return try GGUFAdapterSource(file: file, layout: layout)
+        }
         let (directory, name) = FileSystem.split(path)
         // mlx-lm writes adapters.safetensors and checkpoints named 0000100_adapters.safetensors.
         if name.hasSuffix(MLXDirectoryAdapter.weightsName) {
@@ -94,6 +102,7 @@ public enum AdapterReader {
         }
         throw FormatError(
             .notRecognized,
-            "not a .lora file, a PEFT or mlx-lm adapter directory, or their safetensors file", path: path)
+            "not a .lora file, a GGUF adapter, a PEFT or mlx-lm adapter directory, or their safetensors file",
+            path: path)
     }
 }

@@ -108,7 +108,12 @@ public enum AdapterWriter {
         format: AdapterOutputFormat? = nil, dtype: DType? = nil, options: LoraWriteOptions = LoraWriteOptions(),
         allowNonFinite: Bool = false, factors: FactorProducer
     ) throws {
-        switch AdapterOutputFormat.of(path, requested: format ?? options.format) {
+        let format = AdapterOutputFormat.of(path, requested: format ?? options.format)
+        if options.quantizeA && format != .gguf {
+            throw FormatError(
+                .invalidContent, "q8_0 is a GGUF adapter type; this output is \(format.rawValue)", path: path)
+        }
+        switch format {
         case .peft:
             try writePEFT(
                 modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,
@@ -117,6 +122,10 @@ public enum AdapterWriter {
             try writeMLX(
                 modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,
                 allowNonFinite: allowNonFinite, factors: factors)
+        case .gguf:
+            try writeGGUF(
+                modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,
+                options: options, allowNonFinite: allowNonFinite, factors: factors)
         case .lora:
             try writeLora(
                 modules: modules, metadata: metadata, to: path, overwrite: overwrite, dtype: dtype,

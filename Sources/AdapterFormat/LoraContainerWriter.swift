@@ -23,6 +23,10 @@ public struct LoraWriteOptions: Sendable {
     public var level: Int32
     /// The output format; `nil` lets the path decide (``AdapterOutputFormat/of(_:requested:)``).
     public var format: AdapterOutputFormat?
+    /// For a GGUF adapter: the base model's layout (architecture, head counts),
+    /// and whether lora_a is stored as Q8_0.
+    public var llamaCpp: LlamaCppLayout?
+    public var quantizeA = false
 
     public init(encoding: EncodingChoice = .auto, level: Int32 = Zstd.defaultLevel, format: AdapterOutputFormat? = nil)
     {

@@ -44,3 +44,12 @@ extension ModelIdentity {
         return "\(name) (\(hash))"
     }
 }
+
+extension ModelConfig {
+    /// How llama.cpp lays this model out (Mistral files use the `llama` architecture).
+    public var llamaCppLayout: LlamaCppLayout {
+        LlamaCppLayout(
+            architecture: modelType == .qwen2 ? "qwen2" : "llama", headCount: headCount,
+            keyValueHeadCount: keyValueHeadCount)
+    }
+}

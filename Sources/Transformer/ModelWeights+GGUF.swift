@@ -29,26 +29,20 @@ extension ModelWeights {
         }
         let c = config
         let h = c.hiddenSize
-        let d = c.headDimension
-        let permuted = c.modelType != .qwen2
-        let qOrder = permuted ? ModelWeights.llamaCppRotaryOrder(heads: c.headCount, headDimension: d) : nil
-        let kOrder = permuted ? ModelWeights.llamaCppRotaryOrder(heads: c.keyValueHeadCount, headDimension: d) : nil
+        let layout = LlamaCppLayout(
+            architecture: c.modelType == .qwen2 ? "qwen2" : "llama", headCount: c.headCount,
+            keyValueHeadCount: c.keyValueHeadCount)
         let embedding = try matrix("token_embd.weight", c.vocabSize, h)
         var blocks: [BlockWeights] = []
         for l in 0..<c.layerCount {
             let p = "blk.\(l)."
-            // llama.cpp's name of each projection, and the row order it was stored in.
-            let names: [String: (gguf: String, order: [Int]?)] = [
-                "q_proj": ("attn_q", qOrder), "k_proj": ("attn_k", kOrder), "v_proj": ("attn_v", nil),
-                "o_proj": ("attn_output", nil), "gate_proj": ("ffn_gate", nil), "up_proj": ("ffn_up", nil),
-                "down_proj": ("ffn_down", nil),
-            ]
             let groups = try ProjectionGroup.allCases.map { group in
                 try GroupWeights(stacking: group, config: c) { member, out, inn in
-                    let n = names[member] ?? (member, nil)
+                    let name = p + (LlamaCppLayout.tensorNames[member] ?? member)
+                    let order = layout.rowOrder(of: member, rows: out)
                     return (
-                        try matrix(p + n.gguf + ".weight", out, inn, order: n.order),
-                        { try vector(p + n.gguf + ".bias", out, order: n.order) }
+                        try matrix(name + ".weight", out, inn, order: order),
+                        { try vector(name + ".bias", out, order: order) }
                     )
                 }
             }
@@ -62,18 +56,5 @@ extension ModelWeights {
             embedding: embedding, blocks: blocks, finalNorm: try vector("output_norm.weight", h),
             head: c.tieWordEmbeddings ? embedding : try matrix("output.weight", c.vocabSize, h),
             tied: c.tieWordEmbeddings, residency: residency)
-    }
-
-    /// For each row of a q or k projection in transformers' order, the row
-    /// llama.cpp's converter stored it at: within each head, row `half · d/2 + j`
-    /// (rotary half `half`, pair `j`) went to `2j + half`.
-    static func llamaCppRotaryOrder(heads: Int, headDimension d: Int) -> [Int] {
-        var order = [Int](repeating: 0, count: heads * d)
-        for head in 0..<heads {
-            for half in 0..<2 {
-                for j in 0..<(d / 2) { order[head * d + half * (d / 2) + j] = head * d + 2 * j + half }
-            }
-        }
-        return order
     }
 }

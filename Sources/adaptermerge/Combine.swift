@@ -68,6 +68,8 @@ struct Combine: ParsableCommand {
 
     @OptionGroup var replace: ForceOption
 
+    @OptionGroup var base: BaseModelOption
+
     @Flag(help: "Merge adapters whose base_model names differ.")
     var allowBaseMismatch = false
 
@@ -87,7 +89,8 @@ struct Combine: ParsableCommand {
         let job = try resolvedJob()
         // Fail before any work if the output cannot be written.
         try AdapterWriter.checkOutput(job.output, format: encoding.outputFormat, overwrite: replace.force)
-        let inputs = try job.inputs.map { try AdapterReader.open($0) }
+        let model = try base.config()
+        let inputs = try job.inputs.map { try AdapterReader.open($0, layout: model?.llamaCppLayout) }
         var options = MergeOptions(
             method: job.method, weights: job.weights ?? Array(repeating: 1, count: inputs.count),
             rank: job.rank, density: job.density ?? 0.5, seed: job.seed,
@@ -99,7 +102,8 @@ struct Combine: ParsableCommand {
         }
         let report = try AdapterMerger(inputs: inputs, options: options)
             .write(
-                to: job.output, overwrite: replace.force, options: encoding.writeOptions, allowNonFinite: allowNonfinite
+                to: job.output, overwrite: replace.force, options: encoding.writeOptions(model: model),
+                allowNonFinite: allowNonfinite
             )
         if format.json {
             print(CertificateText.json(report, inputs: inputs, output: job.output).prettyText())

@@ -27,6 +27,7 @@ struct Convert: ParsableCommand {
     @OptionGroup var encoding: AdapterEncodingOptions
 
     @OptionGroup var replace: ForceOption
+    @OptionGroup var base: BaseModelOption
 
     @Option(help: "Record the adapter's kind (task, alignment, joint, merged).")
     var kind: AdapterKind?
@@ -46,16 +47,17 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         try AdapterWriter.checkOutput(output, format: encoding.outputFormat, overwrite: replace.force)
-        let source = try AdapterReader.open(input)
+        let model = try base.config()
+        let source = try AdapterReader.open(input, layout: model?.llamaCppLayout)
         var metadata = source.metadata
         if let kind { metadata.kind = kind }
         if let languages { metadata.languages = try OptionList.items(languages, option: "--languages") }
         if let baseModel { metadata.baseModel = baseModel }
         try AdapterWriter.write(
             modules: source.modules, metadata: metadata, to: output, overwrite: replace.force,
-            dtype: encoding.dtype.dtype, options: encoding.writeOptions, allowNonFinite: allowNonfinite,
+            dtype: encoding.dtype.dtype, options: encoding.writeOptions(model: model), allowNonFinite: allowNonfinite,
             factors: source.factors(of:))
-        let written = try AdapterReader.open(output)
+        let written = try AdapterReader.open(output, layout: model?.llamaCppLayout)
         let ratio = written.storedBytes > 0 ? Double(written.rawBytes) / Double(written.storedBytes) : 1
         print(
             "wrote \(output) (\(written.format.displayName)): \(written.modules.count) modules, "

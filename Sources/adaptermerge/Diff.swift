@@ -26,11 +26,13 @@ struct Diff: ParsableCommand {
     var b: String
 
     @OptionGroup var format: JSONOption
+    @OptionGroup var base: BaseModelOption
 
     func run() throws {
         // Factor-space work is many small, tall-skinny LAPACK calls: BLAS threads only contend.
         BLAS.setThreadCount(1)
-        let diff = try AdapterDiff(try AdapterReader.open(a), try AdapterReader.open(b))
+        let layout = try base.config()?.llamaCppLayout
+        let diff = try AdapterDiff(try AdapterReader.open(a, layout: layout), try AdapterReader.open(b, layout: layout))
         let (comparisons, onlyA, onlyB) = (diff.modules, diff.onlyA, diff.onlyB)
         if format.json {
             print(DiffText.json(comparisons, onlyA: onlyA, onlyB: onlyB, a: a, b: b).prettyText())

@@ -22,6 +22,7 @@ struct Inspect: ParsableCommand {
     var adapter: String
 
     @OptionGroup var format: JSONOption
+    @OptionGroup var base: BaseModelOption
 
     @Flag(help: "Also list every module.")
     var modules = false
@@ -29,7 +30,8 @@ struct Inspect: ParsableCommand {
     func run() throws {
         // Factor-space work is many small, tall-skinny LAPACK calls: BLAS threads only contend.
         BLAS.setThreadCount(1)
-        let report = try AdapterReport(source: try AdapterReader.open(adapter))
+        let report = try AdapterReport(
+            source: try AdapterReader.open(adapter, layout: try base.config()?.llamaCppLayout))
         if format.json {
             print(report.json.prettyText(indent: 2))
         } else {

@@ -58,6 +58,7 @@ struct Resize: ParsableCommand {
 
     @OptionGroup var encoding: AdapterEncodingOptions
     @OptionGroup var replace: ForceOption
+    @OptionGroup var base: BaseModelOption
     @OptionGroup var format: JSONOption
 
     func validate() throws {
@@ -103,12 +104,13 @@ struct Resize: ParsableCommand {
     func run() throws {
         BLAS.setThreadCount(1)
         try AdapterWriter.checkOutput(output, format: encoding.outputFormat, overwrite: replace.force)
-        let input = try AdapterReader.open(adapter)
+        let model = try base.config()
+        let input = try AdapterReader.open(adapter, layout: model?.llamaCppLayout)
         var options = MergeOptions(method: .svd, weights: [1], rank: rank ?? maxRank, dtype: encoding.dtype.dtype)
         options.rankRule = rule
         options.allowedRanks = try allowedRanks
         let report = try AdapterMerger(inputs: [input], options: options)
-            .write(to: output, overwrite: replace.force, options: encoding.writeOptions)
+            .write(to: output, overwrite: replace.force, options: encoding.writeOptions(model: model))
         if format.json {
             print(CertificateText.json(report, inputs: [input], output: output).prettyText())
         } else {

@@ -180,7 +180,8 @@ struct Train: ParsableCommand {
         recipe.promptTokenization = prompt.promptTokenization
 
         let initialParameters = try initial.map {
-            try LoRAParameters<Float>.loaded(from: try AdapterReader.open($0), config: transformer.config)
+            try LoRAParameters<Float>.loaded(
+                from: try AdapterReader.open($0, layout: transformer.config.llamaCppLayout), config: transformer.config)
         }
         let trainer = Trainer(model: transformer, recipe: recipe, initial: initialParameters)
         let total = trainer.totalSteps(trainingData)
@@ -199,7 +200,7 @@ struct Train: ParsableCommand {
             steps: total, last: result.last, bestDevLoss: result.bestDevLoss)
         try result.best.write(
             to: output, metadata: metadata, overwrite: replace.force, dtype: encoding.dtype.dtype,
-            options: encoding.writeOptions)
+            options: encoding.writeOptions(model: transformer.config))
         try logFile?.commit()
         print(
             TrainingDisplay.summary(

@@ -86,8 +86,8 @@ struct Tune: ParsableCommand {
         try OutputFiles.check([svg], force: replace.force)
         if let output { try AdapterWriter.checkOutput(output, format: encoding.outputFormat, overwrite: replace.force) }
         let transformer = try TransformerModel(path: model, residency: memory.weightMemory)
-        let taskSource = try AdapterReader.open(task)
-        let alignSource = try AdapterReader.open(align)
+        let taskSource = try AdapterReader.open(task, layout: transformer.config.llamaCppLayout)
+        let alignSource = try AdapterReader.open(align, layout: transformer.config.llamaCppLayout)
         var tuning = try MergeTuning(
             model: transformer, tokenizer: try Tokenizer(model: model), task: taskSource, align: alignSource,
             devFiles: try OptionList.items(dev, option: "--dev"), metric: metric, grid: try weights,
@@ -104,7 +104,7 @@ struct Tune: ParsableCommand {
             options.layerBands = try MergeTuning.bands(result.chosenCut)
             _ = try AdapterMerger(inputs: [taskSource, alignSource], options: options)
                 .write(
-                    to: output, overwrite: replace.force, options: encoding.writeOptions,
+                    to: output, overwrite: replace.force, options: encoding.writeOptions(model: transformer.config),
                     lineageExtras: [("tuning", result.json)])
         }
         print(
