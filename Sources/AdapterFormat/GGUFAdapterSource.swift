@@ -71,9 +71,7 @@ public final class GGUFAdapterSource: AdapterSource, @unchecked Sendable {
                 throw bad("only the seven projections of a block are supported (blk.N.attn_q … ffn_down)", t.name)
             }
             try file.requireSupported(t)
-            let section =
-                projection == "gate_proj" || projection == "up_proj" || projection == "down_proj" ? "mlp" : "self_attn"
-            let path = "model.layers.\(layer).\(section).\(projection)"
+            let path = LoraModuleInfo.projectionPath(layer: layer, projection: projection)
             if isA { pairs[path, default: (nil, nil)].a = t } else { pairs[path, default: (nil, nil)].b = t }
         }
         var modules: [LoraModuleInfo] = []

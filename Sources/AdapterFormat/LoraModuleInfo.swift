@@ -41,6 +41,13 @@ public struct LoraModuleInfo: Sendable, Equatable, Hashable {
 
     static let keyPrefix = "base_model.model."
 
+    /// The Llama-family path of a block's projection (`q_proj` … `down_proj`):
+    /// `model.layers.N.self_attn.q_proj`, `model.layers.N.mlp.up_proj`.
+    public static func projectionPath(layer: Int, projection: String) -> String {
+        let mlp = projection == "gate_proj" || projection == "up_proj" || projection == "down_proj"
+        return "model.layers.\(layer).\(mlp ? "mlp" : "self_attn").\(projection)"
+    }
+
     static func key(_ path: String, _ factor: String) -> String {
         "\(keyPrefix)\(path).\(factor).weight"
     }

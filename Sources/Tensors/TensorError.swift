@@ -15,4 +15,6 @@ extension ErrorCode where Domain == TensorErrorDomain {
     public static let lapackFailure = Self("LAPACK failure")
     /// Matrix dimensions do not fit the operation.
     public static let dimensionMismatch = Self("dimension mismatch")
+    /// A parameter is outside the range the operation accepts.
+    public static let invalidParameter = Self("invalid parameter")
 }

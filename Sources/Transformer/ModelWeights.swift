@@ -171,10 +171,10 @@ public struct ModelWeights: Sendable {
             let prefix = "model.layers.\(l)."
             let groups = try ProjectionGroup.allCases.map { group in
                 try GroupWeights(stacking: group, config: config) { name, out, inn in
-                    let module = group == .gateUp || group == .down ? "mlp." : "self_attn."
+                    let module = LoraModuleInfo.projectionPath(layer: l, projection: name)
                     return (
-                        try matrix(prefix + module + name + ".weight", out, inn),
-                        { try vector(prefix + module + name + ".bias", out) }
+                        try matrix(module + ".weight", out, inn),
+                        { try vector(module + ".bias", out) }
                     )
                 }
             }

@@ -29,7 +29,7 @@ struct AdapterMerge: ParsableCommand {
         groupedSubcommands: [
             CommandGroup(
                 name: "Adapters",
-                subcommands: [Combine.self, Resize.self, Convert.self, Inspect.self, Diff.self, Verify.self]),
+                subcommands: [Combine.self, Resize.self, Extract.self, Convert.self, Inspect.self, Diff.self, Verify.self]),
             CommandGroup(name: "Models", subcommands: [Tokenize.self, Score.self, Analyze.self, Apply.self]),
             CommandGroup(name: "Training", subcommands: [Train.self, Pretrain.self]),
             CommandGroup(name: "Evaluation", subcommands: [Check.self, Tune.self]),

@@ -172,6 +172,20 @@ final class RobustnessTests: XCTestCase {
             Case(
                 name: "missing output directory", arguments: ["combine", task, align, "-o", "$D/nowhere/o.lora"],
                 message: "does not exist"),
+            // extract
+            Case(
+                name: "extract without a rank", arguments: ["extract", "--base", m, "--tuned", m, "-o", "$D/o.lora"],
+                message: "--rank", absent: ["$D/o.lora"]),
+            Case(
+                name: "extract unknown projection",
+                arguments: [
+                    "extract", "--base", m, "--tuned", m, "--rank", "2", "--modules", "lm_head", "-o", "$D/o.lora",
+                ],
+                message: "lm_head", absent: ["$D/o.lora"]),
+            Case(
+                name: "extract from another model",
+                arguments: ["extract", "--base", m, "--tuned", "$D/missing-model", "--rank", "2", "-o", "$D/o.lora"],
+                message: "missing-model", absent: ["$D/o.lora"]),
             // resize
             Case(
                 name: "resize without a rank", arguments: ["resize", task, "-o", "$D/o.lora"], message: "--rank",
