@@ -4,15 +4,16 @@ extension AdapterWriter {
     /// Writes an mlx-lm adapter directory (`adapters.safetensors`,
     /// `adapter_config.json`) that `mlx_lm.generate --adapter-path` loads.
     ///
-    /// mlx-lm has one `scale` for all modules. When every module has the same
-    /// scaling it is that scale and the factors are stored as they are
-    /// (transposed: `lora_a` = Aᵀ, `lora_b` = Bᵀ), so `.lora` → MLX → `.lora`
-    /// is exact; otherwise each module's scaling is folded into `lora_b` and
-    /// the scale is 1. `num_layers` is -1 (every layer gets LoRA wrappers;
-    /// those without weights here keep mlx-lm's zero `lora_b`), `keys` the
-    /// modules' paths within a layer, `rank` the largest rank (mlx-lm takes
-    /// each module's shape from the weights). adaptermerge's metadata rides in
-    /// the safetensors header.
+    /// mlx-lm has one `scale` and one `rank` for all modules. When every module
+    /// has the same scaling it is that scale and the factors are stored as they
+    /// are (transposed: `lora_a` = Aᵀ, `lora_b` = Bᵀ); otherwise each module's
+    /// scaling is folded into `lora_b` and the scale is 1. mlx-lm 0.32 refuses
+    /// a module whose rank is not `rank`, so modules of a smaller rank are
+    /// padded with exact zeros to the largest. `num_layers` is -1 (every layer
+    /// gets LoRA wrappers; those without weights here keep mlx-lm's zero
+    /// `lora_b`), `keys` the modules' paths within a layer. adaptermerge's
+    /// metadata rides in the safetensors header, so reading the directory
+    /// back drops the padding and `.lora` → MLX → `.lora` is exact.
     public static func writeMLX(
         modules: [LoraModuleInfo], metadata: AdapterMetadata, to directory: String, overwrite: Bool,
         dtype: DType? = nil, allowNonFinite: Bool = false, factors: FactorProducer
@@ -20,6 +21,7 @@ extension AdapterWriter {
         let out = try AtomicDirectoryWriter(
             destination: directory, overwrite: overwrite, marker: MLXDirectoryAdapter.weightsName)
         let outModules = modules.map { $0.with(dtype: dtype ?? $0.dtype) }
+        let rank = modules.map(\.rank).max() ?? 0
         let scalings = Set(modules.map(\.scaling))
         let uniform = scalings.count <= 1
         let scale = uniform ? (scalings.first ?? 1) : 1
@@ -33,8 +35,8 @@ extension AdapterWriter {
         var specs: [(name: String, dtype: DType, shape: [Int])] = []
         var owner: [String: Int] = [:]
         for (i, m) in outModules.enumerated() {
-            specs.append((m.path + ".lora_a", m.dtype, [m.inFeatures, m.rank]))
-            specs.append((m.path + ".lora_b", m.dtype, [m.rank, m.outFeatures]))
+            specs.append((m.path + ".lora_a", m.dtype, [m.inFeatures, rank]))
+            specs.append((m.path + ".lora_b", m.dtype, [rank, m.outFeatures]))
             owner[m.path + ".lora_a"] = i
             owner[m.path + ".lora_b"] = i
         }
@@ -54,7 +56,7 @@ extension AdapterWriter {
                 let (sa, sb) = try checked(
                     try converted((a, b), to: outModules[i].dtype), module: modules[i], path: directory,
                     allowNonFinite: allowNonFinite)
-                cache = (i, try sa.transposed(), try sb.transposed())
+                cache = (i, try sa.paddedRows(to: rank).transposed(), try sb.transposed().paddedRows(to: rank))
             }
             guard let cache else { throw FormatError(.invalidContent, "no factors for \(name)", path: directory) }
             return name.hasSuffix(".lora_a") ? cache.a : cache.b
@@ -71,7 +73,7 @@ extension AdapterWriter {
             (
                 "lora_parameters",
                 [
-                    "rank": .int(modules.map(\.rank).max() ?? 0), "scale": .number(scale), "dropout": .number(0),
+                    "rank": .int(rank), "scale": .number(scale), "dropout": .number(0),
                     "keys": .array(keys.sorted().map { .string($0) }),
                 ]
             ),

@@ -102,7 +102,14 @@ public final class MLXDirectoryAdapter: AdapterSource, @unchecked Sendable {
                     .unsupported, "factors must share a float dtype (got \(a.dtype.rawValue), \(b.dtype.rawValue))",
                     path: weightsPath, location: path)
             }
-            let rank = a.shape[1]
+            var rank = a.shape[1]
+            // An export of this tool pads smaller ranks with zeros to mlx-lm's one rank; drop them again.
+            if let r = carriedModules[path]?["r"]?.intValue, r >= 1, r < rank,
+                try MLXDirectoryAdapter.isZero(try weights.tensor(path + ".lora_b"), fromRow: r),
+                try MLXDirectoryAdapter.isZero(try weights.tensor(path + ".lora_a").transposed(), fromRow: r)
+            {
+                rank = r
+            }
             var alpha = scale * Double(rank)
             if let m = carriedModules[path], m["r"]?.intValue == rank, let carriedAlpha = m["alpha"]?.doubleValue,
                 carriedAlpha / Double(rank) == scale
@@ -128,9 +135,15 @@ public final class MLXDirectoryAdapter: AdapterSource, @unchecked Sendable {
     public func contentHash() throws -> String { XXH64.hex(XXH64.hash(file.bytes)) }
 
     public func factors(of module: LoraModuleInfo) throws -> (a: Tensor, b: Tensor) {
-        let a = try weights.tensor(module.path + ".lora_a").transposed()
-        let b = try weights.tensor(module.path + ".lora_b").transposed()
+        let a = try weights.tensor(module.path + ".lora_a").transposed().firstRows(module.rank)
+        let b = try weights.tensor(module.path + ".lora_b").firstRows(module.rank).transposed()
         try module.validate(a: a, b: b, source: location)
         return (a, b)
+    }
+
+    /// Whether every element of rows `row...` of a 2-D tensor is zero (either sign).
+    static func isZero(_ t: Tensor, fromRow row: Int) throws -> Bool {
+        guard t.shape.count == 2 else { return false }
+        return try t.floats().dropFirst(row * t.shape[1]).allSatisfy { $0 == 0 }
     }
 }

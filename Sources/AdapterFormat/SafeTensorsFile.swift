@@ -64,6 +64,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
         var metadata: [String: String]?
         for (key, value) in pairs {
             if key == "__metadata__" {
+                // The reference reads `"__metadata__": null` (mlx-lm writes it) as no metadata.
+                if case .null = value { continue }
                 guard case .object(let m) = value else { throw bad("__metadata__ is not an object", key) }
                 var map: [String: String] = [:]
                 for (k, v) in m {

@@ -21,3 +21,22 @@ extension Tensor {
         return try Tensor(dtype: dtype, shape: [columns, rows], bytes: out)
     }
 }
+
+extension Tensor {
+    /// A 2-D tensor with zero rows appended up to `rows` (the same tensor when it has as many).
+    public func paddedRows(to rows: Int) throws -> Tensor {
+        guard shape.count == 2, rows > shape[0] else { return self }
+        return try Tensor(
+            dtype: dtype, shape: [rows, shape[1]],
+            bytes: bytes + [UInt8](repeating: 0, count: (rows - shape[0]) * shape[1] * dtype.byteSize))
+    }
+}
+
+extension Tensor {
+    /// The first `rows` rows of a 2-D tensor.
+    public func firstRows(_ rows: Int) throws -> Tensor {
+        guard shape.count == 2, rows < shape[0] else { return self }
+        return try Tensor(
+            dtype: dtype, shape: [rows, shape[1]], bytes: Array(bytes.prefix(rows * shape[1] * dtype.byteSize)))
+    }
+}
