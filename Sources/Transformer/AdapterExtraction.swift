@@ -70,6 +70,12 @@ public struct AdapterExtraction {
         self.tuned = try TransformerModel(path: tuned, residency: .stored)
         self.options = options
         let (b, t) = (self.base.config, self.tuned.config)
+        guard b.modelType == t.modelType else {
+            throw FormatError(
+                .invalidContent,
+                "the base is a \(b.modelType.rawValue) model and this a \(t.modelType.rawValue) one: not a fine-tune of it",
+                path: tuned)
+        }
         let shapes: [(String, Int, Int)] = [
             ("num_hidden_layers", b.layerCount, t.layerCount), ("hidden_size", b.hiddenSize, t.hiddenSize),
             ("intermediate_size", b.intermediateSize, t.intermediateSize),

@@ -98,6 +98,17 @@ final class AdapterExtractionTests: XCTestCase {
         XCTAssertThrowsError(
             try AdapterExtraction(base: base, tuned: Self.examples + "/world/model", options: .init(rank: 2))
         ) { XCTAssertTrue("\($0)".contains("not a fine-tune"), "\($0)") }
+        XCTAssertThrowsError(
+            try AdapterExtraction(
+                base: Fixtures.path("gguf-models/tiny-llama-bpe.f32.gguf"),
+                tuned: Fixtures.path("gguf-models/tiny-qwen2.f32.gguf"), options: .init(rank: 2))
+        ) { XCTAssertTrue("\($0)".contains("qwen2"), "\($0)") }
+        // GGUF models: a Q8_0 copy against its f32 original, the grown vocabulary of none noted.
+        let gguf = try AdapterExtraction(
+            base: Fixtures.path("gguf-models/tiny-llama-bpe.f32.gguf"),
+            tuned: Fixtures.path("gguf-models/tiny-llama-bpe.q8_0.gguf"), options: .init(rank: 2))
+        XCTAssertEqual(gguf.plan.count, 14)
+        XCTAssertTrue(gguf.notes.isEmpty)
         options.projections = ["lm_head"]
         XCTAssertThrowsError(try AdapterExtraction(base: base, tuned: tuned, options: options))
     }
