@@ -4,6 +4,6 @@ import ArgumentParser
 struct Example: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate example data, and summarize the study made from it.",
-        subcommands: [World.self, TokenizerCommand.self, Study.self]
+        subcommands: [World.self, Catalogs.self, TokenizerCommand.self, Study.self]
     )
 }

@@ -52,7 +52,6 @@ extension Example {
         }
 
         func run() throws {
-            let out = try AtomicDirectoryWriter(destination: output, overwrite: replace.force, marker: "world.json")
             var sizes = WorldGenerator.Sizes()
             sizes.pretrainPerLanguage = pretrain
             sizes.taskTrain = train
@@ -61,15 +60,9 @@ extension Example {
             sizes.parallelTrainPerLanguage = parallel
             sizes.parallelTestPerLanguage = parallelTest
             sizes.parallelDevPerLanguage = parallelDev
+            try FileSystem.checkOutput(output, kind: .directory(marker: "world.json"), overwrite: replace.force)
             let files = WorldGenerator(seed: seed, sizes: sizes).files()
-            for (name, rows) in files {
-                let text =
-                    name.hasSuffix(".json")
-                    ? rows.map { $0.prettyText() + "\n" }.joined()
-                    : rows.map { $0.compactText + "\n" }.joined()
-                try AtomicFileWriter.write(text, to: out.path(name), overwrite: true)
-            }
-            try out.commit()
+            try ExampleFiles.write(files, to: output, marker: "world.json", overwrite: replace.force)
             for (name, rows) in files where name != "world.json" { print("\(name): \(rows.count) rows") }
             print("wrote \(output) (seed \(seed))")
         }
