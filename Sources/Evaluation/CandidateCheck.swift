@@ -77,7 +77,7 @@ public struct CandidateCheck {
 
     /// Measures both settings and applies the gates.
     public func run(
-        minimumGain: Double? = nil, maximumLossIncrease: Double? = nil,
+        minimumGain: Double? = nil, maximumLossIncrease: Double? = nil, minimumChrFGain: Double? = nil,
         progress: (@Sendable (Int) -> Void)? = nil
     ) throws -> (report: CheckReport, candidate: SettingResult, baseline: SettingResult?) {
         var check = HeldOutCheck(model: model, tokenizer: tokenizer, rows: rows, pairs: pairs, layer: layer)
@@ -91,7 +91,8 @@ public struct CandidateCheck {
         var report = CheckReport(
             languages: check.languages, candidate: candidateResult, baseline: baselineResult, groups: groups,
             layer: layer, candidateName: candidate.name, baselineName: baseline?.name)
-        report.applyGates(minimumGain: minimumGain, maximumLossIncrease: maximumLossIncrease)
+        report.applyGates(
+            minimumGain: minimumGain, maximumLossIncrease: maximumLossIncrease, minimumChrFGain: minimumChrFGain)
         return (report, candidateResult, baselineResult)
     }
 

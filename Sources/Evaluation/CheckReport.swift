@@ -7,6 +7,8 @@ public struct CheckReport: Sendable {
     public enum Metric: String, CaseIterable, Sendable {
         case loss
         case exactMatch = "exact_match"
+        /// sacreBLEU's chrF (0…100) on free-form references; see ``ChrF``.
+        case chrF = "chrf"
         case slotF1 = "slot_f1"
         case slotLabelF1 = "slot_label_f1"
         case retrieval
@@ -18,9 +20,20 @@ public struct CheckReport: Sendable {
             switch self {
             case .loss: "loss"
             case .exactMatch: "exact"
+            case .chrF: "chrF"
             case .slotF1: "slot F1"
             case .slotLabelF1: "label F1"
             case .retrieval: "retrieval"
+            }
+        }
+
+        /// The largest value the metric takes (nil: unbounded): chrF is on sacreBLEU's 0…100
+        /// scale, the shares and F1 scores on 0…1.
+        public var maximum: Double? {
+            switch self {
+            case .loss: nil
+            case .chrF: 100
+            case .exactMatch, .slotF1, .slotLabelF1, .retrieval: 1
             }
         }
 
@@ -28,6 +41,7 @@ public struct CheckReport: Sendable {
             switch self {
             case .loss: m.loss.isFinite ? m.loss : nil
             case .exactMatch: m.examples > 0 && m.exactMatch.isFinite ? m.exactMatch : nil
+            case .chrF: m.chrF
             case .slotF1: m.slotF1
             case .slotLabelF1: m.slotLabelF1
             case .retrieval: m.retrieval
@@ -90,31 +104,35 @@ public struct CheckReport: Sendable {
     /// The quality metric gates compare: slot F1 when the data has slots, else exact match.
     public var primaryMetric: Metric { metrics.contains(.slotF1) ? .slotF1 : .exactMatch }
 
-    /// Applies `--min-gain` (held-out primary metric, candidate − baseline) and
+    /// Applies `--min-gain` (held-out primary metric, candidate − baseline),
+    /// `--min-chrf-gain` (held-out chrF, candidate − baseline, in chrF points) and
     /// `--max-loss-increase` (held-out loss, candidate − baseline).
-    public mutating func applyGates(minimumGain: Double?, maximumLossIncrease: Double?) {
+    public mutating func applyGates(
+        minimumGain: Double?, maximumLossIncrease: Double?, minimumChrFGain: Double? = nil
+    ) {
         let heldOut = groups.heldOut(among: languages)
-        if let minimumGain {
-            let metric = primaryMetric
+        func gainGate(_ name: String, _ metric: Metric, required: Double) {
             let c = mean(metric, of: candidate, over: heldOut)
             let b = mean(metric, of: baseline, over: heldOut)
             if let c, let b {
                 let gain = c - b
                 gates.append(
                     Gate(
-                        name: "min-gain", passed: gain >= minimumGain,
+                        name: name, passed: gain >= required,
                         detail:
-                            "held-out \(metric.title) gain \(Self.signed(gain)) (candidate \(Self.fixed(c)), baseline \(Self.fixed(b))), required ≥ \(Self.fixed(minimumGain))"
+                            "held-out \(metric.title) gain \(Self.signed(gain)) (candidate \(Self.fixed(c)), baseline \(Self.fixed(b))), required ≥ \(Self.fixed(required))"
                     ))
             } else {
                 gates.append(
                     Gate(
-                        name: "min-gain", passed: false,
+                        name: name, passed: false,
                         detail:
                             "no held-out \(metric.title) to compare (held-out languages: \(heldOut.isEmpty ? "none" : heldOut.joined(separator: ", ")))"
                     ))
             }
         }
+        if let minimumGain { gainGate("min-gain", primaryMetric, required: minimumGain) }
+        if let minimumChrFGain { gainGate("min-chrf-gain", .chrF, required: minimumChrFGain) }
         if let maximumLossIncrease {
             let c = mean(.loss, of: candidate, over: heldOut)
             let b = mean(.loss, of: baseline, over: heldOut)

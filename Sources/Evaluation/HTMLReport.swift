@@ -31,7 +31,7 @@ extension CheckReport {
                 + SVGChart.barChart(
                     title: metric.title + (metric.higherIsBetter ? " (higher is better)" : " (lower is better)"),
                     yLabel: metric.title, categories: languages, series: series,
-                    maximum: metric == .loss ? nil : 1) + "</figure>\n"
+                    maximum: metric.maximum) + "</figure>\n"
         }
         if let curve = candidate.retrieval {
             var series: [(String, [Double])] = [("candidate", curve.mean)]

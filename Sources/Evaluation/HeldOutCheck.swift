@@ -11,6 +11,9 @@ public struct LanguageMetrics: Sendable, Equatable {
     public var loss = Double.nan
     /// Share of greedy outputs equal to the reference (trimmed, up to the first newline).
     public var exactMatch = Double.nan
+    /// Corpus chrF (sacreBLEU's, 0…100) of the greedy outputs' first lines against the references,
+    /// over the rows whose references are free-form (not `label: value` slots); see ``ChrF``.
+    public var chrF: Double?
     /// Slot micro-F1, when the references follow the `label: value; …` convention.
     public var slotF1: Double?
     /// Slot-label micro-F1 (labels only), with `slotF1`.
@@ -31,9 +34,9 @@ public struct SettingResult: Sendable {
 }
 
 /// The held-out-language check (docs/DESIGN.md §7): for one adapter setting, per
-/// language, the task loss of the references, greedy exact match, slot F1
-/// where outputs follow the MASSIVE convention, and retrieval accuracy of
-/// parallel sentences at the alignment layer.
+/// language, the task loss of the references, greedy exact match, chrF where
+/// outputs are free-form, slot F1 where they follow the MASSIVE convention, and
+/// retrieval accuracy of parallel sentences at the alignment layer.
 public struct HeldOutCheck {
     public let model: TransformerModel
     public let tokenizer: Tokenizer
@@ -48,7 +51,7 @@ public struct HeldOutCheck {
     public var promptTokenization: Scoring.PromptTokenization = .separate
     /// Decoding stops at EOS, at a newline, or after this many tokens beyond the reference's length.
     public var extraTokens = 16
-    /// Decode greedily (exact match, slot F1); off, only losses and retrieval are measured.
+    /// Decode greedily (exact match, chrF, slot F1); off, only losses and retrieval are measured.
     public var decodes = true
 
     /// Ids whose text contains a newline: decoding stops there, since a task output is one line.
@@ -84,16 +87,20 @@ public struct HeldOutCheck {
             var byLanguage:
                 [String: (
                     loss: [Double], exact: Int, slots: SlotFilling.Counts, labels: SlotFilling.Counts, slotRows: Int,
-                    count: Int
+                    chrF: ChrF.Statistics, chrFRows: Int, count: Int
                 )] = [:]
             for (i, row) in rows.enumerated() {
                 let lang = row.optionalString("lang") ?? "-"
                 let reference = try row.string("text")
-                var entry = byLanguage[lang] ?? ([], 0, .init(), .init(), 0, 0)
+                var entry = byLanguage[lang] ?? ([], 0, .init(), .init(), 0, .init(), 0, 0)
                 entry.count += 1
                 if losses[i].loss.isFinite { entry.loss.append(losses[i].loss) }
                 if decodes && HeldOutCheck.normalized(outputs[i]) == HeldOutCheck.normalized(reference) {
                     entry.exact += 1
+                }
+                if decodes && !SlotFilling.looksLikeSlots(reference) {
+                    entry.chrF += ChrF.Statistics(hypothesis: HeldOutCheck.firstLine(outputs[i]), reference: reference)
+                    entry.chrFRows += 1
                 }
                 if decodes && SlotFilling.looksLikeSlots(reference) {
                     let utterance = try row.optionalString("utterance") ?? row.string("prefix")
@@ -115,6 +122,7 @@ public struct HeldOutCheck {
                 m.examples = e.count
                 m.loss = e.loss.isEmpty ? .nan : e.loss.reduce(0, +) / Double(e.loss.count)
                 m.exactMatch = decodes ? Double(e.exact) / Double(e.count) : .nan
+                if e.chrFRows > 0 { m.chrF = e.chrF.score }
                 if e.slotRows > 0 {
                     m.slotF1 = e.slots.f1
                     m.slotLabelF1 = e.labels.f1

@@ -10,12 +10,19 @@ struct Check: ParsableCommand {
         discussion: """
             Per language (the "lang" field), for the candidate and the baseline: the
             task loss of the reference "text" given "prefix", greedy exact match,
-            slot micro-F1 and slot-label F1 when the references follow the
-            "label: value; label: value" convention ("None" for no slots; the
-            values are mapped onto the row's "utterance", or its prefix), and with
-            --pairs the retrieval accuracy of parallel sentences at the alignment
-            layer. Languages are grouped as seen in task data, seen in alignment
-            data, and held out, from the adapters' metadata (or the flags).
+            chrF for free-form references (e.g. translations), slot micro-F1 and
+            slot-label F1 when the references follow the "label: value; label:
+            value" convention ("None" for no slots; the values are mapped onto the
+            row's "utterance", or its prefix), and with --pairs the retrieval
+            accuracy of parallel sentences at the alignment layer. Languages are
+            grouped as seen in task data, seen in alignment data, and held out,
+            from the adapters' metadata (or the flags).
+
+            chrF is sacreBLEU's default chrF (character 6-grams, beta 2, whitespace
+            removed; signature nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no), on
+            its 0-100 scale: per language, the corpus score of the greedy outputs'
+            first lines against the rows' "text", from n-gram statistics summed over
+            the rows. Group rows are means over their languages, as for every metric.
 
             Exit status: 0 when every gate passes, 1 naming the failed gate, 2 for
             usage or input errors.
@@ -24,6 +31,8 @@ struct Check: ParsableCommand {
               adaptermerge check --model model/ --adapter merged.lora --baseline task.lora --data test.jsonl --pairs pairs.jsonl
               adaptermerge check --model model/ --adapter task.lora --adapter align.lora:0.5 --baseline task.lora \\
                   --data test.jsonl --min-gain 0.01 --markdown "$GITHUB_STEP_SUMMARY" --force
+              adaptermerge check --model model/ --adapter merged.lora --baseline task.lora --data translate.jsonl \\
+                  --min-chrf-gain 1 --max-loss-increase 0.05
               adaptermerge check --model model/ --adapter merged.lora --data test.jsonl --html report.html --json
             """
     )
@@ -63,6 +72,9 @@ struct Check: ParsableCommand {
     @Option(help: "Fail (exit 1) if the held-out loss rises more than this over the baseline.")
     var maxLossIncrease: Double?
 
+    @Option(help: "Fail (exit 1) unless the held-out chrF gains at least this over the baseline (chrF points, 0-100).")
+    var minChrfGain: Double?
+
     @OptionGroup var format: JSONOption
 
     @Option(help: "Also write a Markdown summary (for CI step summaries).")
@@ -81,9 +93,13 @@ struct Check: ParsableCommand {
 
     func validate() throws {
         if noBaseline && !baseline.isEmpty { throw ValidationError("give --baseline or --no-baseline, not both") }
-        if noBaseline && (minGain != nil || maxLossIncrease != nil) { throw ValidationError("gates need a baseline") }
+        if noBaseline && (minGain != nil || maxLossIncrease != nil || minChrfGain != nil) {
+            throw ValidationError("gates need a baseline")
+        }
         if let layer, layer < 0 { throw ValidationError("--layer must not be negative") }
-        for (name, value) in [("--min-gain", minGain), ("--max-loss-increase", maxLossIncrease)] {
+        for (name, value) in [
+            ("--min-gain", minGain), ("--max-loss-increase", maxLossIncrease), ("--min-chrf-gain", minChrfGain),
+        ] {
             if let value, !value.isFinite { throw ValidationError("\(name) must be a finite number") }
         }
         for (name, value) in [
@@ -116,7 +132,7 @@ struct Check: ParsableCommand {
         check.promptTokenization = prompt.promptTokenization
         let progress = Progress("checking", total: check.plannedDecodes)
         let (report, candidate, baselineResult) = try check.run(
-            minimumGain: minGain, maximumLossIncrease: maxLossIncrease,
+            minimumGain: minGain, maximumLossIncrease: maxLossIncrease, minimumChrFGain: minChrfGain,
             progress: { progress.advance($0) })
         progress.finish()
 

@@ -40,4 +40,19 @@ final class CandidateCheckTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("no rows left"), "\(error)")
         }
     }
+
+    func testTheChrFGateRunsWithTheOthers() throws {
+        let c = try CandidateCheck(
+            model: try Self.model.get(), tokenizer: try Self.tokenizer.get(),
+            candidate: .init(
+                adapters: [(try AdapterReader.open(Fixtures.path("runtime/llama-adapters/a")), 1)], name: "a"),
+            baseline: .init(adapters: [], name: "base"),
+            rows: try JSONLines.read(Fixtures.path("runtime/score.jsonl")), pairs: [], taskLanguages: ["en"])
+        let (report, candidate, baseline) = try c.run(
+            minimumGain: -1, maximumLossIncrease: 1e9, minimumChrFGain: 101)
+        XCTAssertEqual(report.gates.map(\.name), ["min-gain", "min-chrf-gain", "max-loss-increase"])
+        XCTAssertEqual(report.failedGates.map(\.name), ["min-chrf-gain"], "no chrF gains more than 100 points")
+        XCTAssertNotNil(candidate.metrics["de"]?.chrF)
+        XCTAssertNotNil(baseline?.metrics["de"]?.chrF)
+    }
 }

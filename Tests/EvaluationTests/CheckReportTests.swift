@@ -141,6 +141,89 @@ final class CheckReportTests: XCTestCase {
     }
 }
 
+extension CheckReportTests {
+    /// chrF per language is sacreBLEU's corpus chrF of the outputs' first lines against the
+    /// free-form references; slot references get slot F1 instead, and no chrF.
+    func testChrFIsTheCorpusScoreOfEachLanguagesFreeFormRows() throws {
+        let c = try check()
+        let candidate = try c.run(try adapters(["a"]))
+        for lang in c.languages {
+            let rows = c.rows.indices.filter { (c.rows[$0].optionalString("lang") ?? "-") == lang }
+            guard !rows.isEmpty else { continue }
+            let expected = ChrF.corpusScore(
+                hypotheses: rows.map { HeldOutCheck.firstLine(candidate.outputs[$0]) },
+                references: try rows.map { try c.rows[$0].string("text") })
+            XCTAssertEqual(candidate.metrics[lang]?.chrF, expected, lang)
+            XCTAssertNil(candidate.metrics[lang]?.slotF1, lang)
+        }
+        let slots = try check(slots: true)
+        let slotResult = try slots.run(try adapters(["a"]))
+        XCTAssertTrue(slotResult.metrics.values.allSatisfy { $0.chrF == nil }, "slot references: no chrF")
+        // A language with both kinds of rows: chrF from its free-form rows, slot F1 from the others.
+        let plain = try check()
+        let de = plain.rows.indices.filter { plain.rows[$0].optionalString("lang") == "de" }
+        XCTAssertEqual(de.count, 2)
+        var rows = plain.rows
+        rows[de[1]] = DataRow(
+            file: "mixed.jsonl", line: 2, fields: ["prefix": "Hund", "text": "animal: Hund", "lang": "de"])
+        let mixed = HeldOutCheck(model: plain.model, tokenizer: plain.tokenizer, rows: rows, pairs: [], layer: 2)
+        let mixedResult = try mixed.run(try adapters(["a"]))
+        XCTAssertEqual(
+            mixedResult.metrics["de"]?.chrF,
+            ChrF.sentenceScore(
+                hypothesis: HeldOutCheck.firstLine(mixedResult.outputs[de[0]]),
+                reference: try rows[de[0]].string("text")))
+        XCTAssertNotNil(mixedResult.metrics["de"]?.slotF1)
+        var noDecoding = try check()
+        noDecoding.decodes = false
+        XCTAssertTrue(try noDecoding.run(.empty).metrics.values.allSatisfy { $0.chrF == nil }, "nothing decoded")
+    }
+
+    /// The report carries chrF beside loss and exact match, in every format, and
+    /// `--min-chrf-gain` gates on the held-out mean in chrF points.
+    func testChrFInTheReportsAndItsGate() throws {
+        let c = try check()
+        let candidate = try c.run(try adapters(["a"]))
+        let baseline = try c.run(.empty)
+        var report = CheckReport(
+            languages: c.languages, candidate: candidate, baseline: baseline,
+            groups: LanguageGroups(task: ["en"], alignment: ["de"]), layer: 2,
+            candidateName: "a", baselineName: "base")
+        XCTAssertEqual(Array(report.metrics.prefix(3)), [.loss, .exactMatch, .chrF], "chrF next to loss and exact")
+        XCTAssertEqual(report.primaryMetric, .exactMatch, "--min-gain is unchanged")
+        let heldOut = report.groups.heldOut(among: report.languages)
+        let c0 = try XCTUnwrap(report.mean(.chrF, of: candidate, over: heldOut))
+        let b0 = try XCTUnwrap(report.mean(.chrF, of: baseline, over: heldOut))
+        report.applyGates(minimumGain: nil, maximumLossIncrease: nil, minimumChrFGain: c0 - b0)
+        report.applyGates(minimumGain: nil, maximumLossIncrease: nil, minimumChrFGain: c0 - b0 + 0.5)
+        XCTAssertEqual(report.gates.map(\.name), ["min-chrf-gain", "min-chrf-gain"])
+        XCTAssertEqual(report.gates.map(\.passed), [true, false])
+        XCTAssertTrue(report.gates[1].detail.hasPrefix("held-out chrF gain "), report.gates[1].detail)
+
+        let json = report.json
+        XCTAssertEqual(json["languages"]?["de"]?["candidate"]?["chrf"]?.doubleValue, candidate.metrics["de"]?.chrF)
+        XCTAssertEqual(json["languages"]?["de"]?["baseline"]?["chrf"]?.doubleValue, baseline.metrics["de"]?.chrF)
+        XCTAssertEqual(json["groups"]?["held-out"]?["candidate"]?["chrf"]?.doubleValue, c0)
+        let header = try XCTUnwrap(report.text.split(separator: "\n").dropFirst().first)
+        XCTAssertTrue(header.contains("exact       Δ      chrF       Δ"), String(header))
+        XCTAssertTrue(report.markdown.contains("| loss (Δ) | exact (Δ) | chrF (Δ) |"), report.markdown)
+        XCTAssertTrue(report.html.contains("<th>chrF</th>"))
+        XCTAssertTrue(report.html.contains("chrF (higher is better)"))
+        XCTAssertEqual(CheckReport.Metric.chrF.maximum, 100, "bars on sacreBLEU's 0…100 scale")
+
+        // Slot data: no chrF anywhere, and its gate fails saying so.
+        let slots = try check(slots: true)
+        var slotReport = CheckReport(
+            languages: slots.languages, candidate: try slots.run(try adapters(["a"])), baseline: try slots.run(.empty),
+            groups: LanguageGroups(task: ["en"], alignment: ["de"]), layer: 2, candidateName: "a",
+            baselineName: "base")
+        XCTAssertFalse(slotReport.metrics.contains(.chrF))
+        XCTAssertEqual(slotReport.json["languages"]?["de"]?["candidate"]?["chrf"], .null)
+        slotReport.applyGates(minimumGain: nil, maximumLossIncrease: nil, minimumChrFGain: 0)
+        XCTAssertEqual(slotReport.failedGates.first?.detail.hasPrefix("no held-out chrF to compare"), true)
+    }
+}
+
 final class ElementCounter: NSObject, XMLParserDelegate {
     var counts: [String: Int] = [:]
     func parser(

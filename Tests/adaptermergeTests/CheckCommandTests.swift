@@ -63,6 +63,42 @@ final class CheckCommandTests: XCTestCase {
         XCTAssertEqual(again.status, 2)
         XCTAssertTrue(again.stderr.contains("already exists"), again.stderr)
     }
+
+    func testChrFBesideLossAndExactMatchWithItsGate() throws {
+        let dir = try Fixtures.scratchDirectory()
+        let base = ["check", "--model", llama, "--adapter", adapterA, "--data", data, "--task-languages", "en"]
+        let r = try CLI.run(base + ["--markdown", dir + "/summary.md", "--html", dir + "/report.html"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let header = r.stdout.split(separator: "\n")[1]
+        XCTAssertTrue(header.contains("loss       Δ     exact       Δ      chrF       Δ"), r.stdout)
+        XCTAssertTrue(
+            try String(contentsOfFile: dir + "/summary.md", encoding: .utf8).contains(
+                "| loss (Δ) | exact (Δ) | chrF (Δ) |"))
+        XCTAssertTrue(
+            try String(contentsOfFile: dir + "/report.html", encoding: .utf8).contains("chrF (higher is better)"))
+
+        let json = try CLI.run(base + ["--json"])
+        let doc = try JSONValue(parsing: Array(json.stdout.utf8))
+        for lang in ["de", "fr", "ru", "zh", "en"] {
+            for side in ["candidate", "baseline"] {
+                let chrF = try XCTUnwrap(doc["languages"]?[lang]?[side]?["chrf"]?.doubleValue, "\(lang) \(side)")
+                XCTAssertTrue((0...100).contains(chrF), "\(lang) \(side): \(chrF)")
+            }
+        }
+        XCTAssertNotNil(doc["groups"]?["held-out"]?["candidate"]?["chrf"]?.doubleValue)
+
+        let passing = try CLI.run(base + ["--min-chrf-gain=-100"])
+        XCTAssertEqual(passing.status, 0, passing.stderr)
+        XCTAssertTrue(passing.stdout.contains("gate min-chrf-gain: passed: held-out chrF gain"), passing.stdout)
+        let failing = try CLI.run(base + ["--min-chrf-gain", "100.5"])
+        XCTAssertEqual(failing.status, 1, failing.stdout + failing.stderr)
+        XCTAssertTrue(failing.stderr.contains("gate min-chrf-gain failed: held-out chrF gain"), failing.stderr)
+        XCTAssertEqual(failing.stderr.split(separator: "\n").count, 1)
+        for bad in [["--no-baseline", "--min-chrf-gain", "0"], ["--min-chrf-gain", "nan"]] {
+            let usage = try CLI.run(base + bad)
+            XCTAssertEqual(usage.status, 2, "\(bad)")
+        }
+    }
 }
 
 /// `tune` end to end on the fixture model: the curve, the merged output and its tuning record.
