@@ -16,6 +16,8 @@ public struct MergeTuning {
     public enum Metric: String, CaseIterable, Sendable {
         case slotF1 = "slot_f1"
         case exact, loss
+        /// sacreBLEU's chrF (0…100) on the free-form references, as `check` reports it.
+        case chrf
 
         /// The check metric it reads.
         public var checkMetric: CheckReport.Metric {
@@ -23,6 +25,7 @@ public struct MergeTuning {
             case .slotF1: .slotF1
             case .exact: .exactMatch
             case .loss: .loss
+            case .chrf: .chrF
             }
         }
     }
@@ -44,7 +47,8 @@ public struct MergeTuning {
 
     /// Reads the dev files and settles the metric: `slot_f1` when the references
     /// are slots, else `loss`, unless one is asked for (`slot_f1` without slot
-    /// references is refused, since every weight would score -∞).
+    /// references, or `chrf` without free-form ones, is refused, since every
+    /// weight would score -∞).
     public init(
         model: TransformerModel, tokenizer: Tokenizer, task: any AdapterSource, align: any AdapterSource,
         devFiles: [String], metric: Metric?, grid: [Double], refinements: Int, cuts: [Int]
@@ -60,6 +64,12 @@ public struct MergeTuning {
             throw FormatError(
                 .invalidContent,
                 "no dev row's text is a slot reference (\"label: value; …\" or \"None\"), so slot F1 cannot be measured",
+                path: devFiles[0])
+        }
+        if metric == .chrf, !rows.isEmpty, try rows.allSatisfy({ SlotFilling.looksLikeSlots(try $0.string("text")) }) {
+            throw FormatError(
+                .invalidContent,
+                "every dev row's text is a slot reference (\"label: value; …\" or \"None\") and chrF is measured on free-form references only, so it cannot be measured",
                 path: devFiles[0])
         }
         if let cut = cuts.first(where: { $0 > model.config.layerCount }) {

@@ -16,13 +16,15 @@ struct Tune: ParsableCommand {
             weight is chosen on all dev languages; leave-one-language-out reports,
             for each language, the weight chosen on the others and that language's
             score there, so no language judges a weight fitted to it. Test data is
-            never read.
+            never read. --metric chrf scores each language's greedy outputs by
+            sacreBLEU's default chrF (0-100), as check reports it.
 
             Examples:
               adaptermerge tune --model model/ --task task.lora --align align.lora --dev dev.jsonl
               adaptermerge tune --model model/ --task task.lora --align align.lora --dev dev.jsonl --metric loss \\
                   --grid 0,0.25,0.5,1 --svg tune.svg -o merged.lora
               adaptermerge tune --model model/ --task task.lora --align align.lora --dev dev.jsonl --cuts 8,16,24
+              adaptermerge tune --model model/ --task task.lora --align align.lora --dev translate-dev.jsonl --metric chrf
             """
     )
 
@@ -30,8 +32,10 @@ struct Tune: ParsableCommand {
     @Option(help: "The task adapter (weight 1).") var task: String
     @Option(help: "The alignment adapter whose weight is searched.") var align: String
     @Option(help: "Comma-separated JSON-lines dev files (prefix, text, lang).") var dev: String
-    @Option(help: "slot_f1, exact or loss (default: slot_f1 when the references are slots, else loss).") var metric:
-        MergeTuning.Metric?
+    @Option(
+        help:
+            "slot_f1, exact, loss or chrf (sacreBLEU's chrF of the outputs on free-form references, 0-100); default: slot_f1 when the references are slots, else loss."
+    ) var metric: MergeTuning.Metric?
     @Option(help: "Comma-separated grid of alignment weights.") var grid = "0,0.25,0.5,0.75,1"
     @Option(help: "Golden-section steps after the grid.") var refine = 4
     @Option(

@@ -1,5 +1,7 @@
 import AdapterFormat
 import Evaluation
+import TestSupport
+import Transformer
 import XCTest
 
 /// tune's search and result, moved out of the CLI: bands searched together, the record read back.
@@ -40,5 +42,38 @@ final class MergeTuningTests: XCTestCase {
         XCTAssertThrowsError(try TuningResult(json: ["metric": "f1"], path: "tune.json")) { error in
             XCTAssertEqual((error as? FormatError)?.location, "metric")
         }
+    }
+
+    func testChrFIsAMetricToTuneOnFreeFormReferencesOnly() throws {
+        let result = TuningResult(
+            metric: .chrf, grid: [0, 1], refinements: 0, cutsTried: [nil], dev: [("dev.jsonl", "0123456789abcdef")],
+            languages: ["de"], chosenWeight: 1, chosenCut: nil, chosenScore: 41.5, curve: [(0, 40), (1, 41.5)],
+            leaveOneLanguageOut: [])
+        XCTAssertEqual(result.json["metric"]?.stringValue, "chrf")
+        XCTAssertEqual(try TuningResult(json: result.json, path: "tune.json").metric, .chrf)
+        XCTAssertEqual(MergeTuning.Metric.chrf.checkMetric, .chrF)
+        XCTAssertTrue(MergeTuning.Metric.chrf.checkMetric.higherIsBetter)
+
+        let dir = try Fixtures.scratchDirectory()
+        let dev = dir + "/slots.jsonl"
+        try Fixtures.write(
+            Array(
+                """
+                {"prefix": "wake me at seven", "text": "time: seven", "lang": "en"}
+                {"prefix": "hello", "text": "None", "lang": "de"}
+
+                """.utf8), to: dev)
+        let llama = Fixtures.path("runtime/llama")
+        func tuning(_ metric: MergeTuning.Metric?) throws -> MergeTuning {
+            try MergeTuning(
+                model: try TransformerModel(directory: llama), tokenizer: try Tokenizer(directory: llama),
+                task: try AdapterReader.open(Fixtures.path("runtime/llama-adapters/a")),
+                align: try AdapterReader.open(Fixtures.path("runtime/llama-adapters/b")), devFiles: [dev],
+                metric: metric, grid: [0, 1], refinements: 0, cuts: [])
+        }
+        XCTAssertThrowsError(try tuning(.chrf)) { error in
+            XCTAssertTrue("\(error)".contains("chrF is measured on free-form references only"), "\(error)")
+        }
+        XCTAssertEqual(try tuning(nil).metric, .slotF1, "the default is unchanged")
     }
 }

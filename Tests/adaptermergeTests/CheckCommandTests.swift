@@ -122,6 +122,26 @@ final class TuneCommandTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: dir + "/tune.svg", encoding: .utf8).contains("<polyline"))
     }
 
+    func testTuneSelectsOnChrF() throws {
+        let arguments = [
+            "tune", "--model", Fixtures.path("runtime/llama"), "--task", Fixtures.path("runtime/llama-adapters/a"),
+            "--align", Fixtures.path("runtime/llama-adapters/b"), "--dev", Fixtures.path("runtime/score.jsonl"),
+            "--grid", "0,0.5,1", "--refine", "1", "--metric", "chrf",
+        ]
+        let r = try CLI.run(arguments + ["--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let record = try JSONValue(parsing: Array(r.stdout.utf8))
+        XCTAssertEqual(record["metric"]?.stringValue, "chrf")
+        let curve = try XCTUnwrap(record["curve"]?.arrayValue)
+        let scores = curve.compactMap { $0["score"]?.doubleValue }
+        let chosen = try XCTUnwrap(record["chosen_score"]?.doubleValue)
+        XCTAssertEqual(chosen, scores.max(), "higher is better")
+        XCTAssertTrue(scores.allSatisfy { (0...100).contains($0) }, "\(scores)")
+        let text = try CLI.run(arguments)
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.hasPrefix("metric: dev chrF (higher is better)"), text.stdout)
+    }
+
     func testTuneSearchesLayerBandsToo() throws {
         let dir = try Fixtures.scratchDirectory()
         let r = try CLI.run([
