@@ -43,7 +43,8 @@ final class ReportInBrowserTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let dom = try browser(["--dump-dom", "file://" + html])
         XCTAssertEqual(
-            dom.components(separatedBy: "<svg").count - 1, 4, "loss, exact, retrieval bars and the retrieval curve")
+            dom.components(separatedBy: "<svg").count - 1, 5,
+            "loss, exact, chrF (the references are free-form), retrieval bars and the retrieval curve")
         XCTAssertTrue(dom.contains("<rect"), "bars are in the rendered DOM")
 
         _ = try browser(["--window-size=1000,2600", "--screenshot=" + png, "file://" + html])
