@@ -10,7 +10,7 @@ import Tensors
 /// and full fine-tunes are refused by name. When the file carries
 /// adaptermerge's metadata (an export of this tool), each module's alpha comes
 /// from it, so `.lora` → MLX → `.lora` is exact.
-public final class MLXDirectoryAdapter: AdapterSource, @unchecked Sendable {
+public final class MLXDirectoryAdapter: SafeTensorsAdapter, @unchecked Sendable {
     public static let configName = "adapter_config.json"
     public static let weightsName = "adapters.safetensors"
     /// The safetensors metadata key holding adaptermerge's metadata.
@@ -21,7 +21,7 @@ public final class MLXDirectoryAdapter: AdapterSource, @unchecked Sendable {
     public let modules: [LoraModuleInfo]
     public let metadata: AdapterMetadata
     public let weights: SafeTensorsFile
-    private let file: MappedFile
+    let file: MappedFile
 
     /// Whether `directory` looks like an mlx-lm adapter (its weights file is there).
     public static func isMLX(directory: String) -> Bool {
@@ -125,14 +125,6 @@ public final class MLXDirectoryAdapter: AdapterSource, @unchecked Sendable {
         carried.baseModel = try config.string("model") ?? carried.baseModel
         metadata = carried
     }
-
-    public var storedBytes: Int { file.count - 8 - weights.headerLength }
-    public var rawBytes: Int { storedBytes }
-    public var encodings: [String: TensorEncoding] {
-        Dictionary(uniqueKeysWithValues: weights.entries.map { ($0.name, .raw) })
-    }
-
-    public func contentHash() throws -> String { XXH64.hex(XXH64.hash(file.bytes)) }
 
     public func factors(of module: LoraModuleInfo) throws -> (a: Tensor, b: Tensor) {
         let a = try weights.tensor(module.path + ".lora_a").transposed().firstRows(module.rank)

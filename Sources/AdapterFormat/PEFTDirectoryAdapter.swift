@@ -1,7 +1,7 @@
 import Tensors
 
 /// An adapter in a PEFT directory: `adapter_config.json` and `adapter_model.safetensors`.
-public final class PEFTDirectoryAdapter: AdapterSource, @unchecked Sendable {
+public final class PEFTDirectoryAdapter: SafeTensorsAdapter, @unchecked Sendable {
     public static let configName = "adapter_config.json"
     public static let weightsName = "adapter_model.safetensors"
 
@@ -11,7 +11,7 @@ public final class PEFTDirectoryAdapter: AdapterSource, @unchecked Sendable {
     public let metadata: AdapterMetadata
     public let config: PEFTConfig
     public let weights: SafeTensorsFile
-    private let file: MappedFile
+    let file: MappedFile
 
     public convenience init(directory: String) throws {
         let weightsPath = FileSystem.join(directory, PEFTDirectoryAdapter.weightsName)
@@ -130,14 +130,6 @@ public final class PEFTDirectoryAdapter: AdapterSource, @unchecked Sendable {
         metadata.peftConfig = configJSON
         self.metadata = metadata
     }
-
-    public var storedBytes: Int { file.count - 8 - weights.headerLength }
-    public var rawBytes: Int { storedBytes }
-    public var encodings: [String: TensorEncoding] {
-        Dictionary(uniqueKeysWithValues: weights.entries.map { ($0.name, .raw) })
-    }
-
-    public func contentHash() throws -> String { XXH64.hex(XXH64.hash(file.bytes)) }
 
     public func factors(of module: LoraModuleInfo) throws -> (a: Tensor, b: Tensor) {
         let a = try weights.tensor(module.keyA)
