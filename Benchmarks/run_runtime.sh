@@ -15,6 +15,16 @@
 #
 # SHAPE (default 16x64) is the forward batch, sequences x tokens: 2x512, say,
 # for long sequences (where attention weighs more).
+#
+# MODEL=FILE runs the real-model mode instead (docs/BENCHMARKS.md, "Real
+# model"): FILE, a GGUF file (or a Hugging Face directory) as released, no
+# adapter and no tokenizer; MODEL=real is scripts/get-real-model.sh's
+# SmolLM2-135M-Instruct Q4_1. Both sides load FILE (timed; transformers
+# dequantizes it to f32 with from_pretrained(dir, gguf_file=...)) and run a
+# batch of real text (SHAPE, default 8x64: sentences of examples/real/*.jsonl
+# and more lines, tokenized by transformers, no padding) returning the logits
+# and all hidden states, and once more for the logits alone; adaptermerge's
+# logits and hidden states are checked against PyTorch's.
 # Each thread count in THREADS (default "2 1") is measured for both sides;
 # 1 thread runs under `taskset -c 0` for both. ROUNDS (default 3) alternates
 # the two sides that many times; the table shows each side's best round (the
@@ -34,14 +44,19 @@
 # keeps the generated files and the JSON results (torch-tN-rK.json,
 # swift-tN-rK.json); in an existing one the generated files are reused and
 # earlier results are replaced.
-# Needs python3 with the versions in scripts/fixtures/requirements.txt. The
-# results are recorded in docs/BENCHMARKS.md, "Model runtime". Never part of
-# the test suite.
+# Needs python3 (or PYTHON) with the versions in
+# scripts/fixtures/requirements.txt. The results are recorded in
+# docs/BENCHMARKS.md, "Model runtime" (and "Real model"). Never part of the
+# test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 THREADS=${THREADS:-"2 1"}
-SHAPE=${SHAPE:-16x64}
+MODEL=${MODEL:-}
+[[ $MODEL != real ]] || MODEL=$(bash scripts/get-real-model.sh)
+[[ -z $MODEL ]] || MODEL=$(cd "$(dirname "$MODEL")" && pwd)/$(basename "$MODEL")
+SHAPE=${SHAPE:-$([[ -n $MODEL ]] && echo 8x64 || echo 16x64)}
+PYTHON=${PYTHON:-python3}
 ROUNDS=${ROUNDS:-3}
 RUNS=${RUNS:-10}
 WARMUP=${WARMUP:-3}
@@ -93,6 +108,8 @@ echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git di
 echo "machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores ($(lscpu | sed -n 's/^Thread(s) per core:[[:space:]]*//p') thread/core), $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -sr)"
 echo "swift:   $(swift --version 2>&1 | head -1)"
 echo "openblas: $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo unknown) (pthread)"
+echo "python:  $($PYTHON --version 2>&1)"
+[[ -z $MODEL ]] || echo "model:   $MODEL ($(du -shL "$MODEL" | cut -f1))"
 echo "load:    $(load) (1/5/15 min) at start"
 
 swift build -c release --product adaptermerge-runtime-bench 2>&1 | tail -1
@@ -105,11 +122,15 @@ else
     echo "kernels: this machine's OpenBLAS choice (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
 fi
 
-# The generated files are reused when they are complete and of this SHAPE.
+# The real-model mode's arguments for both sides.
+real=()
+[[ -z $MODEL ]] || real=(--model "$MODEL")
+# The generated files are reused when they are complete, of this SHAPE and (real-model mode) for this MODEL.
 create=(--shape "$SHAPE")
-if [[ -f $scratch/logits.safetensors && -f $scratch/corpus_ids.json ]] &&
-    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit("%dx%d" % (d["batch"], d["length"]) != sys.argv[2])' \
-        "$scratch/inputs.json" "$SHAPE" 2>/dev/null; then
+if [[ -f $scratch/logits.safetensors && ( -n $MODEL || -f $scratch/corpus_ids.json ) ]] &&
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
+sys.exit("%dx%d" % (d["batch"], d["length"]) != sys.argv[2] or d.get("model", "") != sys.argv[3])' \
+        "$scratch/inputs.json" "$SHAPE" "$MODEL" 2>/dev/null; then
     create=(--skip-create)
 fi
 rm -f "$scratch"/torch-t*-r*.json "$scratch"/swift-t*-r*.json  # results of an earlier run
@@ -118,13 +139,13 @@ for t in $THREADS; do
     for ((r = 1; r <= ROUNDS; r++)); do
         wait_for_quiet
         loads+=("torch t=$t r=$r: $seen")
-        pin "$t" python3 Benchmarks/runtime_vs_torch.py "$scratch" "${create[@]}" --threads "$t" --runs "$RUNS" \
-            --warmup "$WARMUP" --json-file "$scratch/torch-t$t-r$r.json"
+        pin "$t" "$PYTHON" Benchmarks/runtime_vs_torch.py "$scratch" "${create[@]}" "${real[@]}" --threads "$t" \
+            --runs "$RUNS" --warmup "$WARMUP" --json-file "$scratch/torch-t$t-r$r.json"
         create=(--skip-create)
         wait_for_quiet
         loads+=("swift t=$t r=$r: $seen")
-        pin "$t" "${kernels[@]}" "$bench" "$scratch" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" --phases \
-            --json-file "$scratch/swift-t$t-r$r.json"
+        pin "$t" "${kernels[@]}" "$bench" "$scratch" "${real[@]}" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" \
+            --phases --json-file "$scratch/swift-t$t-r$r.json"
     done
 done
 echo
@@ -132,12 +153,14 @@ echo "before each step: CPU busy over 3 s, load average (1/5/15 min); waited ${w
 printf '  %s\n' "${loads[@]}"
 
 echo
-python3 - "$scratch" "$THREADS" "${SWIFT_CORETYPE:-}" "$SHAPE" <<'EOF'
+python3 - "$scratch" "$THREADS" "${SWIFT_CORETYPE:-}" "$SHAPE" "$MODEL" <<'EOF'
 import glob, json, os, sys
 
-scratch, threads, forced, shape = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4]
-# The target is set for the default kernels and the 16 x 64 batch; other runs are for reading, not judging.
-unjudged = f"kernels forced ({forced})" if forced else f"batch {shape}" if shape != "16x64" else ""
+scratch, threads, forced, shape, model = sys.argv[1], sys.argv[2].split(), sys.argv[3], sys.argv[4], sys.argv[5]
+# The target is set for the default kernels and the default batch (16 x 64; 8 x 64 for a real model); other runs
+# are for reading, not judging.
+default_shape = "8x64" if model else "16x64"
+unjudged = f"kernels forced ({forced})" if forced else f"batch {shape}" if shape != default_shape else ""
 
 
 def rounds(tool, t):
@@ -149,44 +172,78 @@ def best(tool, t, get):
     return max(get(j) for j in rounds(tool, t))
 
 
-fwd = lambda j: j["forward"]["lora_unmerged"]["tokens_per_s_median"]
-base = lambda j: j["forward"]["base"]["tokens_per_s_median"]
-rows, notes = [], []
-for t in threads:
-    sw = rounds("swift", t)
-    ours = best("swift", t, lambda j: j["tokenizer"]["encode_1_thread"]["mb_per_s_median"])
-    r = best("swift", t, fwd) / best("torch", t, fwd)
-    rows.append((f"forward, LoRA unmerged, {t} thread(s)", "tok/s", best("swift", t, fwd), best("torch", t, fwd), r,
-                 "≥ 1.5×", f"not judged: {unjudged}" if unjudged
-                 else "met" if r >= 1.5 else f"not met: {r / 1.5:.0%} of it"))
-    rows.append((f"forward, base model, {t} thread(s)", "tok/s", best("swift", t, base), best("torch", t, base),
-                 best("swift", t, base) / best("torch", t, base), "", ""))
-    # The BLAS calls of one LoRA pass replayed alone (every round; the best): the rate that no change outside
-    # the GEMM kernels can pass.
-    replay = [j["phases"] for j in sw if "phases" in j]
-    if replay:
-        tokens = sw[0]["forward"]["tokens"]
-        ceiling = tokens / min(p["blas_total_s"] for p in replay)
-        rows.append((f"ceiling: the BLAS calls of that pass alone, {t} thread(s)", "tok/s", ceiling,
-                     best("torch", t, fwd), ceiling / best("torch", t, fwd), "", ""))
-    where = "core 0 only" if t == "1" else "unpinned"
-    theirs = best("torch", t, lambda j: j["tokenizer"]["encode_batch_1_thread"]["mb_per_s_median"])
-    rows.append((f"tokenizer, 1 thread vs encode_batch on 1 thread ({where})", "MB/s", ours, theirs, ours / theirs,
-                 "≥ 1 MB/s", "met" if ours >= 1 else "not met"))
-    theirs = best("torch", t, lambda j: j["tokenizer"]["encode_loop_1_thread"]["mb_per_s_median"])
-    rows.append((f"tokenizer, 1 thread vs encode() per line from Python ({where})", "MB/s", ours, theirs, ours / theirs, "", ""))
-    if t != "1":
-        theirs = best("torch", t, lambda j: j["tokenizer"]["encode_batch"]["mb_per_s_median"])
-        rows.append((f"tokenizer, 1 thread vs encode_batch on {t} threads", "MB/s", ours, theirs, ours / theirs, "", ""))
-    err = max(j["forward"]["logits_max_relative_error"] for j in sw)
-    ids = all(j["tokenizer"]["ids_match"] for j in sw)
-    cores = sorted({f"{j.get('blas_core', '?')}" + (f" (OPENBLAS_CORETYPE={j['openblas_coretype']})"
-                                                      if j.get("openblas_coretype") else "") for j in sw})
-    notes.append(f"{t} thread(s): medians of {sw[0]['forward']['lora_unmerged']['runs']} forward passes, best of "
-                 f"{len(sw)} round(s); OpenBLAS kernels {', '.join(cores)}; logits vs PyTorch max |Δ|/max|logit| = "
-                 f"{err:.1e}; tokenizer ids equal the tokenizers library's: {'yes' if ids else 'NO'}")
+def judged(r):
+    return f"not judged: {unjudged}" if unjudged else "met" if r >= 1.5 else f"not met: {r / 1.5:.0%} of it"
 
-print("| measurement | unit | adaptermerge | PyTorch / tokenizers | ratio | target | |")
+
+def kernels(sw):
+    return ", ".join(sorted({f"{j.get('blas_core', '?')}" + (f" (OPENBLAS_CORETYPE={j['openblas_coretype']})"
+                                                            if j.get("openblas_coretype") else "") for j in sw}))
+
+
+def ceiling(sw, theirs, t):
+    """The BLAS calls of one pass replayed alone (every round; the best): the rate that no change outside the GEMM
+    kernels can pass."""
+    replay = [j["phases"] for j in sw if "phases" in j]
+    if not replay:
+        return []
+    rate = sw[0]["forward"]["tokens"] / min(p["blas_total_s"] for p in replay)
+    return [(f"ceiling: the BLAS calls of that pass alone, {t} thread(s)", "tok/s", rate, theirs, rate / theirs, "", "")]
+
+
+rows, notes = [], []
+if model:
+    fwd = lambda j: j["forward"]["hidden_states"]["tokens_per_s_median"]
+    logits_only = lambda j: j["forward"]["logits_only"]["tokens_per_s_median"]
+    for t in threads:
+        sw = rounds("swift", t)
+        r = best("swift", t, fwd) / best("torch", t, fwd)
+        rows.append((f"forward, logits + all {sw[0]['forward']['hidden_states_returned']} hidden states, {t} "
+                     f"thread(s)", "tok/s", best("swift", t, fwd), best("torch", t, fwd), r, "≥ 1.5×", judged(r)))
+        rows.append((f"forward, logits only, {t} thread(s)", "tok/s", best("swift", t, logits_only),
+                     best("torch", t, logits_only), best("swift", t, logits_only) / best("torch", t, logits_only),
+                     "", ""))
+        rows += ceiling(sw, best("torch", t, fwd), t)
+        # Load times: the fastest round (the least disturbed); the ratio is PyTorch's time over ours.
+        ours, theirs = -best("swift", t, lambda j: -j["load_s"]), -best("torch", t, lambda j: -j["load_s"])
+        rows.append((f"model load, {t} thread(s) (ratio: PyTorch's time / ours)", "s", ours, theirs, theirs / ours,
+                     "", ""))
+        err = max(j["forward"]["logits_max_relative_error"] for j in sw)
+        serr = max(j["forward"]["hidden_states_max_relative_error"] for j in sw)
+        notes.append(f"{t} thread(s): medians of {sw[0]['forward']['hidden_states']['runs']} forward passes, best of "
+                     f"{len(sw)} round(s); OpenBLAS kernels {kernels(sw)}; weights "
+                     f"{'widened to f32' if sw[0]['model']['widened'] else 'stored'} at load; vs PyTorch: logits max "
+                     f"|Δ|/max|logit| = {err:.1e}, hidden states (worst state) max |Δ|/max|value| = {serr:.1e}")
+else:
+    fwd = lambda j: j["forward"]["lora_unmerged"]["tokens_per_s_median"]
+    base = lambda j: j["forward"]["base"]["tokens_per_s_median"]
+    for t in threads:
+        sw = rounds("swift", t)
+        ours = best("swift", t, lambda j: j["tokenizer"]["encode_1_thread"]["mb_per_s_median"])
+        r = best("swift", t, fwd) / best("torch", t, fwd)
+        rows.append((f"forward, LoRA unmerged, {t} thread(s)", "tok/s", best("swift", t, fwd), best("torch", t, fwd),
+                     r, "≥ 1.5×", judged(r)))
+        rows.append((f"forward, base model, {t} thread(s)", "tok/s", best("swift", t, base), best("torch", t, base),
+                     best("swift", t, base) / best("torch", t, base), "", ""))
+        rows += ceiling(sw, best("torch", t, fwd), t)
+        where = "core 0 only" if t == "1" else "unpinned"
+        theirs = best("torch", t, lambda j: j["tokenizer"]["encode_batch_1_thread"]["mb_per_s_median"])
+        rows.append((f"tokenizer, 1 thread vs encode_batch on 1 thread ({where})", "MB/s", ours, theirs,
+                     ours / theirs, "≥ 1 MB/s", "met" if ours >= 1 else "not met"))
+        theirs = best("torch", t, lambda j: j["tokenizer"]["encode_loop_1_thread"]["mb_per_s_median"])
+        rows.append((f"tokenizer, 1 thread vs encode() per line from Python ({where})", "MB/s", ours, theirs,
+                     ours / theirs, "", ""))
+        if t != "1":
+            theirs = best("torch", t, lambda j: j["tokenizer"]["encode_batch"]["mb_per_s_median"])
+            rows.append((f"tokenizer, 1 thread vs encode_batch on {t} threads", "MB/s", ours, theirs, ours / theirs,
+                         "", ""))
+        err = max(j["forward"]["logits_max_relative_error"] for j in sw)
+        ids = all(j["tokenizer"]["ids_match"] for j in sw)
+        notes.append(f"{t} thread(s): medians of {sw[0]['forward']['lora_unmerged']['runs']} forward passes, best of "
+                     f"{len(sw)} round(s); OpenBLAS kernels {kernels(sw)}; logits vs PyTorch max |Δ|/max|logit| = "
+                     f"{err:.1e}; tokenizer ids equal the tokenizers library's: {'yes' if ids else 'NO'}")
+
+print("| measurement | unit | adaptermerge | PyTorch" + ("" if model else " / tokenizers") + " | ratio | target | |")
 print("|---|---|---:|---:|---:|---|---|")
 for name, unit, a, b, r, target, met in rows:
     fmt = "{:.0f}" if unit == "tok/s" else "{:.2f}"
@@ -195,14 +252,29 @@ print()
 for n in notes:
     print(n)
 v = rounds("torch", threads[0])[0]
-print(f"forward batch: {v['model']['batch']} x {v['model']['length']} tokens, no padding")
-print(f"PyTorch {v['versions']['torch']} ({v['forward']['attn_implementation']} attention), transformers "
-      f"{v['versions']['transformers']}, peft {v['versions']['peft']}, tokenizers {v['versions']['tokenizers']}, "
-      f"python {v['versions']['python']}")
-ph = rounds("swift", threads[0])[0].get("phases")
-if ph:
+vv = v["versions"]
+if model:
+    m = v["model"]
+    print(f"model: {m['path']} ({m['bytes'] / 1e6:.0f} MB): {m['type']}, hidden {m['hidden']}, {m['layers']} layers, "
+          f"{m['heads']} heads ({m['kv_heads']} KV), intermediate {m['intermediate']}, vocab {m['vocab']}"
+          f"{', tied head' if m['tied_head'] else ''}, {m['parameters'] / 1e6:.1f} M parameters; PyTorch holds it "
+          f"as {m['dtype']}")
+    with open(os.path.join(scratch, "inputs.json"), encoding="utf-8") as f:
+        print(f"forward batch: {m['batch']} x {m['length']} tokens of {json.load(f)['text']}")
+    print(f"PyTorch {vv['torch']} ({v['forward']['attn_implementation']} attention), transformers "
+          f"{vv['transformers']}, gguf {vv.get('gguf', '-')}, accelerate {vv.get('accelerate', '-')}, tokenizers "
+          f"{vv['tokenizers']}, python {vv['python']}")
+else:
+    print(f"forward batch: {v['model']['batch']} x {v['model']['length']} tokens, no padding")
+    print(f"PyTorch {vv['torch']} ({v['forward']['attn_implementation']} attention), transformers "
+          f"{vv['transformers']}, peft {vv['peft']}, tokenizers {vv['tokenizers']}, python {vv['python']}")
+for t in threads:
+    ph = rounds("swift", t)[0].get("phases")
+    if not ph:
+        continue
     print()
-    print(f"adaptermerge, {threads[0]} thread(s), round 1: BLAS replay of one LoRA forward pass (GFLOP/s per core)")
+    print(f"adaptermerge, {t} thread(s), round 1: BLAS replay of one "
+          f"{'forward pass' if model else 'LoRA forward pass'} (GFLOP/s per core)")
     for p in ph["blas"]:
         if not p.get("what_if"):
             print(f"  {p['phase']:<60} {p['median_s'] * 1e3:7.1f} ms  {p.get('gflops_per_core', float('nan')):6.1f}")

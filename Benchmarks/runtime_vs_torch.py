@@ -3,6 +3,7 @@
 
     python3 Benchmarks/runtime_vs_torch.py OUT_DIR [--threads N] [--runs R] [--warmup W]
                                                   [--json-file PATH] [--skip-create]
+    python3 Benchmarks/runtime_vs_torch.py OUT_DIR --model FILE.gguf [the same options]
 
 Creates, offline and deterministically (fixed seeds, PYTHONHASHSEED=0), in OUT_DIR:
 
@@ -37,8 +38,28 @@ and writes the results as JSON (--json-file, default OUT_DIR/torch-tN.json).
 With --skip-create, the files in OUT_DIR are reused (they must exist); with
 --create-only, nothing is timed. Two creations give byte-identical files.
 
+With --model FILE (a GGUF file, or a Hugging Face directory), the real-model
+mode: no LoRA, no tokenizer, no generated model. Creation writes into OUT_DIR
+
+* inputs.json          --shape BxT (default 8 × 64) ids of real text: the
+                       sentences of examples/real/*.jsonl and REAL_LINES below,
+                       tokenized by transformers' tokenizer for FILE, each
+                       sequence a run of lines joined by newlines from its own
+                       starting line, cut at T tokens (no padding); plus FILE's
+                       path, size and the source of the ids;
+* logits.safetensors   "logits" (f32 [B, T, vocab]) and "hidden_states" (f32
+                       [layers + 1, B, T, hidden], transformers'
+                       output_hidden_states) for that batch, on one thread;
+
+and the timing loads FILE with `AutoModelForCausalLM.from_pretrained(dir,
+gguf_file=name, dtype=float32)` (dequantized to f32; load time measured), then
+times the forward pass with output_hidden_states=True (logits and all hidden
+states, what the retrieval analysis needs) and without it (logits only), with
+transformers' default attention. This mode needs torch, transformers,
+accelerate and gguf, not peft.
+
 Needs the pinned versions in scripts/fixtures/requirements.txt. Never part of
-the test suite; Benchmarks/run_runtime.sh runs it.
+the test suite; Benchmarks/run_runtime.sh runs it (MODEL=FILE for the real mode).
 """
 
 import os
@@ -52,6 +73,7 @@ pinned.reexec({
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "CUDA_VISIBLE_DEVICES": "",
     "TOKENIZERS_PARALLELISM": "true",
+    "TQDM_DISABLE": "1",
 }, one_thread=False)
 
 import argparse  # noqa: E402
@@ -61,6 +83,7 @@ import random  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
+from importlib import metadata  # noqa: E402
 import warnings  # noqa: E402
 
 warnings.filterwarnings("ignore")
@@ -70,6 +93,7 @@ SEED = 20240607
 HIDDEN, LAYERS, HEADS, KV_HEADS, INTERMEDIATE, VOCAB = 256, 8, 4, 4, 688, 2048
 BATCH, LENGTH = 16, 64  # the default forward batch; --shape BxT for another (at most 2048 tokens long)
 LORA_R, LORA_ALPHA = 8, 16
+REAL_BATCH, REAL_LENGTH = 8, 64  # the real-model mode's default forward batch
 ALL7 = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 CORPUS_BYTES = 3_000_000
 SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|pad|>"]
@@ -412,6 +436,172 @@ def child_encode_batch(out, runs, warmup):
     return json.loads(res.stdout)["encode_batch"]
 
 
+# --------------------------------------------------------------------------- real model (--model)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Everyday sentences in the languages of the paper's study and a few more, for the real-model batch next to
+# the sentences of examples/real/*.jsonl.
+REAL_LINES = [
+    "The museum opens at nine and closes at six, except on Mondays.",
+    "Die Kinder spielen nach der Schule im Park, bis es dunkel wird.",
+    "Nous avons réservé une table pour quatre personnes ce soir.",
+    "El médico dijo que debía descansar durante una semana.",
+    "Вчера вечером мы долго гуляли по набережной.",
+    "我们明天早上八点在火车站见面。",
+    "Il mio fratello studia ingegneria all'università di Torino.",
+    "De trein naar Amsterdam vertrekt over tien minuten.",
+    "A biblioteca fica ao lado da praça principal.",
+    "東京は今日とても暑かったので、家で本を読みました。",
+    "Η θάλασσα ήταν ήρεμη και το νερό ζεστό.",
+    "Bu akşam arkadaşlarımla sinemaya gideceğim.",
+    "She forgot her umbrella, so she waited under the bridge until the rain stopped.",
+    "Please send me the report by Friday; the meeting was moved to 3 pm.",
+    "Kann ich hier mit Karte bezahlen, oder nur bar?",
+    "Le chat dort sur le canapé depuis ce matin.",
+]
+
+
+def real_sentences():
+    """The sentences of examples/real/*.jsonl (every string field, in file order), then REAL_LINES."""
+    lines = []
+    for name in ("pairs.jsonl", "score.jsonl"):
+        path = os.path.join(ROOT, "examples", "real", name)
+        with open(path, encoding="utf-8") as f:
+            for row in f:
+                if row.strip():
+                    obj = json.loads(row)
+                    if "prefix" in obj:
+                        lines.append(obj["prefix"] + obj.get("text", ""))
+                    else:
+                        lines += [v for k, v in obj.items() if k.startswith("text") and isinstance(v, str)]
+    return lines + REAL_LINES
+
+
+def real_files(model_path):
+    """`from_pretrained` arguments for a GGUF file or a Hugging Face directory."""
+    if os.path.isdir(model_path):
+        return model_path, {}
+    return os.path.dirname(model_path), {"gguf_file": os.path.basename(model_path)}
+
+
+def load_real(model_path, torch):
+    from transformers import AutoModelForCausalLM
+
+    where, extra = real_files(model_path)
+    return AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, **extra).eval()
+
+
+def create_real(out, model_path, batch_size, length):
+    """inputs.json (real text, no padding) and the reference logits and hidden states, on one thread."""
+    import torch
+    import safetensors.torch
+    from transformers import AutoTokenizer
+
+    os.makedirs(out, exist_ok=True)
+    where, extra = real_files(model_path)
+    tok = AutoTokenizer.from_pretrained(where, **extra)
+    lines = real_sentences()
+    rows = []
+    for i in range(batch_size):
+        # Sequence i starts at line 7i (mod the count) and takes lines until it holds `length` tokens.
+        start, ids, k = (7 * i) % len(lines), [], 0
+        while len(ids) < length:
+            text = "\n".join(lines[(start + j) % len(lines)] for j in range(k + 1))
+            ids = tok(text, add_special_tokens=False)["input_ids"]
+            k += 1
+            if k > 10 * len(lines):
+                raise SystemExit("the real sentences are too short for --shape")
+        rows.append(ids[:length])
+    batch = torch.tensor(rows, dtype=torch.long)
+    with open(os.path.join(out, "inputs.json"), "w", encoding="utf-8") as f:
+        json.dump({"batch": batch_size, "length": length, "ids": rows, "model": os.path.abspath(model_path),
+                   "model_bytes": file_bytes(model_path),
+                   "text": "real: examples/real/*.jsonl and REAL_LINES of Benchmarks/runtime_vs_torch.py, "
+                           "lines joined by newlines, cut at length tokens, no padding; transformers' tokenizer"},
+                  f, ensure_ascii=False)
+        f.write("\n")
+    model = load_real(model_path, torch)
+    with torch.no_grad():
+        o = model(input_ids=batch, attention_mask=torch.ones_like(batch), output_hidden_states=True)
+    safetensors.torch.save_file({"logits": o.logits.float().contiguous(),
+                                 "hidden_states": torch.stack(o.hidden_states).float().contiguous()},
+                                os.path.join(out, "logits.safetensors"))
+
+
+def file_bytes(path):
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(d, n)) for d, _, names in os.walk(path) for n in names)
+    return os.path.getsize(path)
+
+
+def bench_real(out, model_path, threads, runs, warmup):
+    import torch
+
+    torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    model = load_real(model_path, torch)
+    load_s = time.perf_counter() - t0
+    with open(os.path.join(out, "inputs.json"), encoding="utf-8") as f:
+        inputs = json.load(f)
+    if os.path.abspath(model_path) != inputs.get("model"):
+        raise SystemExit(f"{out}/inputs.json was made for {inputs.get('model')}, not {model_path}")
+    ids = torch.tensor(inputs["ids"], dtype=torch.long)
+    mask = torch.ones_like(ids)
+    tokens = ids.numel()
+
+    def run(states):
+        with torch.no_grad():
+            return model(input_ids=ids, attention_mask=mask, output_hidden_states=states)
+
+    o = run(True)
+    states = summary(timed(lambda: run(True), runs, warmup), tokens, "tokens_per_s")
+    logits = summary(timed(lambda: run(False), runs, warmup), tokens, "tokens_per_s")
+    c = model.config
+    return {
+        "load_s": load_s,
+        "forward": {"hidden_states": states, "logits_only": logits, "tokens": tokens, "batch": ids.shape[0],
+                    "length": ids.shape[1], "hidden_states_returned": len(o.hidden_states),
+                    "attn_implementation": c._attn_implementation, "torch_threads": torch.get_num_threads()},
+        "model": {"path": os.path.abspath(model_path), "bytes": file_bytes(model_path), "type": c.model_type,
+                  "hidden": c.hidden_size, "layers": c.num_hidden_layers, "heads": c.num_attention_heads,
+                  "kv_heads": c.num_key_value_heads, "intermediate": c.intermediate_size, "vocab": c.vocab_size,
+                  "tied_head": bool(c.tie_word_embeddings), "parameters": sum(p.numel() for p in model.parameters()),
+                  "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
+                  "batch": ids.shape[0], "length": ids.shape[1]},
+    }
+
+
+def main_real(args, out, batch_size, length):
+    import torch
+    import transformers
+    import tokenizers
+
+    model_path = os.path.abspath(args.model)
+    if not args.skip_create:
+        t0 = time.perf_counter()
+        torch.set_num_threads(1)  # the reference does not depend on the machine's cores
+        create_real(out, model_path, batch_size, length)
+        print(f"created {out} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    if args.create_only:
+        return
+    r = bench_real(out, model_path, args.threads, args.runs, args.warmup)
+    versions = {"python": platform.python_version(), "torch": torch.__version__,
+                "transformers": transformers.__version__, "tokenizers": tokenizers.__version__}
+    for name in ("gguf", "accelerate"):  # what from_pretrained(gguf_file=...) uses
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    result = dict({"tool": "pytorch", "mode": "real", "versions": versions, "threads": args.threads}, **r)
+    path = args.json_file or os.path.join(out, f"torch-t{args.threads}.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    f = r["forward"]
+    print(f"pytorch  threads={args.threads} attn={f['attn_implementation']}: load {r['load_s']:.2f} s; forward with "
+          f"all {f['hidden_states_returned']} hidden states {f['hidden_states']['tokens_per_s_median']:.0f} tok/s, "
+          f"logits only {f['logits_only']['tokens_per_s_median']:.0f} tok/s")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out")
@@ -419,14 +609,17 @@ def main():
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--json-file")
-    ap.add_argument("--shape", default=f"{BATCH}x{LENGTH}",
-                    help="the forward batch, sequences x tokens (default %(default)s)")
+    ap.add_argument("--shape", help=f"the forward batch, sequences x tokens (default {BATCH}x{LENGTH}; "
+                                    f"{REAL_BATCH}x{REAL_LENGTH} with --model)")
+    ap.add_argument("--model", help="the real-model mode: this GGUF file (or Hugging Face directory)")
     ap.add_argument("--skip-create", action="store_true")
     ap.add_argument("--create-only", action="store_true")
     ap.add_argument("--tokenizer-child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--no-loop", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     out = os.path.abspath(args.out)
+    if args.shape is None:
+        args.shape = f"{REAL_BATCH}x{REAL_LENGTH}" if args.model else f"{BATCH}x{LENGTH}"
     try:
         batch_size, length = (int(x) for x in args.shape.lower().split("x"))
     except ValueError:
@@ -436,6 +629,10 @@ def main():
 
     if args.tokenizer_child:
         print(json.dumps(bench_tokenizer(out, args.runs, args.warmup, loop=not args.no_loop)))
+        return
+
+    if args.model:
+        main_real(args, out, batch_size, length)
         return
 
     import torch

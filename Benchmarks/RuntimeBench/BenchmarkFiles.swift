@@ -11,7 +11,8 @@ struct BenchmarkFiles {
     var lora: String { FileSystem.join(directory, "lora") }
     /// `{"batch": 16, "length": 64, "ids": [[Int]]}`.
     var inputs: String { FileSystem.join(directory, "inputs.json") }
-    /// PyTorch + PEFT's logits for the inputs: `logits`, f32, batch × length × vocab.
+    /// PyTorch + PEFT's logits for the inputs: `logits`, f32, batch × length × vocab; in the real-model
+    /// mode PyTorch's, with `hidden_states`, f32, (layers + 1) × batch × length × hidden.
     var logits: String { FileSystem.join(directory, "logits.safetensors") }
     /// The multilingual text the tokenizer encodes, one paragraph per line.
     var corpus: String { FileSystem.join(directory, "corpus.txt") }
@@ -35,6 +36,11 @@ struct BenchmarkFiles {
     /// PyTorch's logits, flattened in batch × length × vocab order.
     func referenceLogits() throws -> [Float] {
         try SafeTensorsFile(path: logits).tensor("logits").floats()
+    }
+
+    /// PyTorch's hidden states (real-model mode), flattened in state × batch × length × hidden order.
+    func referenceHiddenStates() throws -> [Float] {
+        try SafeTensorsFile(path: logits).tensor("hidden_states").floats()
     }
 
     /// The reference tokenization of the corpus: how many ids, and their ``IDHash``.

@@ -23,6 +23,12 @@ struct Options {
         --phases           also time the BLAS work of one forward pass by phase
                            (projections, LoRA, attention, head) on the same shapes
         --no-tokenizer     skip the tokenizer measurement
+        --model FILE       the real-model mode: FILE (a GGUF file or a Hugging Face
+                           directory) as released, no adapter, on the ids and the
+                           PyTorch logits and hidden states that
+                           `runtime_vs_torch.py <dir> --model FILE` wrote; times its
+                           load and the pass with all hidden states and without
+                           them, checks both outputs; no tokenizer measurement
         --json-file PATH   write the results as JSON to PATH
         -h, --help         this text
         """
@@ -35,6 +41,7 @@ struct Options {
     var phases = false
     var tokenizer = true
     var jsonFile: String?
+    var model: String?
 
     /// Parses `arguments` (without the program name); prints the usage and exits on `--help` or an error.
     static func parse(_ arguments: [String]) -> Options {
@@ -61,6 +68,7 @@ struct Options {
             case "--phases": options.phases = true
             case "--no-tokenizer": options.tokenizer = false
             case "--json-file": options.jsonFile = value(arg)
+            case "--model": options.model = value(arg)
             default:
                 guard !arg.hasPrefix("-"), options.directory.isEmpty else { fail("unexpected argument \(arg)") }
                 options.directory = arg

@@ -50,7 +50,7 @@ enum PhaseBench {
     }
 
     /// Times each phase of the replay for `config` on a `sequences` × `length`
-    /// batch with rank-`rank` LoRA on all seven projections, split into `parts`.
+    /// batch with rank-`rank` LoRA on all seven projections (none for rank 0), split into `parts`.
     static func run(
         config c: ModelConfig, sequences: Int, length: Int, rank: Int, parts requested: Int,
         stopwatch: Stopwatch
@@ -106,7 +106,8 @@ enum PhaseBench {
                 }
             }
         }
-        let lora = perPart { b in
+        // Rank 0 (no adapter, the real-model mode): no LoRA phase.
+        let lora: Timing? = rank == 0 ? nil : perPart { b in
             for _ in 0..<layers {
                 for g in groups {
                     let out = g.outs.reduce(0, +)
@@ -171,12 +172,18 @@ enum PhaseBench {
         let blockKeys = blocks.map { $0.count * $0.upperBound }.reduce(0, +)
         let attentionFlops = 2 * Double(layers * sequences * c.headCount) * Double(2 * blockKeys * d)
         let headFlops = 2 * Double(parts * rows * c.vocabSize * h)
-        return [
+        var phases = [
             Phase(
                 name: "projection groups (4 sgemms × \(layers) layers\(split))", timing: projections,
-                flops: projectionFlops, parts: parts),
-            Phase(
-                name: "LoRA terms (4 A + 7 B sgemms × \(layers) layers)", timing: lora, flops: loraFlops, parts: parts),
+                flops: projectionFlops, parts: parts)
+        ]
+        if let lora {
+            phases.append(
+                Phase(
+                    name: "LoRA terms (4 A + 7 B sgemms × \(layers) layers)", timing: lora, flops: loraFlops,
+                    parts: parts))
+        }
+        return phases + [
             Phase(
                 name: "attention QKᵀ, PV (\(2 * sequences * c.headCount * blocks.count) sgemms × \(layers) layers)",
                 timing: attention,

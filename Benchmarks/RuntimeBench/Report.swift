@@ -1,6 +1,7 @@
 import AdapterFormat
 import Foundation
 import Tensors
+import Transformer
 
 /// Prints each result as it arrives and collects the JSON document.
 struct Report {
@@ -54,9 +55,73 @@ struct Report {
             ))
     }
 
-    /// - Parameter reference: GFLOP/s of one large sgemm on one core (``PhaseBench/referenceRate(stopwatch:)``).
-    mutating func add(_ phases: [PhaseBench.Phase], forward: Timing, reference: Double) {
-        print("BLAS replay of one LoRA forward pass (median per pass; GFLOP/s per core):")
+    /// The real-model mode's pass (``RealModelBench``).
+    mutating func add(_ r: RealForwardResult, config c: ModelConfig) {
+        let ok = r.relativeError <= Report.logitTolerance
+        let statesOK = r.stateRelativeError <= Report.logitTolerance
+        failed = failed || !ok || !statesOK
+        let tokens = Double(r.tokens)
+        let shape =
+            "\(c.modelType.rawValue), hidden \(c.hiddenSize), \(c.layerCount) layers, \(c.headCount) heads "
+            + "(\(c.keyValueHeadCount) KV), intermediate \(c.intermediateSize), vocab \(c.vocabSize)"
+        let tied = c.tieWordEmbeddings ? ", tied head" : ""
+        let residency = r.widened ? "weights widened to f32" : "weights stored as the file holds them"
+        print("model: \(shape)\(tied); loaded in \(milliseconds(r.loadSeconds)) (\(residency))")
+        print(
+            "forward, logits + all \(r.stateCount) hidden states: \(format(r.states.rate(tokens))) tok/s median "
+                + "(best \(format(r.states.bestRate(tokens)))), \(milliseconds(r.states.median)) per pass")
+        print(
+            "forward, logits only:                \(format(r.logitsOnly.rate(tokens))) tok/s median "
+                + "(best \(format(r.logitsOnly.bestRate(tokens)))), \(milliseconds(r.logitsOnly.median)) per pass")
+        print(
+            "logits vs PyTorch: max |Δ| \(scientific(r.absoluteError)), relative to max |logit| \(scientific(r.relativeError)) "
+                + (ok
+                    ? "(within \(scientific(Report.logitTolerance)))"
+                    : "— EXCEEDS \(scientific(Report.logitTolerance))"))
+        print(
+            "hidden states vs PyTorch: worst max |Δ| / max |value| \(scientific(r.stateRelativeError)) (state "
+                + "\(r.worstState)) "
+                + (statesOK
+                    ? "(within \(scientific(Report.logitTolerance)))"
+                    : "— EXCEEDS \(scientific(Report.logitTolerance))"))
+        fields.append(("mode", .string("real")))
+        fields.append(("load_s", .double(r.loadSeconds)))
+        fields.append(
+            (
+                "model",
+                .object([
+                    ("type", .string(c.modelType.rawValue)), ("hidden", .int(c.hiddenSize)),
+                    ("layers", .int(c.layerCount)), ("heads", .int(c.headCount)),
+                    ("kv_heads", .int(c.keyValueHeadCount)), ("intermediate", .int(c.intermediateSize)),
+                    ("vocab", .int(c.vocabSize)), ("tied_head", .bool(c.tieWordEmbeddings)),
+                    ("parameters", .int(c.parameterCount)), ("widened", .bool(r.widened)),
+                ])
+            ))
+        fields.append(
+            (
+                "forward",
+                .object([
+                    ("tokens", .int(r.tokens)),
+                    ("hidden_states", timing(r.states, work: tokens, unit: "tokens_per_s")),
+                    ("logits_only", timing(r.logitsOnly, work: tokens, unit: "tokens_per_s")),
+                    ("hidden_states_returned", .int(r.stateCount)),
+                    ("logits_max_abs_error", .double(r.absoluteError)),
+                    ("logits_max_relative_error", .double(r.relativeError)),
+                    ("logits_match", .bool(ok)),
+                    ("hidden_states_max_relative_error", .double(r.stateRelativeError)),
+                    ("hidden_states_worst_index", .int(r.worstState)),
+                    ("hidden_states_match", .bool(statesOK)),
+                ])
+            ))
+    }
+
+    /// - Parameters:
+    ///   - reference: GFLOP/s of one large sgemm on one core (``PhaseBench/referenceRate(stopwatch:)``).
+    ///   - pass: what `forward` timed.
+    mutating func add(
+        _ phases: [PhaseBench.Phase], forward: Timing, reference: Double, pass: String = "LoRA forward pass"
+    ) {
+        print("BLAS replay of one \(pass) (median per pass; GFLOP/s per core):")
         var total = 0.0
         var rows: [JSONValue] = []
         for p in phases {

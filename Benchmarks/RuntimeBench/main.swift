@@ -1,7 +1,9 @@
 // adaptermerge-runtime-bench: release-mode throughput of the model runtime
-// (forward pass with an unmerged LoRA, tokenizer) on the files written by
+// (forward pass with an unmerged LoRA, tokenizer; or, with --model, a real
+// checkpoint's pass returning all hidden states) on the files written by
 // Benchmarks/runtime_vs_torch.py, for the side-by-side table of
-// Benchmarks/run_runtime.sh. See docs/BENCHMARKS.md, "Model runtime".
+// Benchmarks/run_runtime.sh. See docs/BENCHMARKS.md, "Model runtime" and
+// "Real model".
 
 import AdapterFormat
 import Foundation
@@ -17,20 +19,36 @@ let stopwatch = Stopwatch(warmup: options.warmup, runs: options.runs)
 do {
     var report = Report(threads: options.threads, cores: ProcessorCount.available)
 
-    let forward = try ForwardBench.run(files, threads: options.threads, stopwatch: stopwatch)
-    report.add(forward)
+    if let model = options.model {
+        // The real-model mode: the checkpoint as released, logits and all hidden states.
+        let (forward, config) = try RealModelBench.run(
+            files, model: model, threads: options.threads, stopwatch: stopwatch)
+        report.add(forward, config: config)
+        if options.phases {
+            let ids = try files.inputIDs()
+            let phases = PhaseBench.run(
+                config: config, sequences: ids.count, length: ids.first?.count ?? 0, rank: 0, parts: options.threads,
+                stopwatch: stopwatch)
+            report.add(
+                phases, forward: forward.states, reference: PhaseBench.referenceRate(stopwatch: stopwatch),
+                pass: "forward pass with all hidden states")
+        }
+    } else {
+        let forward = try ForwardBench.run(files, threads: options.threads, stopwatch: stopwatch)
+        report.add(forward)
 
-    if options.phases {
-        let config = try ModelConfig(directory: files.model)
-        let ids = try files.inputIDs()
-        let rank = try AdapterReader.open(files.lora).modules.first?.rank ?? 0
-        let phases = PhaseBench.run(
-            config: config, sequences: ids.count, length: ids.first?.count ?? 0, rank: rank, parts: options.threads,
-            stopwatch: stopwatch)
-        report.add(phases, forward: forward.lora, reference: PhaseBench.referenceRate(stopwatch: stopwatch))
+        if options.phases {
+            let config = try ModelConfig(directory: files.model)
+            let ids = try files.inputIDs()
+            let rank = try AdapterReader.open(files.lora).modules.first?.rank ?? 0
+            let phases = PhaseBench.run(
+                config: config, sequences: ids.count, length: ids.first?.count ?? 0, rank: rank,
+                parts: options.threads, stopwatch: stopwatch)
+            report.add(phases, forward: forward.lora, reference: PhaseBench.referenceRate(stopwatch: stopwatch))
+        }
     }
 
-    if options.tokenizer {
+    if options.tokenizer && options.model == nil {
         report.add(try TokenizerBench.run(files, runs: options.tokenizerRuns))
     }
 
