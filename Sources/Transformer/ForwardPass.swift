@@ -13,6 +13,8 @@ struct ForwardPass {
     struct Output: @unchecked Sendable {
         let logits: SharedPointer<Float>?
         let states: [SharedPointer<Float>]
+        /// The pass ran every block: the last state gets the final norm.
+        let finalNorm: Bool
     }
 
     let model: TransformerModel
@@ -100,9 +102,10 @@ struct ForwardPass {
             }
         }
 
-        guard let logits = output.logits else { return }
+        guard output.finalNorm else { return }
         norm(x, model.weights.finalNorm, into: normed, rows: rows, epsilon: epsilon)
         if let last = output.states.last { (last.p + firstRow * h).update(from: normed.p, count: rows * h) }
+        guard let logits = output.logits else { return }
         ForwardPass.logits(
             model.weights.head, input: normed.p, rows: rows, output: logits.p + firstRow * c.vocabSize,
             parallel: spreadAcrossCores)

@@ -14,7 +14,7 @@ public enum Retrieval {
         for start in stride(from: 0, to: sequences.count, by: max(1, batchSize)) {
             let chunk = Array(sequences[start..<min(start + batchSize, sequences.count)])
             let batch = TokenBatch(chunk, padID: padID)
-            let out = try model.forward(batch, adapters: adapters, hiddenStates: true, stopAfter: layer)
+            let out = try model.forward(batch, adapters: adapters, hiddenStates: true, stopAfter: layer, logits: false)
             if pooled.isEmpty { pooled = Array(repeating: [], count: out.hiddenStates.count) }
             for (l, states) in out.hiddenStates.enumerated() {
                 for b in 0..<chunk.count {

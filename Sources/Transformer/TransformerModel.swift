@@ -81,17 +81,22 @@ public final class TransformerModel: @unchecked Sendable {
     ///   - stopAfter: stop after this many blocks (the alignment loss needs
     ///     only `hidden_states[ℓ]`); then no logits are computed and the last
     ///     hidden state returned is block ℓ's output, without the final norm.
+    ///   - logits: compute the logits; without them a full pass still returns
+    ///     every hidden state (the last with the final norm) and skips the
+    ///     output head, a fifth of a small model's work and its largest buffer.
     public func forward(
         _ batch: TokenBatch, adapters: AdapterStack = .empty, hiddenStates: Bool = false,
-        stopAfter: Int? = nil
+        stopAfter: Int? = nil, logits: Bool = true
     ) throws -> ForwardOutput {
-        try forward(batch, adapters: adapters, hiddenStates: hiddenStates, stopAfter: stopAfter, cache: nil)
+        try forward(
+            batch, adapters: adapters, hiddenStates: hiddenStates, stopAfter: stopAfter, cache: nil,
+            wantLogits: logits)
     }
 
     /// - Parameter serial: run on the calling thread only (the caller parallelises over sequences).
     func forward(
         _ batch: TokenBatch, adapters: AdapterStack, hiddenStates: Bool, stopAfter: Int?,
-        cache: KVCache?, serial: Bool = false
+        cache: KVCache?, serial: Bool = false, wantLogits: Bool = true
     ) throws -> ForwardOutput {
         let c = config
         let n = batch.count * batch.length
@@ -114,7 +119,8 @@ public final class TransformerModel: @unchecked Sendable {
         let parts = cache == nil && !serial && weights.isWidened ? max(1, min(threadCount, batch.count)) : 1
         let run = { (logits: UnsafeMutablePointer<Float>?) in
             let output = ForwardPass.Output(
-                logits: logits.map { SharedPointer($0) }, states: stateBuffers.map { SharedPointer($0) })
+                logits: logits.map { SharedPointer($0) }, states: stateBuffers.map { SharedPointer($0) },
+                finalNorm: full)
             if parts == 1 {
                 ForwardPass(
                     model: self, batch: batch, sequences: 0..<batch.count, adapters: adapters, layers: layers,
@@ -133,7 +139,7 @@ public final class TransformerModel: @unchecked Sendable {
             }
         }
         var logits: [Float] = []
-        if full {
+        if full && wantLogits {
             logits = [Float](unsafeUninitializedCapacity: n * c.vocabSize) { buffer, initialized in
                 run(buffer.baseAddress!)
                 initialized = n * c.vocabSize

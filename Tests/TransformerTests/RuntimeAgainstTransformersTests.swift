@@ -197,6 +197,16 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
         }
     }
 
+    /// Without logits a full pass gives the same hidden states, bit for bit, and skips the head.
+    func testHiddenStatesWithoutLogitsAreTheSame() throws {
+        let m = try TransformerModel(directory: Fixtures.path("runtime/llama"))
+        let batch = TokenBatch([[1, 2, 3, 4, 5], [6, 7, 8]])
+        let with = try m.forward(batch, hiddenStates: true)
+        let without = try m.forward(batch, hiddenStates: true, logits: false)
+        XCTAssertTrue(without.logits.isEmpty)
+        XCTAssertEqual(without.hiddenStates, with.hiddenStates)
+    }
+
     /// Shards as transformers lists them in model.safetensors.index.json.
     func testShardedCheckpointLoadsLikeTheSingleFile() throws {
         let dir = try Fixtures.scratchDirectory()
