@@ -108,10 +108,9 @@ extension AdapterWriter {
             let bytes = try spec.type.encode(spec.name.hasSuffix(".lora_a") ? cache.a : cache.b)
             if !allowNonFinite, spec.type != .f32, spec.type != .q8_0 {
                 // A value too large for f16 becomes infinite when narrowed.
-                let widened =
-                    try spec.type == .f16
-                    ? Tensor(dtype: .f16, shape: [bytes.count / 2], bytes: bytes).nonFiniteCount
-                    : Tensor(dtype: .bf16, shape: [bytes.count / 2], bytes: bytes).nonFiniteCount
+                let widened = try Tensor(
+                    dtype: spec.type == .f16 ? .f16 : .bf16, shape: [bytes.count / 2], bytes: bytes
+                ).nonFiniteCount
                 if widened > 0 {
                     throw FormatError(
                         .invalidContent,

@@ -44,12 +44,14 @@ public enum ChrF {
             matching = hypothesis
         }
 
-        /// Counts given directly (each array of ``ChrF/order`` elements).
+        /// Counts given directly, one per order (missing orders count 0, extra ones are ignored).
         public init(hypothesis: [Int], reference: [Int], matching: [Int]) {
-            precondition([hypothesis, reference, matching].allSatisfy { $0.count == ChrF.order })
-            self.hypothesis = hypothesis
-            self.reference = reference
-            self.matching = matching
+            func fitted(_ counts: [Int]) -> [Int] {
+                Array(counts.prefix(ChrF.order)) + Array(repeating: 0, count: Swift.max(0, ChrF.order - counts.count))
+            }
+            self.hypothesis = fitted(hypothesis)
+            self.reference = fitted(reference)
+            self.matching = fitted(matching)
         }
 
         /// The counts of one hypothesis against one reference.
@@ -107,10 +109,10 @@ public enum ChrF {
     }
 
     /// sacreBLEU's `corpus_chrf(hypotheses, [references])`, 0…100: one score from the statistics
-    /// summed over the sentence pairs (not a mean of sentence scores). An empty corpus scores 0.
+    /// summed over the sentence pairs (not a mean of sentence scores). An empty corpus scores 0;
+    /// hypotheses beyond the references (or the reverse) are not scored.
     public static func corpusScore(hypotheses: [String], references: [String]) -> Double {
-        precondition(hypotheses.count == references.count, "one reference per hypothesis")
-        return zip(hypotheses, references).reduce(Statistics()) { $0 + Statistics(hypothesis: $1.0, reference: $1.1) }
+        zip(hypotheses, references).reduce(Statistics()) { $0 + Statistics(hypothesis: $1.0, reference: $1.1) }
             .score
     }
 
@@ -138,8 +140,7 @@ public enum ChrF {
     /// The n-grams of order `n` with their counts. Every key of one call has the same order, so
     /// the packing (three code points a word) is one to one.
     static func ngrams(_ characters: [Unicode.Scalar], _ n: Int) -> [Gram: Int] {
-        precondition((1...order).contains(n))
-        guard characters.count >= n else { return [:] }
+        guard (1...order).contains(n), characters.count >= n else { return [:] }
         var counts: [Gram: Int] = [:]
         counts.reserveCapacity(characters.count - n + 1)
         for start in 0...(characters.count - n) {

@@ -13,25 +13,37 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
         public let rows: Int
         public let columns: Int
         public let bias: Storage<Scalar>?
-        /// rows × columns (the members' output rows stacked), row-major, when
-        /// this object owns them: fresh weights (pretraining) or `Double`.
-        public let storage: Storage<Scalar>?
-        /// Otherwise the model's own `Float` weights, read in place when
-        /// resident and widened per use when stored (``WeightResidency``).
-        let stored: GroupWeights?
+        let source: Source
+
+        /// Where the weights are: owned in `Scalar` (fresh weights for
+        /// pretraining, or `Double`), or the model's own `Float` weights, read
+        /// in place when resident and widened per use when stored (``WeightResidency``).
+        enum Source {
+            case owned(Storage<Scalar>)
+            case model(GroupWeights)
+        }
+
+        /// rows × columns (the members' output rows stacked), row-major, when owned.
+        public var storage: Storage<Scalar>? {
+            if case .owned(let s) = source { return s }
+            return nil
+        }
 
         /// Calls `body` with the weights (rows × columns).
         public func withWeight<R>(_ body: (UnsafePointer<Scalar>) throws -> R) rethrows -> R {
-            if let storage { return try body(storage.p) }
-            guard let stored, Scalar.self == Float.self else {
-                preconditionFailure("frozen weights hold either owned storage or Float model weights")
-            }
-            let count = rows * columns
-            let resident = stored.parts.count == 1 ? stored.parts[0].residentValues : nil
-            let scratch = resident == nil ? UnsafeMutablePointer<Float>.allocate(capacity: count) : nil
-            defer { scratch?.deallocate() }
-            return try stored.withFloats(scratch: scratch, parallel: false) { floats in
-                try floats.withMemoryRebound(to: Scalar.self, capacity: count, body)
+            switch source {
+            case .owned(let storage):
+                return try body(storage.p)
+            case .model(let weights):
+                let count = rows * columns
+                return try weights.withFloats(scratch: nil, parallel: false) { floats in
+                    if Scalar.self == Float.self {
+                        return try floats.withMemoryRebound(to: Scalar.self, capacity: count, body)
+                    }
+                    let converted = Storage<Scalar>(uninitialized: count)
+                    for i in 0..<count { converted.p[i] = Scalar(floats[i]) }
+                    return try body(converted.p)
+                }
             }
         }
     }
@@ -79,18 +91,17 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
                 postAttentionNorm: Storage(converting: block.postAttentionNorm),
                 groups: ProjectionGroup.allCases.map { g in
                     let w = block[g]
-                    var owned: Storage<Scalar>?
+                    var source = Group.Source.model(w)
                     if !inPlace {
+                        // Double (the finite-difference tests): converted once, not per use.
                         let s = Storage<Scalar>(uninitialized: w.rows * w.columns)
-                        let floats = FloatBuffer(s.count)
-                        w.withFloats(scratch: floats.p, parallel: true) { p in
+                        w.withFloats(scratch: nil, parallel: true) { p in
                             for i in 0..<s.count { s.p[i] = Scalar(p[i]) }
                         }
-                        owned = s
+                        source = .owned(s)
                     }
                     return Group(
-                        rows: w.rows, columns: w.columns, bias: w.bias.map { Storage(converting: $0) }, storage: owned,
-                        stored: inPlace ? w : nil)
+                        rows: w.rows, columns: w.columns, bias: w.bias.map { Storage(converting: $0) }, source: source)
                 })
         }
         finalNorm = Storage(converting: weights.finalNorm)
@@ -129,8 +140,7 @@ public final class FrozenWeights<Scalar: TrainingScalar>: @unchecked Sendable {
                 groups: ProjectionGroup.allCases.map { g in
                     let rows = g.members.reduce(0) { $0 + config.projectionShape($1)!.out }
                     let columns = config.projectionShape(g.members[0])!.in
-                    return Group(
-                        rows: rows, columns: columns, bias: nil, storage: normal(rows * columns), stored: nil)
+                    return Group(rows: rows, columns: columns, bias: nil, source: .owned(normal(rows * columns)))
                 })
         }
         finalNorm = ones(h)

@@ -131,15 +131,7 @@ struct ForwardPass {
         defer { scratch.free() }
         for start in stride(from: 0, to: vocab, by: slice) {
             let count = Swift.min(slice, vocab - start)
-            if parallel {
-                parallelChunks(count) { range in
-                    head.widen(
-                        rows: (start + range.lowerBound)..<(start + range.upperBound),
-                        into: scratch.p + range.lowerBound * h)
-                }
-            } else {
-                head.widen(rows: start..<(start + count), into: scratch.p)
-            }
+            head.widen(rows: start..<(start + count), into: scratch.p, parallel: parallel)
             BLAS.sgemm(
                 transposeA: false, transposeB: true, m: rows, n: count, k: h, alpha: 1, a: input, lda: h, b: scratch.p,
                 ldb: h, beta: 0, c: output + start, ldc: vocab)

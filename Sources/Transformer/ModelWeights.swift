@@ -55,12 +55,16 @@ public struct GroupWeights: Sendable {
 
     /// Calls `body` with the stacked weights as `Float` (rows × columns): in
     /// place when resident, else widened into `scratch` (at least rows ×
-    /// columns floats), over all cores when `parallel`.
+    /// columns floats; a buffer of its own when `nil`), over all cores when `parallel`.
     public func withFloats<R>(
         scratch: UnsafeMutablePointer<Float>?, parallel: Bool, _ body: (UnsafePointer<Float>) throws -> R
     ) rethrows -> R {
         if parts.count == 1, let values = parts[0].residentValues { return try body(values) }
-        guard let scratch else { preconditionFailure("stored weights need a scratch buffer") }
+        guard let scratch else {
+            let own = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(rows * columns, 1))
+            defer { own.deallocate() }
+            return try withFloats(scratch: own, parallel: parallel, body)
+        }
         var row = 0
         for part in parts {
             part.widenAll(into: scratch + row * columns, parallel: parallel)

@@ -106,11 +106,17 @@ public struct StoredMatrix: @unchecked Sendable {
 
     /// Widens the whole matrix into `destination`, over all cores when `parallel`.
     public func widenAll(into destination: UnsafeMutablePointer<Float>, parallel: Bool) {
+        widen(rows: 0..<rows, into: destination, parallel: parallel)
+    }
+
+    /// Widens rows `range` into `destination`, split over all cores when `parallel`.
+    public func widen(rows range: Range<Int>, into destination: UnsafeMutablePointer<Float>, parallel: Bool) {
+        guard parallel else { return widen(rows: range, into: destination) }
         let target = SharedPointer(destination)
-        if parallel {
-            parallelChunks(rows) { range in self.widen(rows: range, into: target.p + range.lowerBound * self.columns) }
-        } else {
-            widen(rows: 0..<rows, into: destination)
+        parallelChunks(range.count) { chunk in
+            self.widen(
+                rows: (range.lowerBound + chunk.lowerBound)..<(range.lowerBound + chunk.upperBound),
+                into: target.p + chunk.lowerBound * self.columns)
         }
     }
 
