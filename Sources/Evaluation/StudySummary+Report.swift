@@ -13,66 +13,69 @@ extension StudySummary {
             + "(sample sd), and a gain's (k/\(n)) counts the seeds where it is above zero.\n\n"
 
         // F1
-        let aligned = languages(ofGroup: "alignment")
-        let heldOut = languages(ofGroup: "held-out")
-        let others = nonTaskLanguages
+        let others = retrievalLanguages
+        let columns = groups.filter { group in languages(ofGroup: group.0).contains { others.contains($0) } }
         md += "#### F1: retrieval by layer in the base model\n\n"
         md +=
             "Accuracy of finding each test sentence's English translation among its language's test pairs, "
             + "mean-pooled hidden states, cosine similarity; layer 0 is the embeddings.\n\n"
         md +=
-            "| layer | aligned (\(aligned.joined(separator: ", "))) | held out (\(heldOut.joined(separator: ", "))) | "
-            + others.joined(separator: " | ") + " |\n"
-        md += "| ---: | ---: | ---: |" + String(repeating: " ---: |", count: others.count) + "\n"
+            "| layer | "
+            + columns.map { "\($0.1) (\(languages(ofGroup: $0.0).joined(separator: ", ")))" }.joined(separator: " | ")
+            + " | " + others.joined(separator: " | ") + " |\n"
+        md += "| ---: |" + String(repeating: " ---: |", count: columns.count + others.count) + "\n"
         for layer in layers {
             md +=
-                "| \(layer) | \(Self.cell(baseRetrieval(layer: layer, over: aligned))) | "
-                + "\(Self.cell(baseRetrieval(layer: layer, over: heldOut))) | "
+                "| \(layer) | "
+                + columns.map { Self.cell(baseRetrieval(layer: layer, over: languages(ofGroup: $0.0))) }
+                .joined(separator: " | ") + " | "
                 + others.map { Self.cell(baseRetrieval(layer: layer, over: [$0]), digits: 2) }.joined(separator: " | ")
                 + " |\n"
         }
         let best = seeds.map { "\($0.name): \($0.retrieval.bestLayer)" }
-        md += "\nBest layer (mean over languages) per seed: \(best.joined(separator: ", ")).\n\n"
+        md += "\nBest layer (mean over languages) per seed: \(best.joined(separator: ", ")).\n"
+        let perLanguageBest = others.map { lang in
+            "\(lang) \(RetrievalAnalysis.bestLayer(of: layers.map { baseRetrieval(layer: $0, over: [lang]).mean }))"
+        }
+        md += "Best layer per language (mean over seeds): \(perLanguageBest.joined(separator: ", ")).\n\n"
 
         // F2–F4 per group
         let layerText = alignmentLayer.map { "layer \($0)" } ?? "the alignment layer"
-        for (metric, title) in [
-            (CheckReport.Metric.slotF1, "exact slot F1 (label and value)"),
-            (.slotLabelF1, "slot-label F1 (labels only)"),
-            (.retrieval, "retrieval at \(layerText)"),
-        ] {
+        for (metric, title) in kind.headline(layer: layerText) {
             md += "#### \(title), test rows per group\n\n"
             md +=
                 "| setting | "
-                + Self.groups.map { "\($0.1) (\(languages(ofGroup: $0.0).joined(separator: ", ")))" }
+                + groups.map { "\($0.1) (\(languages(ofGroup: $0.0).joined(separator: ", ")))" }
                 .joined(separator: " | ") + " |\n"
-            md += "| --- |" + String(repeating: " ---: |", count: Self.groups.count) + "\n"
+            md += "| --- |" + String(repeating: " ---: |", count: groups.count) + "\n"
             for setting in Setting.allCases {
                 md +=
                     "| \(setting.rawValue) | "
-                    + Self.groups.map { Self.cell(group($0.0, metric, setting)) }
+                    + groups.map { Self.cell(group($0.0, metric, setting)) }
                     .joined(separator: " | ") + " |\n"
             }
             for setting in [Setting.untuned, .merged, .joint] {
                 md +=
                     "| gain of \(setting.rawValue) over task only | "
-                    + Self.groups.map { Self.gainCell(gainOverTask($0.0, metric, setting)) }.joined(separator: " | ")
+                    + groups.map { Self.gainCell(gainOverTask($0.0, metric, setting)) }.joined(separator: " | ")
                     + " |\n"
             }
             md += "\n"
         }
 
         // Per language
-        md += "#### Per language: exact slot F1 / slot-label F1\n\n"
-        let settings = Setting.allCases.filter { $0 != .base }
+        let (first, second) = kind.perLanguage
+        md += "#### Per language: \(first.title) / \(second.title)\n\n"
+        // The world's base model has never seen the task; the real one is an instruct model that translates.
+        let settings = kind == .translation ? Setting.allCases : Setting.allCases.filter { $0 != .base }
         md += "| language | " + settings.map(\.rawValue).joined(separator: " | ") + " |\n"
         md += "| --- |" + String(repeating: " ---: |", count: settings.count) + "\n"
         for lang in languages {
             md +=
                 "| \(lang) (\(groupName(of: lang))) | "
                 + settings.map { setting in
-                    Self.cell(language(lang, .slotF1, setting), digits: 2) + " / "
-                        + Self.cell(language(lang, .slotLabelF1, setting), digits: 2)
+                    Self.cell(language(lang, first, setting), digits: 2) + " / "
+                        + Self.cell(language(lang, second, setting), digits: 2)
                 }.joined(separator: " | ") + " |\n"
         }
 
@@ -87,7 +90,8 @@ extension StudySummary {
         }
 
         // Tuning
-        md += "\n#### F3: the merge chosen on dev (English and the aligned languages)\n\n"
+        let devGroups = kind == .slotFilling ? "English and the aligned languages" : "the task and aligned languages"
+        md += "\n#### F3: the merge chosen on dev (\(devGroups))\n\n"
         md +=
             "| seed | weight | layers | dev score | dev score of the task adapter alone |\n| --- | ---: | --- | ---: | ---: |\n"
         for seed in seeds {
@@ -100,22 +104,42 @@ extension StudySummary {
 
         // Per seed
         md += "\n#### Per seed\n\n"
-        md +=
-            "| seed | pretraining loss | English slot F1, task only | held-out slot F1: task only / w = 1 / tuned / joint | "
-            + "aligned retrieval: task only / w = 1 / tuned / joint | minutes |\n| --- | ---: | ---: | ---: | ---: | ---: |\n"
-        for seed in seeds {
-            func one(_ group: String, _ metric: CheckReport.Metric, _ setting: Setting) -> String {
-                value(seed, metric, setting, group: group).map { Self.fixed($0, 3) } ?? "–"
-            }
-            let minutes =
-                seed.stageSeconds.isEmpty ? "–" : Self.fixed(seed.stageSeconds.map(\.seconds).reduce(0, +) / 60, 1)
+        let headline = kind.headline(layer: layerText)[0].0
+        let settingsAfter = [Setting.task, .untuned, .merged, .joint]
+        func one(_ seed: Seed, _ group: String, _ metric: CheckReport.Metric, _ setting: Setting) -> String {
+            value(seed, metric, setting, group: group).map { Self.fixed($0, 3) } ?? "–"
+        }
+        func minutes(_ seed: Seed) -> String {
+            seed.stageSeconds.isEmpty ? "–" : Self.fixed(seed.stageSeconds.map(\.seconds).reduce(0, +) / 60, 1)
+        }
+        if kind == .slotFilling {
             md +=
-                "| \(seed.name) | \(seed.pretrainLoss.map { Self.fixed($0, 3) } ?? "–") | \(one("task", .slotF1, .task)) | "
-                + [Setting.task, .untuned, .merged, .joint].map { one("held-out", .slotF1, $0) }.joined(
-                    separator: " / ") + " | "
-                + [Setting.task, .untuned, .merged, .joint].map { one("alignment", .retrieval, $0) }.joined(
-                    separator: " / ")
-                + " | \(minutes) |\n"
+                "| seed | pretraining loss | English slot F1, task only | held-out slot F1: task only / w = 1 / tuned / joint | "
+                + "aligned retrieval: task only / w = 1 / tuned / joint | minutes |\n| --- | ---: | ---: | ---: | ---: | ---: |\n"
+            for seed in seeds {
+                md +=
+                    "| \(seed.name) | \(seed.pretrainLoss.map { Self.fixed($0, 3) } ?? "–") | \(one(seed, "task", .slotF1, .task)) | "
+                    + settingsAfter.map { one(seed, "held-out", .slotF1, $0) }.joined(separator: " / ") + " | "
+                    + settingsAfter.map { one(seed, "alignment", .retrieval, $0) }.joined(separator: " / ")
+                    + " | \(minutes(seed)) |\n"
+            }
+        } else {
+            md +=
+                "| seed | task \(headline.title), task only | held-out \(headline.title): task only / w = 1 / tuned / joint | "
+                + "aligned retrieval: task only / w = 1 / tuned / joint | steps (tokens) of task / align / joint training | minutes |\n"
+                + "| --- | ---: | ---: | ---: | ---: | ---: |\n"
+            for seed in seeds {
+                let budget = ["task", "align", "joint"].map { stage in
+                    seed.training.first { $0.stage == stage }.map {
+                        "\($0.steps) (\(Self.fixed(Double($0.tokens) / 1e6, 2)) M)"
+                    } ?? "–"
+                }
+                md +=
+                    "| \(seed.name) | \(one(seed, "task", headline, .task)) | "
+                    + settingsAfter.map { one(seed, "held-out", headline, $0) }.joined(separator: " / ") + " | "
+                    + settingsAfter.map { one(seed, "alignment", .retrieval, $0) }.joined(separator: " / ")
+                    + " | \(budget.joined(separator: " / ")) | \(minutes(seed)) |\n"
+            }
         }
         return md
     }
@@ -124,10 +148,10 @@ extension StudySummary {
     /// over seeds, with the mean's ±1 sd band.
     public var retrievalChart: String {
         let x = layers.map(Double.init)
-        let all = layers.map { baseRetrieval(layer: $0, over: nonTaskLanguages) }
+        let all = layers.map { baseRetrieval(layer: $0, over: retrievalLanguages) }
         var series: [(String, [Double])] = [("mean of \(seeds.count) seeds", all.map(\.mean))]
         var spread: [[Double]] = [all.map(\.sd)]
-        for lang in nonTaskLanguages {
+        for lang in retrievalLanguages {
             series.append(
                 ("\(lang) (\(groupName(of: lang)))", layers.map { baseRetrieval(layer: $0, over: [lang]).mean }))
             spread.append([])
@@ -139,7 +163,7 @@ extension StudySummary {
     }
 
     func groupName(of lang: String) -> String {
-        Self.groups.first { languages(ofGroup: $0.0).contains(lang) }?.1 ?? "other"
+        groups.first { languages(ofGroup: $0.0).contains(lang) }?.1 ?? "other"
     }
 
     static func fixed(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
@@ -155,10 +179,12 @@ extension StudySummary {
         return "\(sign)\(fixed(abs(s.mean), 3)) ± \(fixed(s.sd, 3)) (\(s.positives)/\(s.values.count))"
     }
 
-    /// `document` with the text between `<!-- study:begin -->` and `<!-- study:end -->` replaced by `results`.
-    public static func replacingResults(in document: String, with results: String, path: String) throws -> String {
-        let begin = "<!-- study:begin -->"
-        let end = "<!-- study:end -->"
+    /// `document` with the text between `<!-- SECTION:begin -->` and `<!-- SECTION:end -->` replaced by `results`.
+    public static func replacingResults(
+        in document: String, with results: String, path: String, section: String = "study"
+    ) throws -> String {
+        let begin = "<!-- \(section):begin -->"
+        let end = "<!-- \(section):end -->"
         guard let b = document.range(of: begin), let e = document.range(of: end), b.upperBound <= e.lowerBound else {
             throw FormatError(.invalidContent, "no \"\(begin)\" … \"\(end)\" section to replace", path: path)
         }

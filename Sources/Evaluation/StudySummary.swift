@@ -1,17 +1,55 @@
 import AdapterFormat
 import Foundation
 
-/// The study over seeds (`examples/world/reproduce`): each seed directory's
-/// measurements, read back from the JSON that `analyze`, `check` and `tune`
-/// wrote, and summarized as mean ± sd over seeds.
+/// The study over seeds (`examples/world/reproduce`, `examples/real/reproduce`):
+/// each seed directory's measurements, read back from the JSON that `analyze`,
+/// `check` and `tune` wrote, and summarized as mean ± sd over seeds.
 ///
 /// A seed directory holds `results/base-retrieval.json` (`analyze --json` on
 /// the base model), `results/task.json`, `results/merged.json` and
 /// `results/joint.json` (`check --json` of the task adapter against the base
 /// model, and of the tuned merge and the joint adapter against the task
 /// adapter), `results/tune.json` (`tune --json`), and optionally
-/// `pretrain.jsonl` (the pretraining log) and `times.tsv` (stage, seconds).
+/// `pretrain.jsonl` (the pretraining log), `times.tsv` (stage, seconds) and
+/// the trainers' step logs `task-log.jsonl`, `align-log.jsonl`, `joint-log.jsonl`.
 public struct StudySummary: Sendable {
+    /// What the study's task is, as its check documents show: it decides the
+    /// headline metrics, the task group's name and the section of STUDY.md.
+    public enum Kind: Sendable, Equatable {
+        /// The generated world: slot filling, taught in English (`examples/world`).
+        case slotFilling
+        /// Translation into English scored by chrF, taught in a few languages (`examples/real`).
+        case translation
+
+        /// The metrics the group tables show, with their titles (retrieval comes last in both).
+        func headline(layer: String) -> [(CheckReport.Metric, String)] {
+            switch self {
+            case .slotFilling:
+                [(.slotF1, "exact slot F1 (label and value)"), (.slotLabelF1, "slot-label F1 (labels only)")]
+                    + [(.retrieval, "retrieval at \(layer)")]
+            case .translation:
+                [(.chrF, "chrF of the translation into English (0–100)"), (.loss, "task loss (lower is better)")]
+                    + [(.retrieval, "retrieval at \(layer)")]
+            }
+        }
+
+        /// The two metrics of the per-language table.
+        var perLanguage: (CheckReport.Metric, CheckReport.Metric) {
+            self == .slotFilling ? (.slotF1, .slotLabelF1) : (.chrF, .loss)
+        }
+
+        /// The name of the `<!-- NAME:begin -->` section that `--into` replaces.
+        public var section: String { self == .slotFilling ? "study" : "real-study" }
+    }
+
+    /// What one training stage bought, from its step log (`train --log`).
+    public struct TrainingBudget: Sendable, Equatable {
+        public let stage: String
+        public let steps: Int
+        public let tokens: Int
+        public let seconds: Double
+    }
+
     /// One seed's measurements.
     public struct Seed: Sendable {
         public let name: String
@@ -25,11 +63,14 @@ public struct StudySummary: Sendable {
         /// The last pretraining loss, when the log is there.
         public let pretrainLoss: Double?
         public let stageSeconds: [(stage: String, seconds: Double)]
+        /// The trainers' budgets, for the stages whose step logs are there.
+        public let training: [TrainingBudget]
 
         public init(
             name: String, retrieval: RetrievalAnalysis, task: JSONValue, untuned: JSONValue, merged: JSONValue,
             joint: JSONValue,
-            tune: TuningResult, pretrainLoss: Double? = nil, stageSeconds: [(stage: String, seconds: Double)] = []
+            tune: TuningResult, pretrainLoss: Double? = nil, stageSeconds: [(stage: String, seconds: Double)] = [],
+            training: [TrainingBudget] = []
         ) {
             self.name = name
             self.retrieval = retrieval
@@ -40,6 +81,7 @@ public struct StudySummary: Sendable {
             self.tune = tune
             self.pretrainLoss = pretrainLoss
             self.stageSeconds = stageSeconds
+            self.training = training
         }
 
         /// Reads a seed directory written by `examples/world/reproduce`.
@@ -71,6 +113,26 @@ public struct StudySummary: Sendable {
                     seconds.append((String(fields[0]), s))
                 }
             }
+            var training: [TrainingBudget] = []
+            for stage in ["task", "align", "joint"] {
+                let log = FileSystem.join(directory, "\(stage)-log.jsonl")
+                guard FileSystem.exists(log) else { continue }
+                var steps = 0
+                var tokens = 0
+                var seconds = 0.0
+                for line in String(decoding: try FileSystem.readFile(log, limit: 64 << 20), as: UTF8.self)
+                    .split(separator: "\n")
+                {
+                    let step = try JSONValue(parsing: Array(line.utf8))
+                    guard let t = step["tokens"]?.intValue, let s = step["seconds"]?.doubleValue else {
+                        throw FormatError(.malformed, "a step without \"tokens\" and \"seconds\"", path: log)
+                    }
+                    steps += 1
+                    tokens += t
+                    seconds = s
+                }
+                training.append(TrainingBudget(stage: stage, steps: steps, tokens: tokens, seconds: seconds))
+            }
             self.init(
                 name: FileSystem.split(directory).name,
                 retrieval: try RetrievalAnalysis(
@@ -80,7 +142,7 @@ public struct StudySummary: Sendable {
                 joint: try json("joint.json"),
                 tune: try TuningResult(
                     json: try json("tune.json"), path: FileSystem.join(directory, "results/tune.json")),
-                pretrainLoss: loss, stageSeconds: seconds)
+                pretrainLoss: loss, stageSeconds: seconds, training: training)
         }
     }
 
@@ -105,9 +167,12 @@ public struct StudySummary: Sendable {
     }
 
     /// The groups of `check`, in display order, with the names people read.
-    public static let groups = [("task", "English"), ("alignment", "aligned"), ("held-out", "held out")]
+    public var groups: [(String, String)] {
+        [("task", kind == .slotFilling ? "English" : "task"), ("alignment", "aligned"), ("held-out", "held out")]
+    }
 
     public let seeds: [Seed]
+    public let kind: Kind
     /// Every language of the checks, in their order (the first seed's task check).
     public let languages: [String]
     /// The layers of the base-model retrieval curves, shared by all seeds.
@@ -130,8 +195,12 @@ public struct StudySummary: Sendable {
         self.layers = layers[0]
         languages = first.task["languages"]?.objectValue?.map(\.key) ?? []
         alignmentLayer = first.task["layer"]?.intValue
+        let taskSide = first.task["groups"]?["task"]?["candidate"]
+        kind =
+            taskSide?["chrf"]?.doubleValue != nil && taskSide?["slot_f1"]?.doubleValue == nil
+            ? .translation : .slotFilling
         var groups: [String: [String]] = [:]
-        for (group, _) in Self.groups {
+        for group in ["task", "alignment", "held-out"] {
             groups[group] = first.task["groups"]?[group]?["languages"]?.arrayValue?.compactMap(\.stringValue) ?? []
         }
         groupLanguages = groups
@@ -158,8 +227,11 @@ public struct StudySummary: Sendable {
     /// The languages of a group, as the first seed's task check names them.
     public func languages(ofGroup group: String) -> [String] { groupLanguages[group] ?? [] }
 
-    /// The languages that retrieval measures: all but the task's (English).
-    public var nonTaskLanguages: [String] { languages.filter { !languages(ofGroup: "task").contains($0) } }
+    /// The languages that retrieval measures: all but English, i.e. all but the
+    /// world's task group, and every language of the translation study.
+    public var retrievalLanguages: [String] {
+        kind == .translation ? languages : languages.filter { !languages(ofGroup: "task").contains($0) }
+    }
 
     /// One seed's `metric` for `setting`, as a group mean or for one language.
     func value(
@@ -183,14 +255,15 @@ public struct StudySummary: Sendable {
         Spread(seeds.compactMap { value($0, metric, setting, language: lang) })
     }
 
-    /// `setting` − task only, seed by seed (paired, so the seeds' shared ups and downs cancel).
+    /// `setting` − task only, seed by seed (paired, so the seeds' shared ups and downs cancel);
+    /// for a metric where lower is better (loss), task only − `setting`, so a gain is above zero.
     public func gainOverTask(_ group: String, _ metric: CheckReport.Metric, _ setting: Setting) -> Spread {
         Spread(
             seeds.compactMap { seed in
                 guard let value = value(seed, metric, setting, group: group),
                     let task = self.value(seed, metric, .task, group: group)
                 else { return nil }
-                return value - task
+                return metric.higherIsBetter ? value - task : task - value
             })
     }
 

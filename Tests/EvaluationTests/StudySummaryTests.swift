@@ -108,11 +108,76 @@ final class StudySummaryTests: XCTestCase {
         XCTAssertTrue(svg.contains("xb (held out)"))
     }
 
+    /// A check document of the translation study: chrF and loss, no slots, retrieval in every group.
+    func translationCheck(chrF: Double, loss: Double) -> JSONValue {
+        let members = ["task": ["de"], "alignment": ["ru"], "held-out": ["uk"]]
+        func metrics(_ group: String) -> JSONValue {
+            let shift = group == "task" ? 10.0 : 0
+            return [
+                "loss": .double(loss), "chrf": .double(chrF + shift), "slot_f1": .null, "retrieval": .double(0.5),
+            ]
+        }
+        return [
+            "layer": .int(1),
+            "languages": .object(
+                ["de", "ru", "uk"].map { lang in
+                    let group = members.first { $0.value.contains(lang) }!.key
+                    return (key: lang, value: ["candidate": metrics(group), "baseline": .null])
+                }),
+            "groups": .object(
+                ["task", "alignment", "held-out"].map { g in
+                    (
+                        key: g,
+                        value: [
+                            "languages": .array(members[g]!.map(JSONValue.string)), "candidate": metrics(g),
+                            "baseline": .null,
+                        ]
+                    )
+                }),
+        ]
+    }
+
+    func testTheTranslationStudyLeadsWithChrFAndCountsALowerLossAsAGain() throws {
+        let curve = [0.2, 0.9, 0.4]
+        let s = try StudySummary(seeds: [
+            StudySummary.Seed(
+                name: "seed-1",
+                retrieval: RetrievalAnalysis(
+                    languages: ["de", "ru", "uk"], perLanguage: ["de": curve, "ru": curve, "uk": [0.9, 0.4, 0.2]],
+                    mean: curve),
+                task: translationCheck(chrF: 30, loss: 2), untuned: translationCheck(chrF: 28, loss: 2.5),
+                merged: translationCheck(chrF: 33, loss: 1.5), joint: translationCheck(chrF: 31, loss: 2.25),
+                tune: TuningResult(
+                    metric: .loss, grid: [0, 0.5], refinements: 0, cutsTried: [nil], dev: [], languages: ["de", "ru"],
+                    chosenWeight: 0.5, chosenCut: nil, chosenScore: 1.9, curve: [(0, 2.0), (0.5, 1.9)],
+                    leaveOneLanguageOut: []),
+                training: [StudySummary.TrainingBudget(stage: "task", steps: 300, tokens: 1_234_567, seconds: 400)])
+        ])
+        XCTAssertEqual(s.kind, .translation)
+        XCTAssertEqual(s.kind.section, "real-study")
+        XCTAssertEqual(s.retrievalLanguages, ["de", "ru", "uk"], "the task languages have translations too")
+        XCTAssertEqual(s.gainOverTask("held-out", .loss, .merged).values, [0.5], "2 → 1.5 is a gain of 0.5")
+        XCTAssertEqual(s.gainOverTask("held-out", .chrF, .untuned).values, [-2])
+        let md = s.markdown
+        XCTAssertTrue(md.contains("#### chrF of the translation into English (0–100), test rows per group"), md)
+        XCTAssertTrue(md.contains("| setting | task (de) | aligned (ru) | held out (uk) |"), md)
+        XCTAssertTrue(md.contains("| layer | task (de) | aligned (ru) | held out (uk) | de | ru | uk |"), md)
+        XCTAssertTrue(md.contains("Best layer per language (mean over seeds): de 1, ru 1, uk 0."), md)
+        XCTAssertTrue(md.contains("| uk (held out) | – / – | 30.00 / 2.00 | 28.00 / 2.50 | 33.00 / 1.50 | 31.00 / 2.25 |"), md)
+        XCTAssertTrue(md.contains("| seed-1 | 40.000 | 30.000 / 28.000 / 33.000 / 31.000 |"), md)
+        XCTAssertTrue(md.contains("| 300 (1.23 M) / – / – |"), md)
+        XCTAssertFalse(md.contains("slot F1"), md)
+    }
+
     func testResultsReplaceOnlyTheirSection() throws {
         let doc = "# Study\nprose\n<!-- study:begin -->\nold\n<!-- study:end -->\nmore prose\n"
         XCTAssertEqual(
             try StudySummary.replacingResults(in: doc, with: "new\n", path: "STUDY.md"),
             "# Study\nprose\n<!-- study:begin -->\nnew\n<!-- study:end -->\nmore prose\n")
+        let both = doc + "<!-- real-study:begin -->\nold\n<!-- real-study:end -->\n"
+        XCTAssertEqual(
+            try StudySummary.replacingResults(in: both, with: "new\n", path: "STUDY.md", section: "real-study"),
+            doc + "<!-- real-study:begin -->\nnew\n<!-- real-study:end -->\n")
         XCTAssertThrowsError(try StudySummary.replacingResults(in: "# no markers\n", with: "x", path: "STUDY.md")) {
             XCTAssertTrue("\($0)".hasPrefix("STUDY.md: no \"<!-- study:begin -->\""), "\($0)")
         }
