@@ -199,4 +199,13 @@ printf '%s\n' '{"inputs": [{"path": "a", "layers": "0-3=1,4-=0.25"}, {"path": "b
     > "$c/recipe/linear-layers.json"
 fi
 
+# --- mo ----------------------------------------------------------------------
+# The test catalogs (make_mo_fixtures.py): little-endian with contexts and plurals, and big-endian.
+if wants mo; then
+rm -rf "$c/mo"; mkdir -p "$c/mo"
+cp Tests/Fixtures/mo/be/demo.mo "$c/mo/be-demo.mo"
+cp Tests/Fixtures/mo/locale/de/LC_MESSAGES/demo.mo "$c/mo/de-demo.mo"
+cp Tests/Fixtures/mo/locale/fr/LC_MESSAGES/other.mo "$c/mo/fr-other.mo"
+fi
+
 du -cb "$c"/*/* | tail -1

@@ -6,7 +6,7 @@
 #   Fuzz/run.sh all 0                                          build every target (CI)
 #   Fuzz/run.sh <target> <input file>...                       run inputs once (reproduce a crash)
 #
-# Targets: lora, safetensors, json, tokenizer, config, jsonl, recipe, gguf
+# Targets: lora, safetensors, json, tokenizer, config, jsonl, recipe, gguf, mo
 # (what each exercises and its input layout: the header of Fuzz/Fuzz<Target>.swift
 # and docs/ROBUSTNESS.md).
 #
@@ -32,7 +32,7 @@ set -euo pipefail
 # hides the real trap; leave crash reports to libFuzzer/ASan.
 export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no}
 
-all_targets=(lora safetensors json tokenizer config jsonl recipe gguf)
+all_targets=(lora safetensors json tokenizer config jsonl recipe gguf mo)
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 target=$1; shift
@@ -48,6 +48,7 @@ describe() {
         jsonl)       entry=FuzzJSONLines.swift;   max_len=16384; modules=(Tensors AdapterFormat AdapterMath CKernels Transformer) ;;
         recipe)      entry=FuzzRecipe.swift;      max_len=8192;  modules=(Tensors AdapterFormat AdapterMath) ;;
         gguf)        entry=FuzzGGUF.swift;        max_len=65536; modules=(Tensors AdapterFormat) ;;
+        mo)          entry=FuzzMO.swift;          max_len=16384; modules=(Tensors AdapterFormat) ;;
         *) echo "unknown target '$1' (${all_targets[*]}, all)" >&2; usage ;;
     esac
 }
