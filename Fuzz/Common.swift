@@ -3,9 +3,9 @@
 import AdapterFormat
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 enum FuzzLog {
@@ -34,4 +34,9 @@ enum FuzzLog {
             fatalError("FUZZ_STRICT_ERRORS: a reader threw \(type(of: error)) without a location: \(error)")
         }
     }
+}
+
+/// The CLI prints an error as one line on stderr: a target that checks this crashes on one that is not.
+func oneLine(_ error: any Error) {
+    if "\(error)".contains(where: \.isNewline) { fatalError("an error of more than one line: \(error)") }
 }

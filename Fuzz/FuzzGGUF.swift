@@ -86,8 +86,3 @@ public func fuzzGGUF(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     return 0
 }
-
-/// The CLI prints an error as one line on stderr.
-func oneLine(_ error: any Error) {
-    if "\(error)".contains(where: \.isNewline) { fatalError("an error of more than one line: \(error)") }
-}

@@ -66,8 +66,7 @@ extension StudySummary {
         // Per language
         let (first, second) = kind.perLanguage
         md += "#### Per language: \(first.title) / \(second.title)\n\n"
-        // The world's base model has never seen the task; the real one is an instruct model that translates.
-        let settings = kind == .translation ? Setting.allCases : Setting.allCases.filter { $0 != .base }
+        let settings = Setting.allCases.filter { $0 != .base || kind.comparesBaseModelPerLanguage }
         md += "| language | " + settings.map(\.rawValue).joined(separator: " | ") + " |\n"
         md += "| --- |" + String(repeating: " ---: |", count: settings.count) + "\n"
         for lang in languages {
@@ -90,8 +89,7 @@ extension StudySummary {
         }
 
         // Tuning
-        let devGroups = kind == .slotFilling ? "English and the aligned languages" : "the task and aligned languages"
-        md += "\n#### F3: the merge chosen on dev (\(devGroups))\n\n"
+        md += "\n#### F3: the merge chosen on dev (\(kind.tuningLanguages))\n\n"
         md +=
             "| seed | weight | layers | dev score | dev score of the task adapter alone |\n| --- | ---: | --- | ---: | ---: |\n"
         for seed in seeds {

@@ -38,6 +38,18 @@ public struct StudySummary: Sendable {
             self == .slotFilling ? (.slotF1, .slotLabelF1) : (.chrF, .loss)
         }
 
+        /// The task group's name in the tables.
+        var taskGroupName: String { self == .slotFilling ? "English" : "task" }
+
+        /// Whose dev rows the merge was tuned on.
+        var tuningLanguages: String {
+            self == .slotFilling ? "English and the aligned languages" : "the task and aligned languages"
+        }
+
+        /// Whether the per-language table shows the base model: the world's base model has never
+        /// seen the task, the real one is an instruct model that translates.
+        var comparesBaseModelPerLanguage: Bool { self == .translation }
+
         /// The name of the `<!-- NAME:begin -->` section that `--into` replaces.
         public var section: String { self == .slotFilling ? "study" : "real-study" }
     }
@@ -47,7 +59,6 @@ public struct StudySummary: Sendable {
         public let stage: String
         public let steps: Int
         public let tokens: Int
-        public let seconds: Double
     }
 
     /// One seed's measurements.
@@ -117,21 +128,16 @@ public struct StudySummary: Sendable {
             for stage in ["task", "align", "joint"] {
                 let log = FileSystem.join(directory, "\(stage)-log.jsonl")
                 guard FileSystem.exists(log) else { continue }
-                var steps = 0
+                let steps = try JSONLines.read(log, checkingTypes: false)
                 var tokens = 0
-                var seconds = 0.0
-                for line in String(decoding: try FileSystem.readFile(log, limit: 64 << 20), as: UTF8.self)
-                    .split(separator: "\n")
-                {
-                    let step = try JSONValue(parsing: Array(line.utf8))
-                    guard let t = step["tokens"]?.intValue, let s = step["seconds"]?.doubleValue else {
-                        throw FormatError(.malformed, "a step without \"tokens\" and \"seconds\"", path: log)
+                for step in steps {
+                    guard let t = step.fields["tokens"]?.intValue else {
+                        throw FormatError(
+                            .malformed, "a step without \"tokens\"", path: log, location: "line \(step.line)")
                     }
-                    steps += 1
                     tokens += t
-                    seconds = s
                 }
-                training.append(TrainingBudget(stage: stage, steps: steps, tokens: tokens, seconds: seconds))
+                training.append(TrainingBudget(stage: stage, steps: steps.count, tokens: tokens))
             }
             self.init(
                 name: FileSystem.split(directory).name,
@@ -168,7 +174,7 @@ public struct StudySummary: Sendable {
 
     /// The groups of `check`, in display order, with the names people read.
     public var groups: [(String, String)] {
-        [("task", kind == .slotFilling ? "English" : "task"), ("alignment", "aligned"), ("held-out", "held out")]
+        [("task", kind.taskGroupName), ("alignment", "aligned"), ("held-out", "held out")]
     }
 
     public let seeds: [Seed]

@@ -151,7 +151,7 @@ final class StudySummaryTests: XCTestCase {
                     metric: .loss, grid: [0, 0.5], refinements: 0, cutsTried: [nil], dev: [], languages: ["de", "ru"],
                     chosenWeight: 0.5, chosenCut: nil, chosenScore: 1.9, curve: [(0, 2.0), (0.5, 1.9)],
                     leaveOneLanguageOut: []),
-                training: [StudySummary.TrainingBudget(stage: "task", steps: 300, tokens: 1_234_567, seconds: 400)])
+                training: [StudySummary.TrainingBudget(stage: "task", steps: 300, tokens: 1_234_567)])
         ])
         XCTAssertEqual(s.kind, .translation)
         XCTAssertEqual(s.kind.section, "real-study")
@@ -163,7 +163,8 @@ final class StudySummaryTests: XCTestCase {
         XCTAssertTrue(md.contains("| setting | task (de) | aligned (ru) | held out (uk) |"), md)
         XCTAssertTrue(md.contains("| layer | task (de) | aligned (ru) | held out (uk) | de | ru | uk |"), md)
         XCTAssertTrue(md.contains("Best layer per language (mean over seeds): de 1, ru 1, uk 0."), md)
-        XCTAssertTrue(md.contains("| uk (held out) | – / – | 30.00 / 2.00 | 28.00 / 2.50 | 33.00 / 1.50 | 31.00 / 2.25 |"), md)
+        XCTAssertTrue(
+            md.contains("| uk (held out) | – / – | 30.00 / 2.00 | 28.00 / 2.50 | 33.00 / 1.50 | 31.00 / 2.25 |"), md)
         XCTAssertTrue(md.contains("| seed-1 | 40.000 | 30.000 / 28.000 / 33.000 / 31.000 |"), md)
         XCTAssertTrue(md.contains("| 300 (1.23 M) / – / – |"), md)
         XCTAssertFalse(md.contains("slot F1"), md)
