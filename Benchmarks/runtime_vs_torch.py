@@ -49,13 +49,23 @@ mode: no LoRA, no tokenizer, no generated model. Creation writes into OUT_DIR
                        path, size and the source of the ids;
 * logits.safetensors   "logits" (f32 [B, T, vocab]) and "hidden_states" (f32
                        [layers + 1, B, T, hidden], transformers'
-                       output_hidden_states) for that batch, on one thread;
+                       output_hidden_states) for that batch, and "pooled"
+                       (f32 [layers + 1, texts, hidden]) for analysis.json,
+                       on one thread;
+* analysis.json        the retrieval workload: 48 texts of mixed lengths (one
+                       to four of those sentences joined by spaces),
+                       tokenized with the tokenizer's special tokens, and the
+                       batch size (8, analyze's default);
 
 and the timing loads FILE with `AutoModelForCausalLM.from_pretrained(dir,
 gguf_file=name, dtype=float32)` (dequantized to f32; load time measured), then
 times the forward pass with output_hidden_states=True (logits and all hidden
-states, what the retrieval analysis needs) and without it (logits only), with
-transformers' default attention. This mode needs torch, transformers,
+states) and without it (logits only), with transformers' default attention;
+then the retrieval analysis itself, every text's mean-pooled states at every
+layer, in batches of 8: as a transformers user writes it (the model's usual
+call over file-order batches, right-padded under an attention mask) and with
+adaptermerge's savings where PyTorch can make them (the base model without
+the LM head, batches grouped by length). Rates count real tokens only. This mode needs torch, transformers,
 accelerate and gguf, not peft.
 
 Needs the pinned versions in scripts/fixtures/requirements.txt. Never part of
@@ -94,6 +104,7 @@ HIDDEN, LAYERS, HEADS, KV_HEADS, INTERMEDIATE, VOCAB = 256, 8, 4, 4, 688, 2048
 BATCH, LENGTH = 16, 64  # the default forward batch; --shape BxT for another (at most 2048 tokens long)
 LORA_R, LORA_ALPHA = 8, 16
 REAL_BATCH, REAL_LENGTH = 8, 64  # the real-model mode's default forward batch
+ANALYSIS_BATCH = 8  # the retrieval analysis's batches: adaptermerge analyze's default --batch-size
 ALL7 = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 CORPUS_BYTES = 3_000_000
 SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|pad|>"]
@@ -522,9 +533,61 @@ def create_real(out, model_path, batch_size, length):
     model = load_real(model_path, torch)
     with torch.no_grad():
         o = model(input_ids=batch, attention_mask=torch.ones_like(batch), output_hidden_states=True)
+    pooled = create_analysis(out, model, tok, torch)
     safetensors.torch.save_file({"logits": o.logits.float().contiguous(),
-                                 "hidden_states": torch.stack(o.hidden_states).float().contiguous()},
+                                 "hidden_states": torch.stack(o.hidden_states).float().contiguous(),
+                                 "pooled": pooled.float().contiguous()},
                                 os.path.join(out, "logits.safetensors"))
+
+
+def analysis_texts():
+    """The retrieval workload's texts, of mixed lengths: text k is real_sentences()[k] joined by spaces with the
+    k mod 4 lines after it (one to four sentences)."""
+    lines = real_sentences()
+    return [" ".join(lines[(k + j) % len(lines)] for j in range(k % 4 + 1)) for k in range(len(lines))]
+
+
+def analysis_batches(ids, batch_size, grouped):
+    """Batches of indices into `ids`: in the order given (what a script over a data file does), or, `grouped`,
+    shortest first (the least padding padded batches can have; adaptermerge packs its batches instead)."""
+    order = sorted(range(len(ids)), key=lambda i: (len(ids[i]), i)) if grouped else list(range(len(ids)))
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def pooled_states(forward, ids, batch_size, grouped, torch):
+    """Mean-pooled hidden states of every text at every layer ([layers + 1, texts, hidden]): per batch, the ids
+    right-padded with 0 under an attention mask, `forward(input_ids, attention_mask)` returning all hidden states,
+    each state averaged over the real tokens."""
+    pooled = [None] * len(ids)
+    for members in analysis_batches(ids, batch_size, grouped):
+        length = max(len(ids[i]) for i in members)
+        batch = torch.zeros((len(members), length), dtype=torch.long)
+        mask = torch.zeros((len(members), length), dtype=torch.long)
+        for row, i in enumerate(members):
+            batch[row, :len(ids[i])] = torch.tensor(ids[i])
+            mask[row, :len(ids[i])] = 1
+        with torch.no_grad():
+            states = torch.stack(forward(batch, mask).hidden_states)  # [layers + 1, batch, length, hidden]
+            weights = mask.to(states.dtype)[None, :, :, None]
+            means = (states * weights).sum(2) / weights.sum(2)
+        for row, i in enumerate(members):
+            pooled[i] = means[:, row]
+    return torch.stack(pooled, dim=1)
+
+
+def create_analysis(out, model, tok, torch):
+    """analysis.json (the ids of analysis_texts(), transformers' tokenizer with its special tokens) and the
+    reference pooled states, from the model's usual call in file-order batches."""
+    texts = analysis_texts()
+    ids = [tok(t)["input_ids"] for t in texts]
+    with open(os.path.join(out, "analysis.json"), "w", encoding="utf-8") as f:
+        json.dump({"batch_size": ANALYSIS_BATCH, "ids": ids,
+                   "text": "real: one to four lines of examples/real/*.jsonl and REAL_LINES of "
+                           "Benchmarks/runtime_vs_torch.py joined by spaces; transformers' tokenizer"},
+                  f, ensure_ascii=False)
+        f.write("\n")
+    return pooled_states(lambda b, m: model(input_ids=b, attention_mask=m, output_hidden_states=True), ids,
+                         ANALYSIS_BATCH, False, torch)
 
 
 def file_bytes(path):
@@ -555,12 +618,32 @@ def bench_real(out, model_path, threads, runs, warmup):
     o = run(True)
     states = summary(timed(lambda: run(True), runs, warmup), tokens, "tokens_per_s")
     logits = summary(timed(lambda: run(False), runs, warmup), tokens, "tokens_per_s")
+
+    # The retrieval analysis: every text's mean-pooled states at every layer. As a transformers user writes it
+    # (the model's usual call, batches in file order, padded), and with savings like adaptermerge's (the base model
+    # without the LM head; batches grouped by length, since sdpa takes padded batches where adaptermerge packs).
+    with open(os.path.join(out, "analysis.json"), encoding="utf-8") as f:
+        analysis = json.load(f)
+    texts, size = analysis["ids"], analysis["batch_size"]
+    real_tokens = sum(len(t) for t in texts)
+    usual = lambda b, m: model(input_ids=b, attention_mask=m, output_hidden_states=True)
+    lean = lambda b, m: model.model(input_ids=b, attention_mask=m, output_hidden_states=True)
+    padded = {grouped: sum(len(b) * max(len(texts[i]) for i in b) for b in analysis_batches(texts, size, grouped))
+              for grouped in (False, True)}
+    analysis_usual = summary(timed(lambda: pooled_states(usual, texts, size, False, torch), runs, warmup),
+                             real_tokens, "tokens_per_s")
+    analysis_lean = summary(timed(lambda: pooled_states(lean, texts, size, True, torch), runs, warmup),
+                            real_tokens, "tokens_per_s")
     c = model.config
     return {
         "load_s": load_s,
         "forward": {"hidden_states": states, "logits_only": logits, "tokens": tokens, "batch": ids.shape[0],
                     "length": ids.shape[1], "hidden_states_returned": len(o.hidden_states),
                     "attn_implementation": c._attn_implementation, "torch_threads": torch.get_num_threads()},
+        "analysis": {"texts": len(texts), "batch_size": size, "tokens": real_tokens,
+                     "lengths": [min(len(t) for t in texts), max(len(t) for t in texts)],
+                     "padded_tokens_file_order": padded[False], "padded_tokens_grouped": padded[True],
+                     "usual": analysis_usual, "lean_grouped": analysis_lean},
         "model": {"path": os.path.abspath(model_path), "bytes": file_bytes(model_path), "type": c.model_type,
                   "hidden": c.hidden_size, "layers": c.num_hidden_layers, "heads": c.num_attention_heads,
                   "kv_heads": c.num_key_value_heads, "intermediate": c.intermediate_size, "vocab": c.vocab_size,
@@ -600,6 +683,10 @@ def main_real(args, out, batch_size, length):
     print(f"pytorch  threads={args.threads} attn={f['attn_implementation']}: load {r['load_s']:.2f} s; forward with "
           f"all {f['hidden_states_returned']} hidden states {f['hidden_states']['tokens_per_s_median']:.0f} tok/s, "
           f"logits only {f['logits_only']['tokens_per_s_median']:.0f} tok/s")
+    a = r["analysis"]
+    print(f"pytorch  threads={args.threads}: retrieval analysis of {a['texts']} texts ({a['tokens']} tokens): "
+          f"usual call, file order {a['usual']['tokens_per_s_median']:.0f} tok/s; base model, grouped by length "
+          f"{a['lean_grouped']['tokens_per_s_median']:.0f} tok/s")
 
 
 def main():

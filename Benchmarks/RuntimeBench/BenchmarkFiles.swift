@@ -14,6 +14,8 @@ struct BenchmarkFiles {
     /// PyTorch + PEFT's logits for the inputs: `logits`, f32, batch × length × vocab; in the real-model
     /// mode PyTorch's, with `hidden_states`, f32, (layers + 1) × batch × length × hidden.
     var logits: String { FileSystem.join(directory, "logits.safetensors") }
+    /// The real-model mode's retrieval workload: `{"batch_size": 8, "ids": [[Int]]}`, texts of mixed lengths.
+    var analysis: String { FileSystem.join(directory, "analysis.json") }
     /// The multilingual text the tokenizer encodes, one paragraph per line.
     var corpus: String { FileSystem.join(directory, "corpus.txt") }
     /// The tokenizers library's token count and id hash for the corpus.
@@ -21,13 +23,25 @@ struct BenchmarkFiles {
 
     /// The token ids of the forward batch, one array per sequence.
     func inputIDs() throws -> [[Int]] {
-        let json = try FileSystem.readJSON(inputs)
+        try BenchmarkFiles.ids(in: FileSystem.readJSON(inputs), path: inputs)
+    }
+
+    /// The retrieval workload (real-model mode): its texts' ids and the batch size.
+    func analysisIDs() throws -> (ids: [[Int]], batchSize: Int) {
+        let json = try FileSystem.readJSON(analysis)
+        guard let size = json["batch_size"]?.intValue, size > 0 else {
+            throw FormatError(.invalidContent, "batch_size must be a positive integer", path: analysis)
+        }
+        return (try BenchmarkFiles.ids(in: json, path: analysis), size)
+    }
+
+    private static func ids(in json: JSONValue, path: String) throws -> [[Int]] {
         guard let rows = json["ids"]?.arrayValue else {
-            throw FormatError(.invalidContent, "ids is missing", path: inputs)
+            throw FormatError(.invalidContent, "ids is missing", path: path)
         }
         return try rows.map { row in
             guard let ids = row.arrayValue?.compactMap(\.intValue), ids.count == row.arrayValue?.count else {
-                throw FormatError(.invalidContent, "ids must be arrays of integers", path: inputs)
+                throw FormatError(.invalidContent, "ids must be arrays of integers", path: path)
             }
             return ids
         }
@@ -41,6 +55,12 @@ struct BenchmarkFiles {
     /// PyTorch's hidden states (real-model mode), flattened in state × batch × length × hidden order.
     func referenceHiddenStates() throws -> [Float] {
         try SafeTensorsFile(path: logits).tensor("hidden_states").floats()
+    }
+
+    /// PyTorch's mean-pooled states of the retrieval workload (real-model mode), flattened in
+    /// state × text × hidden order.
+    func referencePooledStates() throws -> [Float] {
+        try SafeTensorsFile(path: logits).tensor("pooled").floats()
     }
 
     /// The reference tokenization of the corpus: how many ids, and their ``IDHash``.

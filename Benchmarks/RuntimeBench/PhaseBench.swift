@@ -107,25 +107,28 @@ enum PhaseBench {
             }
         }
         // Rank 0 (no adapter, the real-model mode): no LoRA phase.
-        let lora: Timing? = rank == 0 ? nil : perPart { b in
-            for _ in 0..<layers {
-                for g in groups {
-                    let out = g.outs.reduce(0, +)
-                    let stacked = g.outs.count * rank
-                    BLAS.sgemm(
-                        transposeA: false, transposeB: true, m: rows, n: stacked, k: g.inp, alpha: 1, a: b.input.p,
-                        lda: g.lda, b: loraA.p, ldb: g.inp, beta: 0, c: b.loraT.p, ldc: stacked)
-                    var column = 0
-                    for (i, width) in g.outs.enumerated() {
+        let lora: Timing? =
+            rank == 0
+            ? nil
+            : perPart { b in
+                for _ in 0..<layers {
+                    for g in groups {
+                        let out = g.outs.reduce(0, +)
+                        let stacked = g.outs.count * rank
                         BLAS.sgemm(
-                            transposeA: false, transposeB: true, m: rows, n: width, k: rank, alpha: 2,
-                            a: b.loraT.p + i * rank, lda: stacked, b: loraB.p, ldb: rank,
-                            beta: 1, c: b.output.p + column, ldc: out)
-                        column += width
+                            transposeA: false, transposeB: true, m: rows, n: stacked, k: g.inp, alpha: 1, a: b.input.p,
+                            lda: g.lda, b: loraA.p, ldb: g.inp, beta: 0, c: b.loraT.p, ldc: stacked)
+                        var column = 0
+                        for (i, width) in g.outs.enumerated() {
+                            BLAS.sgemm(
+                                transposeA: false, transposeB: true, m: rows, n: width, k: rank, alpha: 2,
+                                a: b.loraT.p + i * rank, lda: stacked, b: loraB.p, ldb: rank,
+                                beta: 1, c: b.output.p + column, ldc: out)
+                            column += width
+                        }
                     }
                 }
             }
-        }
         let group = c.headCount / c.keyValueHeadCount
         let d = c.headDimension
         // The runtime's blocks of query rows; each sees the keys up to its last row (no padding, no window here).

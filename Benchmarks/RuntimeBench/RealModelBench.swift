@@ -26,6 +26,21 @@ struct RealForwardResult {
     /// Over the hidden states, the worst largest |Δ| relative to that state's largest |PyTorch value|, and where.
     let stateRelativeError: Double
     let worstState: Int
+    /// The retrieval analysis's work: `Retrieval.pooledStates` over texts of mixed lengths.
+    let analysis: AnalysisResult
+}
+
+/// `Retrieval.pooledStates` (what `analyze` runs) on the real texts of
+/// `analysis.json`, checked against PyTorch's pooled states.
+struct AnalysisResult {
+    let texts: Int
+    let batchSize: Int
+    /// Real tokens over all texts (no padding): the work the rate counts.
+    let tokens: Int
+    let timing: Timing
+    /// Over the layers, the worst largest |Δ| relative to that layer's largest |PyTorch value|, and where.
+    let relativeError: Double
+    let worstLayer: Int
 }
 
 enum RealModelBench {
@@ -71,10 +86,39 @@ enum RealModelBench {
 
         let withStates = try stopwatch.measure { _ = try model.forward(batch, hiddenStates: true) }
         let logitsOnly = try stopwatch.measure { _ = try model.forward(batch) }
+        let analysis = try analyze(files, model: model, stopwatch: stopwatch)
         let result = RealForwardResult(
             tokens: batch.count * batch.length, loadSeconds: load.seconds, widened: model.weights.isWidened,
             states: withStates, logitsOnly: logitsOnly, absoluteError: absoluteError, relativeError: relativeError,
-            stateCount: ours.hiddenStates.count, stateRelativeError: worst.error, worstState: worst.index)
+            stateCount: ours.hiddenStates.count, stateRelativeError: worst.error, worstState: worst.index,
+            analysis: analysis)
         return (result, model.config)
+    }
+
+    /// Checks, then times, the pooled states of the retrieval workload, with the
+    /// library call `analyze` makes (no adapter).
+    static func analyze(_ files: BenchmarkFiles, model: TransformerModel, stopwatch: Stopwatch) throws
+        -> AnalysisResult
+    {
+        let (texts, batchSize) = try files.analysisIDs()
+        let run = { try Retrieval.pooledStates(texts, model: model, adapters: .empty, batchSize: batchSize) }
+        let ours = try run()
+        let theirs = try files.referencePooledStates()
+        let h = model.config.hiddenSize
+        let size = texts.count * h
+        guard theirs.count == ours.count * size else {
+            throw FormatError(
+                .invalidContent, "PyTorch's pooled states have \(theirs.count) values, ours \(ours.count) × \(size)",
+                path: files.logits)
+        }
+        var worst = (error: 0.0, layer: 0)
+        for (l, layer) in ours.enumerated() {
+            let e = ForwardBench.errors(Array(layer.joined()), Array(theirs[(l * size)..<((l + 1) * size)])).relative
+            if e > worst.error { worst = (e, l) }
+        }
+        let timing = try stopwatch.measure { _ = try run() }
+        return AnalysisResult(
+            texts: texts.count, batchSize: batchSize, tokens: texts.reduce(0) { $0 + $1.count }, timing: timing,
+            relativeError: worst.error, worstLayer: worst.layer)
     }
 }

@@ -59,7 +59,8 @@ struct Report {
     mutating func add(_ r: RealForwardResult, config c: ModelConfig) {
         let ok = r.relativeError <= Report.logitTolerance
         let statesOK = r.stateRelativeError <= Report.logitTolerance
-        failed = failed || !ok || !statesOK
+        let pooledOK = r.analysis.relativeError <= Report.logitTolerance
+        failed = failed || !ok || !statesOK || !pooledOK
         let tokens = Double(r.tokens)
         let shape =
             "\(c.modelType.rawValue), hidden \(c.hiddenSize), \(c.layerCount) layers, \(c.headCount) heads "
@@ -82,6 +83,16 @@ struct Report {
             "hidden states vs PyTorch: worst max |Δ| / max |value| \(scientific(r.stateRelativeError)) (state "
                 + "\(r.worstState)) "
                 + (statesOK
+                    ? "(within \(scientific(Report.logitTolerance)))"
+                    : "— EXCEEDS \(scientific(Report.logitTolerance))"))
+        let a = r.analysis
+        print(
+            "retrieval analysis, \(a.texts) texts (\(a.tokens) tokens, batches of \(a.batchSize)): "
+                + "\(format(a.timing.rate(Double(a.tokens)))) tok/s median (best \(format(a.timing.bestRate(Double(a.tokens))))), "
+                + "\(milliseconds(a.timing.median)) per pass")
+        print(
+            "pooled states vs PyTorch: worst max |Δ| / max |value| \(scientific(a.relativeError)) (layer \(a.worstLayer)) "
+                + (pooledOK
                     ? "(within \(scientific(Report.logitTolerance)))"
                     : "— EXCEEDS \(scientific(Report.logitTolerance))"))
         fields.append(("mode", .string("real")))
@@ -111,6 +122,16 @@ struct Report {
                     ("hidden_states_max_relative_error", .double(r.stateRelativeError)),
                     ("hidden_states_worst_index", .int(r.worstState)),
                     ("hidden_states_match", .bool(statesOK)),
+                ])
+            ))
+        fields.append(
+            (
+                "analysis",
+                .object([
+                    ("texts", .int(a.texts)), ("batch_size", .int(a.batchSize)), ("tokens", .int(a.tokens)),
+                    ("pooled", timing(a.timing, work: Double(a.tokens), unit: "tokens_per_s")),
+                    ("pooled_max_relative_error", .double(a.relativeError)),
+                    ("pooled_worst_layer", .int(a.worstLayer)), ("pooled_match", .bool(pooledOK)),
                 ])
             ))
     }

@@ -81,8 +81,7 @@ public struct HeldOutCheck {
                     tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings, prompt: promptTokenization)
             }
             let losses = try Scoring.losses(
-                rows: rows, examples: examples, model: model, adapters: adapters, batchSize: batchSize,
-                padID: tokenizer.padID ?? 0)
+                rows: rows, examples: examples, model: model, adapters: adapters, batchSize: batchSize)
             outputs = decodes ? try decode(examples, adapters: adapters, progress: progress) : []
             var byLanguage:
                 [String: (

@@ -31,11 +31,10 @@ struct ForwardPass {
 
     func run(into output: Output) {
         let c = model.config
-        let length = batch.length
         let h = c.hiddenSize
         let d = c.headDimension
-        let rows = sequences.count * length
-        let firstRow = sequences.lowerBound * length
+        let firstRow = batch.offsets[sequences.lowerBound]
+        let rows = batch.offsets[sequences.upperBound] - firstRow
         guard rows > 0 else { return }
         let qWidth = c.headCount * d
         let kvWidth = c.keyValueHeadCount * d
@@ -70,15 +69,21 @@ struct ForwardPass {
                 output: qkv.p, ldc: qkvWidth, accumulate: false, scratch: loraScratch.p, widen: widen)
             rope.cos.withUnsafeBufferPointer { cosines in
                 rope.sin.withUnsafeBufferPointer { sines in
-                    let cs = SharedPointer(cosines)
-                    let ss = SharedPointer(sines)
-                    each(rows) { range in
-                        Kernels.rope(
-                            qkv.p, rowStride: qkvWidth, column: 0, heads: c.headCount, headDimension: d,
-                            rows: range, length: length, cos: cs.p, sin: ss.p)
-                        Kernels.rope(
-                            qkv.p, rowStride: qkvWidth, column: qWidth, heads: c.keyValueHeadCount, headDimension: d,
-                            rows: range, length: length, cos: cs.p, sin: ss.p)
+                    batch.positions.withUnsafeBufferPointer { positions in
+                        let cs = SharedPointer(cosines)
+                        let ss = SharedPointer(sines)
+                        let ps = SharedPointer(positions)
+                        each(rows) { range in
+                            for r in range {
+                                let row = qkv.p + r * qkvWidth
+                                let position = ps.p[firstRow + r]
+                                Kernels.rope(
+                                    row, heads: c.headCount, headDimension: d, position: position, cos: cs.p, sin: ss.p)
+                                Kernels.rope(
+                                    row + qWidth, heads: c.keyValueHeadCount, headDimension: d, position: position,
+                                    cos: cs.p, sin: ss.p)
+                            }
+                        }
                     }
                 }
             }
@@ -154,11 +159,12 @@ struct ForwardPass {
     /// Causal, padding-masked softmax attention with grouped-query heads, for
     /// every sequence of the part: per block of query rows `QKᵀ`, a masked
     /// softmax over the keys each query may see, then `PV`, reading q, k and v
-    /// in place from the q‖k‖v rows.
+    /// in place from the q‖k‖v rows. A sequence's rows are its own (packed) or
+    /// its tokens then its padding (padded): padding rows are queries too, so
+    /// that every output row is written, but never keys.
     private func attention(_ qkv: Scratch, into out: Scratch) {
         let c = model.config
         let d = c.headDimension
-        let t = batch.length
         let qWidth = c.headCount * d
         let kvWidth = c.keyValueHeadCount * d
         let qkvWidth = qWidth + 2 * kvWidth
@@ -167,12 +173,16 @@ struct ForwardPass {
         let window = c.slidingWindow
         let first = sequences.lowerBound
         let lengths = batch.lengths
+        let offsets = batch.offsets
+        let partStart = offsets[first]
         let job = { @Sendable (job: Int, scores: UnsafeMutablePointer<Float>) in
             let s = job / c.headCount
             let head = job % c.headCount
             let kvHead = head / group
             let real = lengths[first + s]
-            let rows = qkv.p + s * t * qkvWidth
+            let start = offsets[first + s] - partStart
+            let t = offsets[first + s + 1] - offsets[first + s]
+            let rows = qkv.p + start * qkvWidth
             let span = window ?? Int.max
             // Query i sees keys lo(i)...hi(i); both grow with i, so a block's keys are lo(first row)..<hi(last row) + 1.
             func lo(_ i: Int) -> Int { i >= span ? i - span + 1 : 0 }
@@ -196,10 +206,11 @@ struct ForwardPass {
                 BLAS.sgemm(
                     transposeA: false, transposeB: false, m: height, n: d, k: keys, alpha: 1,
                     a: scores, lda: keys, b: rows + keyStart * qkvWidth + qWidth + kvWidth + kvHead * d, ldb: qkvWidth,
-                    beta: 0, c: out.p + (s * t + top) * qWidth + head * d, ldc: qWidth)
+                    beta: 0, c: out.p + (start + top) * qWidth + head * d, ldc: qWidth)
             }
         }
         let jobs = sequences.count * c.headCount
+        let t = batch.length
         if spreadAcrossCores {
             DispatchQueue.concurrentPerform(iterations: jobs) { j in
                 let scores = Scratch(t * t)

@@ -99,14 +99,11 @@ extension TransformerModel {
                 rope.sin.withUnsafeBufferPointer { sp in
                     qkv.withUnsafeMutableBufferPointer { m in
                         Kernels.rope(
-                            m.baseAddress!, rowStride: qkvWidth, column: 0, heads: c.headCount, headDimension: d,
-                            rows: 0..<1, length: 1, positionOffset: position, cos: cp.baseAddress!, sin: sp.baseAddress!
-                        )
+                            m.baseAddress!, heads: c.headCount, headDimension: d, position: position,
+                            cos: cp.baseAddress!, sin: sp.baseAddress!)
                         Kernels.rope(
-                            m.baseAddress!, rowStride: qkvWidth, column: qWidth, heads: c.keyValueHeadCount,
-                            headDimension: d,
-                            rows: 0..<1, length: 1, positionOffset: position, cos: cp.baseAddress!, sin: sp.baseAddress!
-                        )
+                            m.baseAddress! + qWidth, heads: c.keyValueHeadCount, headDimension: d, position: position,
+                            cos: cp.baseAddress!, sin: sp.baseAddress!)
                     }
                 }
             }

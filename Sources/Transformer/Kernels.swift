@@ -44,26 +44,22 @@ enum Kernels {
     }
 
     /// Rotary embedding with transformers' `rotate_half` layout (dimension i
-    /// pairs with i + d/2), on `heads` heads starting at `column` of each row.
-    /// A row's position is its index within its sequence, `row % length`.
+    /// pairs with i + d/2) at `position`, on `heads` heads of one row.
+    @inline(__always)
     static func rope(
-        _ m: UnsafeMutablePointer<Float>, rowStride: Int, column: Int, heads: Int, headDimension d: Int,
-        rows: Range<Int>, length: Int, positionOffset: Int = 0,
+        _ row: UnsafeMutablePointer<Float>, heads: Int, headDimension d: Int, position: Int,
         cos: UnsafePointer<Float>, sin: UnsafePointer<Float>
     ) {
         let half = d / 2
-        for row in rows {
-            let t = row % length + positionOffset
-            let c = cos + t * half
-            let s = sin + t * half
-            for head in 0..<heads {
-                let v = m + row * rowStride + column + head * d
-                for i in 0..<half {
-                    let a = v[i]
-                    let b = v[i + half]
-                    v[i] = a * c[i] - b * s[i]
-                    v[i + half] = b * c[i] + a * s[i]
-                }
+        let c = cos + position * half
+        let s = sin + position * half
+        for head in 0..<heads {
+            let v = row + head * d
+            for i in 0..<half {
+                let a = v[i]
+                let b = v[i + half]
+                v[i] = a * c[i] - b * s[i]
+                v[i + half] = b * c[i] + a * s[i]
             }
         }
     }

@@ -3,34 +3,46 @@ import Foundation
 /// The paper's analysis: at every layer, can a sentence find its translation
 /// among the other language's sentences by the cosine of mean-pooled states?
 public enum Retrieval {
-    /// Mean-pooled hidden states of each sequence at every layer (BOS included,
-    /// padding excluded): `pooled[layer][sequence]` is a hidden-size vector.
+    /// Mean-pooled hidden states of each sequence at every layer (BOS included):
+    /// `pooled[layer][sequence]` is a hidden-size vector.
+    ///
+    /// Batches are packed (``TokenBatch/init(packing:)``): sequences of mixed
+    /// lengths cost their tokens and no padding.
     public static func pooledStates(
-        _ sequences: [[Int]], model: TransformerModel, adapters: AdapterStack,
-        batchSize: Int = 16, padID: Int = 0, upTo layer: Int? = nil
+        _ sequences: [[Int]], model: TransformerModel, adapters: AdapterStack, batchSize: Int = 16,
+        upTo layer: Int? = nil
     ) throws -> [[[Float]]] {
         let h = model.config.hiddenSize
         var pooled: [[[Float]]] = []
         for start in stride(from: 0, to: sequences.count, by: max(1, batchSize)) {
-            let chunk = Array(sequences[start..<min(start + batchSize, sequences.count)])
-            let batch = TokenBatch(chunk, padID: padID)
+            let batch = TokenBatch(packing: Array(sequences[start..<min(start + max(1, batchSize), sequences.count)]))
             let out = try model.forward(batch, adapters: adapters, hiddenStates: true, stopAfter: layer, logits: false)
             if pooled.isEmpty { pooled = Array(repeating: [], count: out.hiddenStates.count) }
             for (l, states) in out.hiddenStates.enumerated() {
-                for b in 0..<chunk.count {
-                    var mean = [Float](repeating: 0, count: h)
-                    var count: Float = 0
-                    for t in 0..<batch.length where batch.mask[b * batch.length + t] {
-                        let base = (b * batch.length + t) * h
-                        for i in 0..<h { mean[i] += states[base + i] }
-                        count += 1
+                states.withUnsafeBufferPointer { s in
+                    for b in 0..<batch.count {
+                        pooled[l].append(meanRow(s, from: batch.offsets[b], count: batch.lengths[b], width: h))
                     }
-                    if count > 0 { for i in 0..<h { mean[i] /= count } }
-                    pooled[l].append(mean)
                 }
             }
         }
         return pooled
+    }
+
+    /// The mean of `count` consecutive rows of `width` floats starting at row
+    /// `from` (zeros when `count` is 0).
+    private static func meanRow(_ rows: UnsafeBufferPointer<Float>, from: Int, count: Int, width: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: width) { mean, initialized in
+            mean.initialize(repeating: 0)
+            for t in from..<(from + count) {
+                for i in 0..<width { mean[i] += rows[t * width + i] }
+            }
+            if count > 0 {
+                let n = Float(count)
+                for i in 0..<width { mean[i] /= n }
+            }
+            initialized = width
+        }
     }
 
     /// Fraction of anchors whose most cosine-similar candidate is their own

@@ -8,7 +8,7 @@ public struct RowScores: Sendable {
     /// Per language in order of first appearance (`-` for rows without one): rows and mean loss.
     public let languages: [(language: String, examples: Int, meanLoss: Double)]
 
-    /// Scores every row (``DataRow/scoringExample(tokenizer:maxLength:prompt:)``, ``Scoring/losses(rows:examples:model:adapters:batchSize:padID:progress:)``).
+    /// Scores every row (``DataRow/scoringExample(tokenizer:maxLength:prompt:)``, ``Scoring/losses(rows:examples:model:adapters:batchSize:progress:)``).
     public init(
         rows: [DataRow], model: TransformerModel, tokenizer: Tokenizer, adapters: AdapterStack, batchSize: Int,
         prompt rule: Scoring.PromptTokenization = .separate, progress: ((Int) -> Void)? = nil
@@ -17,8 +17,7 @@ public struct RowScores: Sendable {
             try $0.scoringExample(tokenizer: tokenizer, maxLength: model.config.maxPositionEmbeddings, prompt: rule)
         }
         let results = try Scoring.losses(
-            rows: rows, examples: examples, model: model, adapters: adapters, batchSize: batchSize,
-            padID: tokenizer.padID ?? 0, progress: progress)
+            rows: rows, examples: examples, model: model, adapters: adapters, batchSize: batchSize, progress: progress)
         var byLanguage: [String: [Double]] = [:]
         var order: [String] = []
         for (row, r) in zip(rows, results) {

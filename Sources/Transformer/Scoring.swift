@@ -35,14 +35,14 @@ public enum Scoring {
         return Example(ids: prompt + response, promptLength: prompt.count)
     }
 
-    /// ``losses(_:model:adapters:batchSize:padID:progress:)`` for data rows, refusing (by
+    /// ``losses(_:model:adapters:batchSize:progress:)`` for data rows, refusing (by
     /// file and line) a loss that is not finite: the model or an adapter produced NaN/Inf.
     public static func losses(
         rows: [DataRow], examples: [Example], model: TransformerModel, adapters: AdapterStack,
-        batchSize: Int = 8, padID: Int = 0, progress: ((Int) -> Void)? = nil
+        batchSize: Int = 8, progress: ((Int) -> Void)? = nil
     ) throws -> [(loss: Double, tokens: Int)] {
         let results = try losses(
-            examples, model: model, adapters: adapters, batchSize: batchSize, padID: padID, progress: progress)
+            examples, model: model, adapters: adapters, batchSize: batchSize, progress: progress)
         if let i = results.firstIndex(where: { !$0.loss.isFinite }) {
             throw FormatError(
                 .invalidContent,
@@ -53,21 +53,24 @@ public enum Scoring {
     }
 
     /// Per example: the mean cross-entropy over its scored tokens, and their count.
+    ///
+    /// Batches are packed (``TokenBatch/init(packing:)``): examples of mixed
+    /// lengths cost their tokens and no padding.
     public static func losses(
         _ examples: [Example], model: TransformerModel, adapters: AdapterStack,
-        batchSize: Int = 8, padID: Int = 0, progress: ((Int) -> Void)? = nil
+        batchSize: Int = 8, progress: ((Int) -> Void)? = nil
     ) throws -> [(loss: Double, tokens: Int)] {
         var results: [(Double, Int)] = []
         let vocab = model.config.vocabSize
         for start in stride(from: 0, to: examples.count, by: max(1, batchSize)) {
             let chunk = Array(examples[start..<min(start + batchSize, examples.count)])
-            let batch = TokenBatch(chunk.map(\.ids), padID: padID)
+            let batch = TokenBatch(packing: chunk.map(\.ids))
             let out = try model.forward(batch, adapters: adapters)
             for (b, ex) in chunk.enumerated() {
                 var total = 0.0
                 var count = 0
                 for p in max(ex.promptLength, 1)..<ex.ids.count {
-                    let row = (b * batch.length + p - 1) * vocab
+                    let row = batch.row(b, p - 1) * vocab
                     total += out.logits.withUnsafeBufferPointer {
                         crossEntropy($0.baseAddress! + row, vocab, ex.ids[p])
                     }

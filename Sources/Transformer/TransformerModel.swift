@@ -99,7 +99,7 @@ public final class TransformerModel: @unchecked Sendable {
         cache: KVCache?, serial: Bool = false, wantLogits: Bool = true
     ) throws -> ForwardOutput {
         let c = config
-        let n = batch.count * batch.length
+        let n = batch.rows
         let h = c.hiddenSize
         guard n > 0 else {
             return ForwardOutput(batch: batch.count, length: batch.length, logits: [], hiddenStates: [])
@@ -129,8 +129,12 @@ public final class TransformerModel: @unchecked Sendable {
                 return
             }
             BLAS.withThreads(1) {
+                // Parts of about equal rows, not equal sequence counts: sequences of a packed batch differ in length.
+                let bounds = (0...parts).map { p in
+                    p == parts ? batch.count : batch.offsets.firstIndex { $0 >= p * n / parts } ?? batch.count
+                }
                 DispatchQueue.concurrentPerform(iterations: parts) { p in
-                    let sequences = (p * batch.count / parts)..<((p + 1) * batch.count / parts)
+                    let sequences = bounds[p]..<Swift.max(bounds[p], bounds[p + 1])
                     ForwardPass(
                         model: self, batch: batch, sequences: sequences, adapters: adapters, layers: layers,
                         spreadAcrossCores: false, cache: nil, rope: rope

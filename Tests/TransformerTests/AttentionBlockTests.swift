@@ -9,7 +9,8 @@ import XCTest
 /// fixtures are shorter than one block, so these tests check sequences that
 /// span several blocks, with padding and with a sliding window, against
 /// teacher-forced decoding: one row at a time through `step`, whose attention
-/// is a plain loop over the KV cache and shares no code with the blocked one.
+/// is a plain loop over the KV cache and shares no code with the blocked one;
+/// in the padded and the packed layout of ``TokenBatch``.
 final class AttentionBlockTests: XCTestCase {
     /// Every position's logits by decoding `ids` one token at a time.
     func decodedLogits(_ model: TransformerModel, _ ids: [Int]) throws -> [[Float]] {
@@ -30,17 +31,26 @@ final class AttentionBlockTests: XCTestCase {
         let block = TransformerModel.attentionBlock
         XCTAssertGreaterThan(
             sequences.map(\.count).max() ?? 0, 2 * block, "the case must span several blocks", file: file, line: line)
-        let out = try model.forward(TokenBatch(sequences))
+        let expected = try sequences.map { try decodedLogits(model, $0) }
         let v = model.config.vocabSize
-        for (s, ids) in sequences.enumerated() {
-            let expected = try decodedLogits(model, ids)
-            let scale = expected.flatMap { $0 }.map(abs).max() ?? 1
-            var worst: Float = 0
-            for (i, row) in expected.enumerated() {
-                let start = (s * out.length + i) * v
-                for j in 0..<v { worst = max(worst, abs(out.logits[start + j] - row[j])) }
+        // Both layouts, on one part and on two (parts split by rows: unequal sequence counts when packed).
+        for (layout, batch) in [("padded", TokenBatch(sequences)), ("packed", TokenBatch(packing: sequences))] {
+            for threads in [1, 2] {
+                model.threadCount = threads
+                let out = try model.forward(batch)
+                XCTAssertEqual(out.logits.count, batch.rows * v, file: file, line: line)
+                for (s, ids) in sequences.enumerated() {
+                    let scale = expected[s].flatMap { $0 }.map(abs).max() ?? 1
+                    var worst: Float = 0
+                    for (i, row) in expected[s].enumerated() {
+                        let start = batch.row(s, i) * v
+                        for j in 0..<v { worst = max(worst, abs(out.logits[start + j] - row[j])) }
+                    }
+                    XCTAssertLessThanOrEqual(
+                        worst / scale, 1e-4, "\(layout), \(threads) thread(s): sequence \(s) (\(ids.count) tokens)",
+                        file: file, line: line)
+                }
             }
-            XCTAssertLessThanOrEqual(worst / scale, 1e-4, "sequence \(s) (\(ids.count) tokens)", file: file, line: line)
         }
     }
 

@@ -130,7 +130,7 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
                 XCTAssertEqual(ours.promptLength, theirs["n_masked"]?.intValue, key)
             }
             let losses = try Scoring.losses(
-                examples, model: m, adapters: stack, batchSize: 4, padID: tokenizer.padID ?? 0)
+                examples, model: m, adapters: stack, batchSize: 4)
             for (ours, theirs) in zip(losses, expectedExamples) {
                 XCTAssertEqual(ours.tokens, theirs["tokens"]?.intValue, key)
                 XCTAssertTrue(
@@ -150,9 +150,8 @@ final class RuntimeAgainstTransformersTests: XCTestCase {
             let side1 = try rows.map { try tokenizer.encode($0.string("text_parallel_1")) }
             XCTAssertEqual(
                 side0, info["input_ids_side0"]?.arrayValue?.map { $0.arrayValue?.compactMap(\.intValue) ?? [] })
-            let pad = tokenizer.padID ?? 0
-            let p0 = try Retrieval.pooledStates(side0, model: m, adapters: stack, batchSize: 12, padID: pad)
-            let p1 = try Retrieval.pooledStates(side1, model: m, adapters: stack, batchSize: 12, padID: pad)
+            let p0 = try Retrieval.pooledStates(side0, model: m, adapters: stack, batchSize: 12)
+            let p1 = try Retrieval.pooledStates(side1, model: m, adapters: stack, batchSize: 12)
             let groups = try XCTUnwrap(info["rows_per_lang"]?.objectValue)
             for layer in try XCTUnwrap(info["layers"]?.arrayValue) {
                 let l = try XCTUnwrap(layer["layer"]?.intValue)
