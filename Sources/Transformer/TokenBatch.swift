@@ -30,6 +30,18 @@ public struct TokenBatch: Sendable {
     /// The row of sequence `sequence`'s token `t`.
     public func row(_ sequence: Int, _ t: Int) -> Int { offsets[sequence] + t }
 
+    /// Where to cut the sequences into `parts` contiguous parts of about equal
+    /// rows (`parts + 1` sequence indices, from 0): each cut is the sequence
+    /// boundary nearest its share. Equal rows, not equal sequence counts,
+    /// because a packed batch's sequences differ in length and a pass waits
+    /// for its slowest part.
+    func partBoundaries(_ parts: Int) -> [Int] {
+        (0...parts).map { p in
+            let target = p * rows / Swift.max(parts, 1)
+            return offsets.indices.min { abs(offsets[$0] - target) < abs(offsets[$1] - target) } ?? 0
+        }
+    }
+
     /// The padded layout: every sequence right-padded to the longest.
     public init(_ sequences: [[Int]], padID: Int = 0) {
         count = sequences.count

@@ -129,10 +129,7 @@ public final class TransformerModel: @unchecked Sendable {
                 return
             }
             BLAS.withThreads(1) {
-                // Parts of about equal rows, not equal sequence counts: sequences of a packed batch differ in length.
-                let bounds = (0...parts).map { p in
-                    p == parts ? batch.count : batch.offsets.firstIndex { $0 >= p * n / parts } ?? batch.count
-                }
+                let bounds = batch.partBoundaries(parts)
                 DispatchQueue.concurrentPerform(iterations: parts) { p in
                     let sequences = bounds[p]..<Swift.max(bounds[p], bounds[p + 1])
                     ForwardPass(
