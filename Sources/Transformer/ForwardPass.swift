@@ -181,14 +181,14 @@ struct ForwardPass {
             let kvHead = head / group
             let real = lengths[first + s]
             let start = offsets[first + s] - partStart
-            let t = offsets[first + s + 1] - offsets[first + s]
+            let queries = offsets[first + s + 1] - offsets[first + s]
             let rows = qkv.p + start * qkvWidth
             let span = window ?? Int.max
             // Query i sees keys lo(i)...hi(i); both grow with i, so a block's keys are lo(first row)..<hi(last row) + 1.
             func lo(_ i: Int) -> Int { i >= span ? i - span + 1 : 0 }
             func hi(_ i: Int) -> Int { Swift.min(i, real - 1) }
-            for top in stride(from: 0, to: t, by: TransformerModel.attentionBlock) {
-                let bottom = Swift.min(top + TransformerModel.attentionBlock, t)
+            for top in stride(from: 0, to: queries, by: TransformerModel.attentionBlock) {
+                let bottom = Swift.min(top + TransformerModel.attentionBlock, queries)
                 let height = bottom - top
                 // At least one key, so that rows seeing none (lo > hi) still get their zero output through PV.
                 let keyEnd = Swift.max(hi(bottom - 1) + 1, 1)
@@ -210,15 +210,16 @@ struct ForwardPass {
             }
         }
         let jobs = sequences.count * c.headCount
-        let t = batch.length
+        // One block of query rows against at most every key of the longest sequence.
+        let scoreCount = Swift.min(batch.length, TransformerModel.attentionBlock) * batch.length
         if spreadAcrossCores {
             DispatchQueue.concurrentPerform(iterations: jobs) { j in
-                let scores = Scratch(t * t)
+                let scores = Scratch(scoreCount)
                 job(j, scores.p)
                 scores.free()
             }
         } else {
-            let scores = Scratch(t * t)
+            let scores = Scratch(scoreCount)
             for j in 0..<jobs { job(j, scores.p) }
             scores.free()
         }

@@ -3,15 +3,18 @@ import Dispatch
 import Foundation
 import Tensors
 
-/// What a forward pass returns.
+/// What a forward pass returns: one row per row of its ``TokenBatch``
+/// (`TokenBatch/row(_:_:)` finds a token's), `batch · length` rows for a
+/// padded batch, the sum of the lengths for a packed one.
 public struct ForwardOutput: Sendable {
     public let batch: Int
+    /// The batch's longest sequence.
     public let length: Int
-    /// batch × length × vocab, or empty when the pass stopped early.
+    /// rows × vocab, or empty when the pass stopped early or was asked for none.
     public let logits: [Float]
     /// As transformers' `output_hidden_states`: entry 0 the embeddings, entry k
     /// the output of block k, and the last entry (k = L) with the final norm
-    /// applied. Each is batch × length × hidden. Empty unless requested.
+    /// applied. Each is rows × hidden. Empty unless requested.
     public let hiddenStates: [[Float]]
 }
 
