@@ -78,11 +78,7 @@ enum RealModelBench {
                 "PyTorch's hidden states have \(states.count) values, ours \(ours.hiddenStates.count) × \(size)",
                 path: files.logits)
         }
-        var worst = (error: 0.0, index: 0)
-        for (i, state) in ours.hiddenStates.enumerated() {
-            let e = ForwardBench.errors(state, Array(states[(i * size)..<((i + 1) * size)])).relative
-            if e > worst.error { worst = (e, i) }
-        }
+        let worst = worstRelativeError(ours.hiddenStates, states)
 
         let withStates = try stopwatch.measure { _ = try model.forward(batch, hiddenStates: true) }
         let logitsOnly = try stopwatch.measure { _ = try model.forward(batch) }
@@ -111,14 +107,24 @@ enum RealModelBench {
                 .invalidContent, "PyTorch's pooled states have \(theirs.count) values, ours \(ours.count) × \(size)",
                 path: files.logits)
         }
-        var worst = (error: 0.0, layer: 0)
-        for (l, layer) in ours.enumerated() {
-            let e = ForwardBench.errors(Array(layer.joined()), Array(theirs[(l * size)..<((l + 1) * size)])).relative
-            if e > worst.error { worst = (e, l) }
-        }
+        let worst = worstRelativeError(ours.map { Array($0.joined()) }, theirs)
         let timing = try stopwatch.measure { _ = try run() }
         return AnalysisResult(
             texts: texts.count, batchSize: batchSize, tokens: texts.reduce(0) { $0 + $1.count }, timing: timing,
-            relativeError: worst.error, worstLayer: worst.layer)
+            relativeError: worst.error, worstLayer: worst.index)
+    }
+
+    /// Over equal slices (hidden states, or layers of pooled states) of
+    /// `theirs`, flattened in the order of `ours`: the worst relative error
+    /// (``ForwardBench/errors(_:_:)``) and the slice it is in.
+    static func worstRelativeError(_ ours: [[Float]], _ theirs: [Float]) -> (error: Double, index: Int) {
+        var worst = (error: 0.0, index: 0)
+        var start = 0
+        for (i, slice) in ours.enumerated() {
+            let e = ForwardBench.errors(slice, Array(theirs[start..<(start + slice.count)])).relative
+            if e > worst.error { worst = (e, i) }
+            start += slice.count
+        }
+        return worst
     }
 }
