@@ -132,7 +132,7 @@ real=()
 [[ -z $MODEL ]] || real=(--model "$MODEL")
 # The generated files are reused when they are complete, of this SHAPE and (real-model mode) for this MODEL.
 create=(--shape "$SHAPE")
-if [[ -f $scratch/logits.safetensors && ( -n $MODEL || -f $scratch/corpus_ids.json ) ]] &&
+if [[ -f $scratch/logits.safetensors && ( -n $MODEL && -f $scratch/analysis.json || -f $scratch/corpus_ids.json ) ]] &&
     python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
 sys.exit("%dx%d" % (d["batch"], d["length"]) != sys.argv[2] or d.get("model", "") != sys.argv[3])' \
         "$scratch/inputs.json" "$SHAPE" "$MODEL" 2>/dev/null; then

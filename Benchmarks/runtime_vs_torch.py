@@ -502,7 +502,8 @@ def load_real(model_path, torch):
 
 
 def create_real(out, model_path, batch_size, length):
-    """inputs.json (real text, no padding) and the reference logits and hidden states, on one thread."""
+    """inputs.json (real text, no padding), analysis.json (the retrieval workload) and the reference logits,
+    hidden states and pooled states, on one thread."""
     import torch
     import safetensors.torch
     from transformers import AutoTokenizer
@@ -533,7 +534,7 @@ def create_real(out, model_path, batch_size, length):
     model = load_real(model_path, torch)
     with torch.no_grad():
         o = model(input_ids=batch, attention_mask=torch.ones_like(batch), output_hidden_states=True)
-    pooled = create_analysis(out, model, tok, torch)
+    pooled = create_analysis(out, model_path, model, tok, torch)
     safetensors.torch.save_file({"logits": o.logits.float().contiguous(),
                                  "hidden_states": torch.stack(o.hidden_states).float().contiguous(),
                                  "pooled": pooled.float().contiguous()},
@@ -575,13 +576,13 @@ def pooled_states(forward, ids, batch_size, grouped, torch):
     return torch.stack(pooled, dim=1)
 
 
-def create_analysis(out, model, tok, torch):
+def create_analysis(out, model_path, model, tok, torch):
     """analysis.json (the ids of analysis_texts(), transformers' tokenizer with its special tokens) and the
     reference pooled states, from the model's usual call in file-order batches."""
     texts = analysis_texts()
     ids = [tok(t)["input_ids"] for t in texts]
     with open(os.path.join(out, "analysis.json"), "w", encoding="utf-8") as f:
-        json.dump({"batch_size": ANALYSIS_BATCH, "ids": ids,
+        json.dump({"batch_size": ANALYSIS_BATCH, "ids": ids, "model": os.path.abspath(model_path),
                    "text": "real: one to four lines of examples/real/*.jsonl and REAL_LINES of "
                            "Benchmarks/runtime_vs_torch.py joined by spaces; transformers' tokenizer"},
                   f, ensure_ascii=False)
@@ -624,6 +625,8 @@ def bench_real(out, model_path, threads, runs, warmup):
     # without the LM head; batches grouped by length, since sdpa takes padded batches where adaptermerge packs).
     with open(os.path.join(out, "analysis.json"), encoding="utf-8") as f:
         analysis = json.load(f)
+    if os.path.abspath(model_path) != analysis.get("model"):
+        raise SystemExit(f"{out}/analysis.json was made for {analysis.get('model')}, not {model_path}")
     texts, size = analysis["ids"], analysis["batch_size"]
     real_tokens = sum(len(t) for t in texts)
     usual = lambda b, m: model(input_ids=b, attention_mask=m, output_hidden_states=True)

@@ -39,11 +39,13 @@ enum ForwardBench {
             relativeError: relative, absoluteError: absolute)
     }
 
-    /// The largest absolute difference, and that difference over the largest |reference| value.
+    /// The largest absolute difference, and that difference over the largest |reference| value;
+    /// infinite when one of ours is not finite (`max` would skip a NaN).
     static func errors(_ ours: [Float], _ theirs: [Float]) -> (absolute: Double, relative: Double) {
         var worst = 0.0
         var scale = 0.0
         for (a, b) in zip(ours, theirs) {
+            guard a.isFinite else { return (.infinity, .infinity) }
             worst = max(worst, abs(Double(a) - Double(b)))
             scale = max(scale, abs(Double(b)))
         }

@@ -102,7 +102,7 @@ enum RealModelBench {
         let theirs = try files.referencePooledStates()
         let h = model.config.hiddenSize
         let size = texts.count * h
-        guard theirs.count == ours.count * size else {
+        guard theirs.count == ours.count * size, ours.allSatisfy({ $0.count == texts.count }) else {
             throw FormatError(
                 .invalidContent, "PyTorch's pooled states have \(theirs.count) values, ours \(ours.count) × \(size)",
                 path: files.logits)

@@ -4,7 +4,8 @@ import Foundation
 /// among the other language's sentences by the cosine of mean-pooled states?
 public enum Retrieval {
     /// Mean-pooled hidden states of each sequence at every layer (BOS included):
-    /// `pooled[layer][sequence]` is a hidden-size vector.
+    /// `pooled[layer][sequence]` is a hidden-size vector, zeros for an empty
+    /// sequence.
     ///
     /// Batches are packed (``TokenBatch/init(packing:)``): sequences of mixed
     /// lengths cost their tokens and no padding.
@@ -13,12 +14,15 @@ public enum Retrieval {
         upTo layer: Int? = nil
     ) throws -> [[[Float]]] {
         let h = model.config.hiddenSize
-        var pooled: [[[Float]]] = []
-        for start in stride(from: 0, to: sequences.count, by: max(1, batchSize)) {
-            let batch = TokenBatch(packing: Array(sequences[start..<min(start + max(1, batchSize), sequences.count)]))
+        let layers = model.config.layerCount
+        // As the forward pass counts them; a batch of empty sequences returns no states at all.
+        var pooled = [[[Float]]](repeating: [], count: Swift.min(Swift.max(layer ?? layers, 0), layers) + 1)
+        let size = Swift.max(1, batchSize)
+        for start in stride(from: 0, to: sequences.count, by: size) {
+            let batch = TokenBatch(packing: Array(sequences[start..<Swift.min(start + size, sequences.count)]))
             let out = try model.forward(batch, adapters: adapters, hiddenStates: true, stopAfter: layer, logits: false)
-            if pooled.isEmpty { pooled = Array(repeating: [], count: out.hiddenStates.count) }
-            for (l, states) in out.hiddenStates.enumerated() {
+            for l in pooled.indices {
+                let states = l < out.hiddenStates.count ? out.hiddenStates[l] : []
                 states.withUnsafeBufferPointer { s in
                     for b in 0..<batch.count {
                         pooled[l].append(meanRow(s, from: batch.offsets[b], count: batch.lengths[b], width: h))

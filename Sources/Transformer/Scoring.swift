@@ -62,8 +62,9 @@ public enum Scoring {
     ) throws -> [(loss: Double, tokens: Int)] {
         var results: [(Double, Int)] = []
         let vocab = model.config.vocabSize
-        for start in stride(from: 0, to: examples.count, by: max(1, batchSize)) {
-            let chunk = Array(examples[start..<min(start + batchSize, examples.count)])
+        let size = max(1, batchSize)
+        for start in stride(from: 0, to: examples.count, by: size) {
+            let chunk = Array(examples[start..<min(start + size, examples.count)])
             let batch = TokenBatch(packing: chunk.map(\.ids))
             let out = try model.forward(batch, adapters: adapters)
             for (b, ex) in chunk.enumerated() {

@@ -31,13 +31,15 @@ public struct TokenBatch: Sendable {
     public func row(_ sequence: Int, _ t: Int) -> Int { offsets[sequence] + t }
 
     /// Where to cut the sequences into `parts` contiguous parts of about equal
-    /// rows (`parts + 1` sequence indices, from 0): each cut is the sequence
-    /// boundary nearest its share. Equal rows, not equal sequence counts,
-    /// because a packed batch's sequences differ in length and a pass waits
-    /// for its slowest part.
+    /// rows (`parts + 1` non-decreasing sequence indices, from 0 to `count`):
+    /// each inner cut is the sequence boundary nearest its share. Equal rows,
+    /// not equal sequence counts, because a packed batch's sequences differ in
+    /// length and a pass waits for its slowest part.
     func partBoundaries(_ parts: Int) -> [Int] {
-        (0...parts).map { p in
-            let target = p * rows / Swift.max(parts, 1)
+        let parts = Swift.max(parts, 1)
+        return (0...parts).map { p in
+            if p == parts { return count }
+            let target = p * rows / parts
             return offsets.indices.min { abs(offsets[$0] - target) < abs(offsets[$1] - target) } ?? 0
         }
     }

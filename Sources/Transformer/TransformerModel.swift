@@ -76,7 +76,8 @@ public final class TransformerModel: @unchecked Sendable {
         return (ropeCos, ropeSin)
     }
 
-    /// Runs the decoder over a right-padded batch.
+    /// Runs the decoder over a batch, padded or packed (``TokenBatch``); the
+    /// outputs have one row per batch row (``TokenBatch/row(_:_:)``).
     ///
     /// - Parameters:
     ///   - adapters: LoRA terms applied unmerged.
