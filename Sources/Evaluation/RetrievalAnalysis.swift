@@ -35,8 +35,8 @@ public struct RetrievalAnalysis: Sendable {
             members[lang, default: []].append(i)
         }
         let context = model.config.maxPositionEmbeddings
-        let side0 = try rows.map { try $0.tokens("text_parallel_0", tokenizer: tokenizer, maxLength: context) }
-        let side1 = try rows.map { try $0.tokens("text_parallel_1", tokenizer: tokenizer, maxLength: context) }
+        let side0 = try rows.map { try $0.parallelTokens("text_parallel_0", tokenizer: tokenizer, maxLength: context) }
+        let side1 = try rows.map { try $0.parallelTokens("text_parallel_1", tokenizer: tokenizer, maxLength: context) }
         let p0 = try Retrieval.pooledStates(side0, model: model, adapters: adapters, batchSize: batchSize, upTo: layer)
         let p1 = try Retrieval.pooledStates(side1, model: model, adapters: adapters, batchSize: batchSize, upTo: layer)
         var perLanguage: [String: [Double]] = [:]

@@ -74,8 +74,9 @@ public struct TrainingData: Sendable {
         if isPair {
             // Raw text with the tokenizer's own specials (BOS), as `tokenizer(text)` gives it.
             pairRow = PairRow(
-                side0: try row.tokens("text_parallel_0", tokenizer: tokenizer, maxLength: maxLength),
-                side1: try row.tokens("text_parallel_1", tokenizer: tokenizer, maxLength: maxLength), lang: lang)
+                side0: try row.parallelTokens("text_parallel_0", tokenizer: tokenizer, maxLength: maxLength),
+                side1: try row.parallelTokens("text_parallel_1", tokenizer: tokenizer, maxLength: maxLength),
+                lang: lang)
         }
         if let taskRow { task.append(taskRow) }
         if let pairRow { pairs.append(pairRow) }

@@ -15,6 +15,19 @@ extension DataRow {
         return ids
     }
 
+    /// The ids of a parallel sentence (`text_parallel_0` or `_1`), whose hidden
+    /// states are mean-pooled: refused by file and line when it has no tokens
+    /// (an empty text and a tokenizer without BOS), as there is nothing to pool.
+    public func parallelTokens(_ key: String, tokenizer: Tokenizer, maxLength: Int) throws -> [Int] {
+        let ids = try tokens(key, tokenizer: tokenizer, maxLength: maxLength)
+        guard !ids.isEmpty else {
+            throw FormatError(
+                .invalidContent, "\"\(key)\" has no tokens, so it has no hidden state to pool", path: file,
+                location: "line \(line)")
+        }
+        return ids
+    }
+
     /// The ids of text field `key`, however many, refused by file and line when
     /// the text cannot be tokenized (for readers that cut rows to a length).
     public func tokens(_ key: String, tokenizer: Tokenizer, addSpecialTokens: Bool = true) throws -> [Int] {

@@ -43,6 +43,10 @@ final class RobustnessTests: XCTestCase {
             #"{"text_parallel_0": "\#(String(repeating: "x ", count: 500_000))", "text_parallel_1": "y", "lang": "de"}"#
                 + "\n"
                 + #"{"text_parallel_0": "a", "text_parallel_1": "b", "lang": "de"}"# + "\n")
+        try write(
+            "empty-pair.jsonl",
+            #"{"text_parallel_0": "", "text_parallel_1": "b", "lang": "de"}"# + "\n"
+                + #"{"text_parallel_0": "a", "text_parallel_1": "b", "lang": "de"}"# + "\n")
         try write("recipe-typo.json", #"{"inputs": [{"path": "\#(task)"}, {"path": "\#(align)", "weigth": 0.5}]}"#)
         try write("recipe-type.json", #"{"inputs": [{"path": "\#(task)", "weight": "1"}]}"#)
         try write("not-an-adapter.lora", "hello\n")
@@ -309,6 +313,14 @@ final class RobustnessTests: XCTestCase {
             Case(
                 name: "analyze long pair", arguments: ["analyze", "--model", m, "--pairs", "$D/long-pairs.jsonl"],
                 message: "line 1"),
+            // Without BOS an empty sentence has no tokens: it pooled to zeros (and a batch of them crashed).
+            Case(
+                name: "analyze empty sentence, no BOS",
+                arguments: [
+                    "analyze", "--model", Fixtures.path("runtime/qwen2"), "--pairs", "$D/empty-pair.jsonl",
+                    "--batch-size", "1",
+                ],
+                message: "line 1: \"text_parallel_0\" has no tokens"),
             // train
             Case(
                 name: "train --rank 100000",
