@@ -105,7 +105,7 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         _ examples: [Scoring.Example], lora: LoRAParameters<Scalar>, gradients: LoRAParameters<Scalar>?,
         weight: Scalar = 1, random: inout TrainingRandom
     ) -> Double {
-        let total = examples.reduce(0) { $0 + max(0, $1.ids.count - max($1.promptLength, 1)) }
+        let total = examples.reduce(0) { $0 + $1.scoredPositions.count }
         guard total > 0 else { return .nan }
         let parts = max(1, min(taskPartLimit, examples.count))
         if parts == 1 {
@@ -164,7 +164,7 @@ public struct TrainingGraph<Scalar: TrainingScalar>: Sendable {
         // (row whose logits predict, target id) for every scored token.
         var scored: [(row: Int, target: Int)] = []
         for (b, ex) in examples.enumerated() where ex.ids.count > 1 {
-            for p in max(ex.promptLength, 1)..<ex.ids.count { scored.append((b * batch.length + p - 1, ex.ids[p])) }
+            for p in ex.scoredPositions { scored.append((b * batch.length + p - 1, ex.ids[p])) }
         }
         guard !scored.isEmpty, batch.rows > 0 else { return 0 }
         var tapes: [BlockTape] = []

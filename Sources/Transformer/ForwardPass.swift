@@ -12,6 +12,8 @@ struct ForwardPass {
     /// Where the parts write: every part owns the rows of its sequences.
     struct Output: @unchecked Sendable {
         let logits: SharedPointer<Float>?
+        /// The batch rows whose logits are wanted, ascending (nil: all rows).
+        let logitRows: [Int]?
         let states: [SharedPointer<Float>]
         /// The pass ran every block: the last state gets the final norm.
         let finalNorm: Bool
@@ -111,8 +113,23 @@ struct ForwardPass {
         norm(x, model.weights.finalNorm, into: normed, rows: rows, epsilon: epsilon)
         if let last = output.states.last { (last.p + firstRow * h).update(from: normed.p, count: rows * h) }
         guard let logits = output.logits else { return }
+        guard let selected = output.logitRows else {
+            ForwardPass.logits(
+                model.weights.head, input: normed.p, rows: rows, output: logits.p + firstRow * c.vocabSize,
+                parallel: spreadAcrossCores)
+            return
+        }
+        // This part's wanted rows are a run of the ascending list: gather them, then one head product.
+        let lo = selected.firstIndex { $0 >= firstRow } ?? selected.count
+        let hi = selected.firstIndex { $0 >= firstRow + rows } ?? selected.count
+        guard hi > lo else { return }
+        let gathered = Scratch((hi - lo) * h)
+        defer { gathered.free() }
+        for (i, row) in selected[lo..<hi].enumerated() {
+            (gathered.p + i * h).update(from: normed.p + (row - firstRow) * h, count: h)
+        }
         ForwardPass.logits(
-            model.weights.head, input: normed.p, rows: rows, output: logits.p + firstRow * c.vocabSize,
+            model.weights.head, input: gathered.p, rows: hi - lo, output: logits.p + lo * c.vocabSize,
             parallel: spreadAcrossCores)
     }
 

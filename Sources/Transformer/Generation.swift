@@ -36,8 +36,8 @@ extension TransformerModel {
         _ = ropeTables(covering: prompt.count + maxNewTokens)
         let prefill = try forward(
             TokenBatch([prompt]), adapters: adapters, hiddenStates: false, stopAfter: nil, cache: cache,
-            serial: serial)
-        var next = argmax(prefill.logits, row: prompt.count - 1)
+            serial: serial, logitRows: [prompt.count - 1])
+        var next = argmax(prefill.logits, row: 0)
         var generated = [next]
         var position = prompt.count
         let widen = WeightWidening(weights, parallel: !serial)

@@ -25,6 +25,13 @@ public enum Scoring {
             self.ids = ids
             self.promptLength = promptLength
         }
+
+        /// The positions whose tokens are scored, each predicted from the row
+        /// before it (so never position 0); empty when nothing follows the prompt.
+        public var scoredPositions: Range<Int> {
+            let first = Swift.max(promptLength, 1)
+            return first..<Swift.max(ids.count, first)
+        }
     }
 
     /// `[BOS…] + prefix + text`, each part tokenized without specials, so the
@@ -66,17 +73,21 @@ public enum Scoring {
         for start in stride(from: 0, to: examples.count, by: size) {
             let chunk = Array(examples[start..<min(start + size, examples.count)])
             let batch = TokenBatch(packing: chunk.map(\.ids))
-            let out = try model.forward(batch, adapters: adapters)
+            // Only the rows that predict a scored token need the output head: the prompt's are never read.
+            let scored = chunk.enumerated().map { b, ex in
+                ex.scoredPositions.map { batch.row(b, $0 - 1) }
+            }
+            let out = try model.forward(batch, adapters: adapters, logitRows: Array(scored.joined()))
+            var next = 0
             for (b, ex) in chunk.enumerated() {
                 var total = 0.0
-                var count = 0
-                for p in max(ex.promptLength, 1)..<ex.ids.count {
-                    let row = batch.row(b, p - 1) * vocab
+                for p in ex.scoredPositions {
                     total += out.logits.withUnsafeBufferPointer {
-                        crossEntropy($0.baseAddress! + row, vocab, ex.ids[p])
+                        crossEntropy($0.baseAddress! + next * vocab, vocab, ex.ids[p])
                     }
-                    count += 1
+                    next += 1
                 }
+                let count = scored[b].count
                 results.append((count > 0 ? total / Double(count) : .nan, count))
             }
             progress?(chunk.count)

@@ -10,7 +10,8 @@ public struct ForwardOutput: Sendable {
     public let batch: Int
     /// The batch's longest sequence.
     public let length: Int
-    /// rows × vocab, or empty when the pass stopped early or was asked for none.
+    /// rows × vocab (or, when the pass was given `logitRows`, those rows' in
+    /// their order), or empty when the pass stopped early or was asked for none.
     public let logits: [Float]
     /// As transformers' `output_hidden_states`: entry 0 the embeddings, entry k
     /// the output of block k, and the last entry (k = L) with the final norm
@@ -88,19 +89,22 @@ public final class TransformerModel: @unchecked Sendable {
     ///   - logits: compute the logits; without them a full pass still returns
     ///     every hidden state (the last with the final norm) and skips the
     ///     output head, a fifth of a small model's work and its largest buffer.
+    ///   - logitRows: compute the logits of these batch rows only, ascending
+    ///     (scoring reads the response's rows, generation the prompt's last):
+    ///     the head's work and buffer shrink to them.
     public func forward(
         _ batch: TokenBatch, adapters: AdapterStack = .empty, hiddenStates: Bool = false,
-        stopAfter: Int? = nil, logits: Bool = true
+        stopAfter: Int? = nil, logits: Bool = true, logitRows: [Int]? = nil
     ) throws -> ForwardOutput {
         try forward(
             batch, adapters: adapters, hiddenStates: hiddenStates, stopAfter: stopAfter, cache: nil,
-            wantLogits: logits)
+            wantLogits: logits, logitRows: logitRows)
     }
 
     /// - Parameter serial: run on the calling thread only (the caller parallelises over sequences).
     func forward(
         _ batch: TokenBatch, adapters: AdapterStack, hiddenStates: Bool, stopAfter: Int?,
-        cache: KVCache?, serial: Bool = false, wantLogits: Bool = true
+        cache: KVCache?, serial: Bool = false, wantLogits: Bool = true, logitRows: [Int]? = nil
     ) throws -> ForwardOutput {
         let c = config
         let n = batch.rows
@@ -111,6 +115,13 @@ public final class TransformerModel: @unchecked Sendable {
         for id in batch.ids where id < 0 || id >= c.vocabSize {
             throw FormatError(
                 .invalidContent, "token id \(id) is outside the vocabulary of \(c.vocabSize)", path: path)
+        }
+        if let selected = logitRows,
+            zip(selected, selected.dropFirst()).contains(where: { $0 >= $1 })
+                || selected.contains(where: { !(0..<n).contains($0) })
+        {
+            throw FormatError(
+                .invalidContent, "logit rows must ascend within the batch's \(n) rows", path: path)
         }
         let rope = ropeTables(covering: batch.length)
         let layers = max(0, min(stopAfter ?? c.layerCount, c.layerCount))
@@ -123,8 +134,8 @@ public final class TransformerModel: @unchecked Sendable {
         let parts = cache == nil && !serial && weights.isWidened ? max(1, min(threadCount, batch.count)) : 1
         let run = { (logits: UnsafeMutablePointer<Float>?) in
             let output = ForwardPass.Output(
-                logits: logits.map { SharedPointer($0) }, states: stateBuffers.map { SharedPointer($0) },
-                finalNorm: full)
+                logits: logits.map { SharedPointer($0) }, logitRows: logitRows,
+                states: stateBuffers.map { SharedPointer($0) }, finalNorm: full)
             if parts == 1 {
                 ForwardPass(
                     model: self, batch: batch, sequences: 0..<batch.count, adapters: adapters, layers: layers,
@@ -144,10 +155,11 @@ public final class TransformerModel: @unchecked Sendable {
             }
         }
         var logits: [Float] = []
-        if full && wantLogits {
-            logits = [Float](unsafeUninitializedCapacity: n * c.vocabSize) { buffer, initialized in
+        let logitCount = (logitRows?.count ?? n) * c.vocabSize
+        if full && wantLogits && logitCount > 0 {
+            logits = [Float](unsafeUninitializedCapacity: logitCount) { buffer, initialized in
                 run(buffer.baseAddress!)
-                initialized = n * c.vocabSize
+                initialized = logitCount
             }
         } else {
             run(nil)
