@@ -142,8 +142,10 @@ public struct HeldOutCheck {
         return SettingResult(metrics: metrics, outputs: outputs, retrieval: curve)
     }
 
-    /// Greedy outputs, decoded on all cores at once (one sequence per core,
-    /// each with its own KV cache and single-threaded BLAS).
+    /// Greedy outputs, decoded on all cores at once: each core decodes its
+    /// share of the examples in groups of ``batchSize`` (every step one row per
+    /// unfinished example of the group, each with its own KV cache) with
+    /// single-threaded BLAS.
     func decode(_ examples: [Scoring.Example], adapters: AdapterStack, progress: (@Sendable (Int) -> Void)?) throws
         -> [String]
     {
@@ -160,20 +162,26 @@ public struct HeldOutCheck {
         let model = self.model
         let tokenizer = self.tokenizer
         let extra = extraTokens
+        let group = max(1, batchSize)
         let done = ProgressCounter(progress)
         BLAS.withThreads(threads > 1 ? 1 : BLAS.threadCount) {
             DispatchQueue.concurrentPerform(iterations: threads) { worker in
-                for i in stride(from: worker, to: examples.count, by: threads) {
-                    let prompt = Array(examples[i].ids.prefix(examples[i].promptLength))
-                    let budget = min(examples[i].ids.count - examples[i].promptLength + extra, limit - prompt.count)
-                    shared.p[i] = Result {
-                        guard budget > 0 else { return "" }
-                        let ids = try model.generate(
-                            prompt: prompt, maxNewTokens: budget, stopTokens: stop, adapters: adapters,
-                            serial: threads > 1)
-                        return tokenizer.decode(ids, skipSpecialTokens: true)
+                let mine = Array(stride(from: worker, to: examples.count, by: threads))
+                for start in stride(from: 0, to: mine.count, by: group) {
+                    let members = mine[start..<min(start + group, mine.count)]
+                    let prompts = members.map { Array(examples[$0].ids.prefix(examples[$0].promptLength)) }
+                    let budgets = zip(members, prompts).map { i, prompt in
+                        max(0, min(examples[i].ids.count - examples[i].promptLength + extra, limit - prompt.count))
                     }
-                    done.add(1)
+                    let outcome = Result {
+                        try model.generate(
+                            prompts: prompts, maxNewTokens: budgets, stopTokens: stop, adapters: adapters,
+                            serial: threads > 1)
+                    }
+                    for (k, i) in members.enumerated() {
+                        shared.p[i] = outcome.map { tokenizer.decode($0[k], skipSpecialTokens: true) }
+                    }
+                    done.add(members.count)
                 }
             }
         }

@@ -29,24 +29,65 @@ extension TransformerModel {
         prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int>,
         adapters: AdapterStack = .empty, serial: Bool = false
     ) throws -> [Int] {
-        guard !prompt.isEmpty, maxNewTokens > 0 else { return [] }
+        try generate(
+            prompts: [prompt], maxNewTokens: [maxNewTokens], stopTokens: stopTokens, adapters: adapters,
+            serial: serial)[0]
+    }
+
+    /// Greedy decoding of several prompts together: each is prefilled on its
+    /// own, then every step decodes one token of each unfinished prompt as one
+    /// row of the same products, so the weights are read once a step for all
+    /// of them instead of once per prompt (decoding one row at a time is bound
+    /// by memory, not arithmetic). Each prompt stops at any of `stopTokens`
+    /// (kept in its output) or after its own `maxNewTokens`; the outputs are
+    /// what ``generate(prompt:maxNewTokens:stopTokens:adapters:serial:)``
+    /// gives each prompt alone.
+    ///
+    /// - Returns: per prompt, the generated ids without the prompt (empty for
+    ///   an empty prompt or a budget of 0).
+    public func generate(
+        prompts: [[Int]], maxNewTokens: [Int], stopTokens: Set<Int>,
+        adapters: AdapterStack = .empty, serial: Bool = false
+    ) throws -> [[Int]] {
+        guard maxNewTokens.count == prompts.count else {
+            throw FormatError(
+                .invalidContent, "\(maxNewTokens.count) token budgets for \(prompts.count) prompts", path: path)
+        }
         let c = config
-        let cache = KVCache(layers: c.layerCount)
+        var generated = [[Int]](repeating: [], count: prompts.count)
+        var caches: [KVCache] = []
+        var active: [Int] = []
+        var positions: [Int] = []
         // Size the RoPE tables once, not one position per step.
-        _ = ropeTables(covering: prompt.count + maxNewTokens)
-        let prefill = try forward(
-            TokenBatch([prompt]), adapters: adapters, hiddenStates: false, stopAfter: nil, cache: cache,
-            serial: serial, logitRows: [prompt.count - 1])
-        var next = argmax(prefill.logits, row: 0)
-        var generated = [next]
-        var position = prompt.count
+        _ = ropeTables(covering: zip(prompts, maxNewTokens).map { $0.count + $1 }.max() ?? 0)
+        for (i, prompt) in prompts.enumerated() where !prompt.isEmpty && maxNewTokens[i] > 0 {
+            let cache = KVCache(layers: c.layerCount)
+            let prefill = try forward(
+                TokenBatch([prompt]), adapters: adapters, hiddenStates: false, stopAfter: nil, cache: cache,
+                serial: serial, logitRows: [prompt.count - 1])
+            let next = argmax(prefill.logits, row: 0)
+            generated[i] = [next]
+            if generated[i].count < maxNewTokens[i] && !stopTokens.contains(next) {
+                active.append(i)
+                caches.append(cache)
+                positions.append(prompt.count)
+            }
+        }
         let widen = WeightWidening(weights, parallel: !serial)
         defer { widen.free() }
-        while generated.count < maxNewTokens && !stopTokens.contains(next) {
-            let logits = try step(token: next, position: position, cache: cache, adapters: adapters, widen: widen)
-            next = argmax(logits, row: 0)
-            generated.append(next)
-            position += 1
+        while !active.isEmpty {
+            let logits = try step(
+                tokens: active.map { generated[$0].last ?? 0 }, positions: positions, caches: caches,
+                adapters: adapters, widen: widen)
+            var still: [Int] = []
+            for (row, i) in active.enumerated() {
+                let next = argmax(logits, row: row)
+                generated[i].append(next)
+                if generated[i].count < maxNewTokens[i] && !stopTokens.contains(next) { still.append(row) }
+            }
+            active = still.map { active[$0] }
+            caches = still.map { caches[$0] }
+            positions = still.map { positions[$0] + 1 }
         }
         return generated
     }
@@ -66,92 +107,113 @@ extension TransformerModel {
     func step(token: Int, position: Int, cache: KVCache, adapters: AdapterStack, widen: WeightWidening) throws
         -> [Float]
     {
+        try step(tokens: [token], positions: [position], caches: [cache], adapters: adapters, widen: widen)
+    }
+
+    /// One decoding step of several sequences: token `i` at `positions[i]`,
+    /// appended to `caches[i]`. The projections run as one product over all
+    /// rows; attention per row over its own cache. Returns the logits, one
+    /// row per token.
+    func step(
+        tokens: [Int], positions: [Int], caches: [KVCache], adapters: AdapterStack, widen: WeightWidening
+    ) throws -> [Float] {
         let c = config
         let h = c.hiddenSize
         let d = c.headDimension
-        guard token >= 0, token < c.vocabSize else {
+        let rows = tokens.count
+        for token in tokens where token < 0 || token >= c.vocabSize {
             throw FormatError(.invalidContent, "token id \(token) is outside the vocabulary", path: path)
         }
-        let rope = ropeTables(covering: position + 1)
+        let rope = ropeTables(covering: (positions.max() ?? 0) + 1)
         let qWidth = c.headCount * d
         let kvWidth = c.keyValueHeadCount * d
         let group = c.headCount / c.keyValueHeadCount
         let qkvWidth = qWidth + 2 * kvWidth
         let intermediate = c.intermediateSize
         let epsilon = Float(c.rmsNormEpsilon)
+        let scale = 1 / Float(d).squareRoot()
         let maxRank = adapters.groups.flatMap { $0.compactMap { $0?.rank } }.max() ?? 0
-        var x = [Float](unsafeUninitializedCapacity: h) { buffer, initialized in
-            weights.embedding.widen(rows: token..<(token + 1), into: buffer.baseAddress!)
-            initialized = h
+        var x = [Float](unsafeUninitializedCapacity: rows * h) { buffer, initialized in
+            for (r, token) in tokens.enumerated() {
+                weights.embedding.widen(rows: token..<(token + 1), into: buffer.baseAddress! + r * h)
+            }
+            initialized = rows * h
         }
-        var normed = [Float](repeating: 0, count: h)
-        var qkv = [Float](repeating: 0, count: qkvWidth)
-        var attended = [Float](repeating: 0, count: qWidth)
-        var gateUp = [Float](repeating: 0, count: 2 * intermediate)
-        var scratch = [Float](repeating: 0, count: max(maxRank, 1))
+        var normed = [Float](repeating: 0, count: rows * h)
+        var qkv = [Float](repeating: 0, count: rows * qkvWidth)
+        var attended = [Float](repeating: 0, count: rows * qWidth)
+        var gateUp = [Float](repeating: 0, count: rows * 2 * intermediate)
+        var scratch = [Float](repeating: 0, count: rows * max(maxRank, 1))
         for l in 0..<c.layerCount {
             let w = weights.blocks[l]
-            Kernels.rmsNorm(x, w.inputNorm, into: &normed, rows: 0..<1, width: h, epsilon: epsilon)
+            Kernels.rmsNorm(x, w.inputNorm, into: &normed, rows: 0..<rows, width: h, epsilon: epsilon)
             ForwardPass.project(
-                w[.qkv], adapters.group(.qkv, layer: l), input: normed, lda: h, rows: 1,
+                w[.qkv], adapters.group(.qkv, layer: l), input: normed, lda: h, rows: rows,
                 output: &qkv, ldc: qkvWidth, accumulate: false, scratch: &scratch, widen: widen)
             rope.cos.withUnsafeBufferPointer { cp in
                 rope.sin.withUnsafeBufferPointer { sp in
                     qkv.withUnsafeMutableBufferPointer { m in
-                        Kernels.rope(
-                            m.baseAddress!, heads: c.headCount, headDimension: d, position: position,
-                            cos: cp.baseAddress!, sin: sp.baseAddress!)
-                        Kernels.rope(
-                            m.baseAddress! + qWidth, heads: c.keyValueHeadCount, headDimension: d, position: position,
-                            cos: cp.baseAddress!, sin: sp.baseAddress!)
+                        for (r, position) in positions.enumerated() {
+                            let row = m.baseAddress! + r * qkvWidth
+                            Kernels.rope(
+                                row, heads: c.headCount, headDimension: d, position: position,
+                                cos: cp.baseAddress!, sin: sp.baseAddress!)
+                            Kernels.rope(
+                                row + qWidth, heads: c.keyValueHeadCount, headDimension: d, position: position,
+                                cos: cp.baseAddress!, sin: sp.baseAddress!)
+                        }
                     }
                 }
             }
-            cache.keys[l] += qkv[qWidth..<(qWidth + kvWidth)]
-            cache.values[l] += qkv[(qWidth + kvWidth)...]
-            let length = cache.keys[l].count / kvWidth
-            let first = c.slidingWindow.map { max(0, length - $0) } ?? 0
-            let scale = 1 / Float(d).squareRoot()
             for i in attended.indices { attended[i] = 0 }
-            cache.keys[l].withUnsafeBufferPointer { kp in
-                cache.values[l].withUnsafeBufferPointer { vp in
-                    var scores = [Float](repeating: 0, count: length)
-                    for head in 0..<c.headCount {
-                        let kv = head / group
-                        for j in first..<length {
-                            var dot: Float = 0
-                            let key = kp.baseAddress! + j * kvWidth + kv * d
-                            for i in 0..<d { dot += qkv[head * d + i] * key[i] }
-                            scores[j] = dot * scale
-                        }
-                        scores.withUnsafeMutableBufferPointer {
-                            Kernels.maskedSoftmax($0.baseAddress!, count: length, visible: first, length - 1)
-                        }
-                        for j in first..<length {
-                            let p = scores[j]
-                            let value = vp.baseAddress! + j * kvWidth + kv * d
-                            for i in 0..<d { attended[head * d + i] += p * value[i] }
+            for (r, cache) in caches.enumerated() {
+                let row = r * qkvWidth
+                cache.keys[l] += qkv[(row + qWidth)..<(row + qWidth + kvWidth)]
+                cache.values[l] += qkv[(row + qWidth + kvWidth)..<(row + qkvWidth)]
+                let length = cache.keys[l].count / kvWidth
+                let first = c.slidingWindow.map { max(0, length - $0) } ?? 0
+                cache.keys[l].withUnsafeBufferPointer { kp in
+                    cache.values[l].withUnsafeBufferPointer { vp in
+                        var scores = [Float](repeating: 0, count: length)
+                        for head in 0..<c.headCount {
+                            let kv = head / group
+                            let query = row + head * d
+                            let out = r * qWidth + head * d
+                            for j in first..<length {
+                                var dot: Float = 0
+                                let key = kp.baseAddress! + j * kvWidth + kv * d
+                                for i in 0..<d { dot += qkv[query + i] * key[i] }
+                                scores[j] = dot * scale
+                            }
+                            scores.withUnsafeMutableBufferPointer {
+                                Kernels.maskedSoftmax($0.baseAddress!, count: length, visible: first, length - 1)
+                            }
+                            for j in first..<length {
+                                let p = scores[j]
+                                let value = vp.baseAddress! + j * kvWidth + kv * d
+                                for i in 0..<d { attended[out + i] += p * value[i] }
+                            }
                         }
                     }
                 }
             }
             ForwardPass.project(
-                w[.o], adapters.group(.o, layer: l), input: attended, lda: qWidth, rows: 1,
+                w[.o], adapters.group(.o, layer: l), input: attended, lda: qWidth, rows: rows,
                 output: &x, ldc: h, accumulate: true, scratch: &scratch, widen: widen)
-            Kernels.rmsNorm(x, w.postAttentionNorm, into: &normed, rows: 0..<1, width: h, epsilon: epsilon)
+            Kernels.rmsNorm(x, w.postAttentionNorm, into: &normed, rows: 0..<rows, width: h, epsilon: epsilon)
             ForwardPass.project(
-                w[.gateUp], adapters.group(.gateUp, layer: l), input: normed, lda: h, rows: 1,
+                w[.gateUp], adapters.group(.gateUp, layer: l), input: normed, lda: h, rows: rows,
                 output: &gateUp, ldc: 2 * intermediate, accumulate: false, scratch: &scratch, widen: widen)
-            Kernels.siluMultiply(&gateUp, rows: 0..<1, intermediate: intermediate)
+            Kernels.siluMultiply(&gateUp, rows: 0..<rows, intermediate: intermediate)
             ForwardPass.project(
-                w[.down], adapters.group(.down, layer: l), input: gateUp, lda: 2 * intermediate, rows: 1,
+                w[.down], adapters.group(.down, layer: l), input: gateUp, lda: 2 * intermediate, rows: rows,
                 output: &x, ldc: h, accumulate: true, scratch: &scratch, widen: widen)
         }
-        Kernels.rmsNorm(x, weights.finalNorm, into: &normed, rows: 0..<1, width: h, epsilon: epsilon)
-        return [Float](unsafeUninitializedCapacity: c.vocabSize) { buffer, initialized in
+        Kernels.rmsNorm(x, weights.finalNorm, into: &normed, rows: 0..<rows, width: h, epsilon: epsilon)
+        return [Float](unsafeUninitializedCapacity: rows * c.vocabSize) { buffer, initialized in
             ForwardPass.logits(
-                weights.head, input: normed, rows: 1, output: buffer.baseAddress!, parallel: widen.parallel)
-            initialized = c.vocabSize
+                weights.head, input: normed, rows: rows, output: buffer.baseAddress!, parallel: widen.parallel)
+            initialized = rows * c.vocabSize
         }
     }
 }
