@@ -12,7 +12,7 @@ struct ModelOptions: ParsableArguments {
         help: "A LoRA adapter to apply unmerged, as file[:weight] (repeatable; weight defaults to 1).")
     var adapters: [AdapterSpec] = []
 
-    @Option(help: "Sequences per forward pass.")
+    @Option(help: "Sequences per forward pass (packed, without padding), and prompts decoded together per core.")
     var batchSize: Int = 8
 
     @OptionGroup var memory: WeightMemoryOption
