@@ -12,7 +12,11 @@ struct ModelOptions: ParsableArguments {
         help: "A LoRA adapter to apply unmerged, as file[:weight] (repeatable; weight defaults to 1).")
     var adapters: [AdapterSpec] = []
 
-    @Option(help: "Sequences per forward pass (packed, without padding), and prompts decoded together per core.")
+    /// `--batch-size`'s help, shared with `tune`, which keeps options of its own.
+    static let batchSizeHelp: ArgumentHelp =
+        "Sequences per forward pass (packed, without padding), and prompts decoded together per core."
+
+    @Option(help: batchSizeHelp)
     var batchSize: Int = 8
 
     @OptionGroup var memory: WeightMemoryOption

@@ -43,7 +43,7 @@ struct Tune: ParsableCommand {
             "Also try the alignment adapter only below each of these layers (comma-separated; band cut-=0), besides on every layer."
     )
     var cuts: String?
-    @Option(help: "Sequences per forward pass (packed, without padding), and prompts decoded together per core.")
+    @Option(help: ModelOptions.batchSizeHelp)
     var batchSize = 8
     @Option(help: "Write the curve (score against weight) as an SVG file.") var svg: String?
     @Option(name: .shortAndLong, help: "Write task + w·align merged (concat) with the chosen w and the tuning record.")
