@@ -39,9 +39,13 @@ extension TransformerModel {
     /// row of the same products, so the weights are read once a step for all
     /// of them instead of once per prompt (decoding one row at a time is bound
     /// by memory, not arithmetic). Each prompt stops at any of `stopTokens`
-    /// (kept in its output) or after its own `maxNewTokens`; the outputs are
+    /// (kept in its output) or after its own `maxNewTokens`. The outputs are
     /// what ``generate(prompt:maxNewTokens:stopTokens:adapters:serial:)``
-    /// gives each prompt alone.
+    /// gives each prompt alone, up to the rounding of products over more rows
+    /// (none with OpenBLAS, whose kernels sum each entry alike for any row
+    /// count; a BLAS that does not could flip a near tie). The group's KV
+    /// caches live until each prompt finishes: size groups by memory for
+    /// long outputs of large models.
     ///
     /// - Returns: per prompt, the generated ids without the prompt (empty for
     ///   an empty prompt or a budget of 0).
@@ -58,8 +62,9 @@ extension TransformerModel {
         var caches: [KVCache] = []
         var active: [Int] = []
         var positions: [Int] = []
-        // Size the RoPE tables once, not one position per step.
-        _ = ropeTables(covering: zip(prompts, maxNewTokens).map { $0.count + $1 }.max() ?? 0)
+        // Size the RoPE tables once, not one position per step, for the prompts that will decode.
+        _ = ropeTables(
+            covering: zip(prompts, maxNewTokens).filter { !$0.isEmpty && $1 > 0 }.map { $0.count + $1 }.max() ?? 0)
         for (i, prompt) in prompts.enumerated() where !prompt.isEmpty && maxNewTokens[i] > 0 {
             let cache = KVCache(layers: c.layerCount)
             let prefill = try forward(
@@ -121,6 +126,12 @@ extension TransformerModel {
         let h = c.hiddenSize
         let d = c.headDimension
         let rows = tokens.count
+        guard rows > 0, positions.count == rows, caches.count == rows else {
+            throw FormatError(
+                .invalidContent,
+                "a decoding step needs one position and one cache per token: \(rows) tokens, "
+                    + "\(positions.count) positions, \(caches.count) caches", path: path)
+        }
         for token in tokens where token < 0 || token >= c.vocabSize {
             throw FormatError(.invalidContent, "token id \(token) is outside the vocabulary", path: path)
         }

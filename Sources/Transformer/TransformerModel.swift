@@ -10,8 +10,8 @@ public struct ForwardOutput: Sendable {
     public let batch: Int
     /// The batch's longest sequence.
     public let length: Int
-    /// rows × vocab (or, when the pass was given `logitRows`, those rows' in
-    /// their order), or empty when the pass stopped early or was asked for none.
+    /// rows × vocab (or, when the pass was given `logitRows`, those rows only,
+    /// in their order), or empty when the pass stopped early or was asked for none.
     public let logits: [Float]
     /// As transformers' `output_hidden_states`: entry 0 the embeddings, entry k
     /// the output of block k, and the last entry (k = L) with the final norm
@@ -78,7 +78,8 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// Runs the decoder over a batch, padded or packed (``TokenBatch``); the
-    /// outputs have one row per batch row (``TokenBatch/row(_:_:)``).
+    /// hidden states have one row per batch row (``TokenBatch/row(_:_:)``),
+    /// and so do the logits unless `logitRows` picks some.
     ///
     /// - Parameters:
     ///   - adapters: LoRA terms applied unmerged.

@@ -29,6 +29,13 @@ final class LogitRowsTests: XCTestCase {
                     XCTAssertLessThanOrEqual(worst / scale, 1e-5, "\(threads) thread(s), row \(row)")
                 }
                 XCTAssertTrue(try model.forward(batch, logitRows: []).logits.isEmpty)
+                // Rows in the last sequence only: on two parts, the first part has none to compute.
+                let last = try model.forward(batch, logitRows: [batch.rows - 2, batch.rows - 1]).logits
+                let tail = full[((batch.rows - 2) * v)...]
+                XCTAssertEqual(last.count, tail.count)
+                let scale = tail.map(abs).max() ?? 1
+                XCTAssertLessThanOrEqual(
+                    (zip(last, tail).map { abs($0 - $1) }.max() ?? 1) / scale, 1e-5, "\(threads) thread(s), last rows")
             }
         }
     }
