@@ -78,7 +78,7 @@ extension AdapterWriter {
         var specs: [GGUFWriter.TensorSpec] = []
         var owner: [String: Int] = [:]
         for (i, (m, base)) in names.enumerated() {
-            let aType: GGMLType = options.quantizeA && m.inFeatures % 32 == 0 ? .q8_0 : (uniform ? floatType : .f32)
+            let aType: GGMLType = quantizesA(m, options: options) ? .q8_0 : (uniform ? floatType : .f32)
             specs.append(.init(name: base + ".lora_a", type: aType, dimensions: [m.inFeatures, m.rank]))
             specs.append(
                 .init(name: base + ".lora_b", type: uniform ? floatType : .f32, dimensions: [m.rank, m.outFeatures]))
@@ -120,5 +120,29 @@ extension AdapterWriter {
             }
             return bytes
         }
+    }
+
+    /// Whether ``writeGGUF`` stores `module`'s lora_a as Q8_0: asked for, and
+    /// its width a multiple of Q8_0's block of 32.
+    static func quantizesA(_ module: LoraModuleInfo, options: LoraWriteOptions) -> Bool {
+        options.quantizeA && module.inFeatures % 32 == 0
+    }
+
+    /// `a` (the module's lora_a, rank × in) as a GGUF adapter written with
+    /// `options` holds it: through Q8_0 and back where the writer quantizes it,
+    /// else unchanged, so that a merge certificate measures what the file holds.
+    public static func storedLoraA(_ a: Tensor, module: LoraModuleInfo, options: LoraWriteOptions) throws -> Tensor {
+        guard quantizesA(module, options: options) else { return a }
+        let values = try a.floats()
+        let bytes = try GGMLType.q8_0.encode(values)
+        var back = [Float](repeating: 0, count: values.count)
+        bytes.withUnsafeBytes { raw in
+            back.withUnsafeMutableBufferPointer { out in
+                if let source = raw.baseAddress, let destination = out.baseAddress {
+                    GGMLType.q8_0.dequantize(source, count: values.count, into: destination)
+                }
+            }
+        }
+        return try Tensor(floats: back, shape: a.shape)
     }
 }

@@ -21,7 +21,9 @@ extension AdapterMerger {
             modules: outputModules, metadata: metadata, to: path, overwrite: overwrite,
             options: writeOptions, allowNonFinite: allowNonFinite
         ) { module in
-            let merged = try merge(module)
+            // The certificate measures the factors as the file holds them, Q8_0 included.
+            let merged = try merge(
+                module, storingA: { try AdapterWriter.storedLoraA($0, module: module, options: writeOptions) })
             report.modules.append(merged.report)
             return (merged.a, merged.b)
         }

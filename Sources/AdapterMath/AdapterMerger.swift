@@ -127,9 +127,15 @@ public final class AdapterMerger {
     public var outputModules: [LoraModuleInfo] { plan.map(\.output) }
 
     /// Merges one output module.
-    public func merge(_ module: LoraModuleInfo) throws -> (a: Tensor, b: Tensor, report: ModuleMergeReport) {
+    ///
+    /// - Parameter storingA: lora_a as the output will hold it (Q8_0 in a GGUF
+    ///   adapter: ``AdapterWriter/storedLoraA(_:module:options:)``); the
+    ///   certificate measures that. The returned factors are as merged.
+    public func merge(
+        _ module: LoraModuleInfo, storingA: ((Tensor) throws -> Tensor)? = nil
+    ) throws -> (a: Tensor, b: Tensor, report: ModuleMergeReport) {
         do {
-            return try mergeModule(module)
+            return try mergeModule(module, storingA: storingA)
         } catch let error as TensorError {
             // LAPACK and conversion failures name the module here, so the user learns where.
             let hint = options.allowNonFinite ? " (the inputs hold NaN or infinity)" : ""
@@ -138,7 +144,9 @@ public final class AdapterMerger {
         }
     }
 
-    private func mergeModule(_ module: LoraModuleInfo) throws -> (a: Tensor, b: Tensor, report: ModuleMergeReport) {
+    private func mergeModule(
+        _ module: LoraModuleInfo, storingA: ((Tensor) throws -> Tensor)?
+    ) throws -> (a: Tensor, b: Tensor, report: ModuleMergeReport) {
         guard let index = planIndex[module.path] else {
             throw MergeError(.invalidOption, "no module \(module.path) in the merge plan")
         }
@@ -195,7 +203,7 @@ public final class AdapterMerger {
             retained = denseNorm > 0 ? Swift.min(1, kept / denseNorm) : 1
         }
         let (a, b) = try merged.tensors(dtype: outputDType)
-        let stored = try LowRankDelta(storedA: a, storedB: b)
+        let stored = try LowRankDelta(storedA: storingA?(a) ?? a, storedB: b)
         let targetNorm = try LowRankDelta.frobeniusNorm(ofSum: [target])
         let error = try LowRankDelta.distance(stored: stored, target: target)
         let report = ModuleMergeReport(

@@ -41,6 +41,35 @@ final class MergeTests: XCTestCase {
         return (num / max(den, 1e-300)).squareRoot()
     }
 
+    /// A GGUF output with lora_a as Q8_0: the certificate is the error of the
+    /// file as read back (dequantized), not of the factors before quantizing.
+    func testQ8_0CertificateMeasuresTheFileAsStored() throws {
+        let target = try SafeTensorsFile(path: Fixtures.path("merge/target_task_align.safetensors"))
+        let merger = try AdapterMerger(
+            inputs: [try adapter("task"), try adapter("align")],
+            options: MergeOptions(method: .concat, weights: [1, 0.5]))
+        var options = LoraWriteOptions()
+        options.llamaCpp = LlamaCppLayout(architecture: "llama", headCount: 4, keyValueHeadCount: 2)
+        options.quantizeA = true
+        let path = try Fixtures.scratchDirectory() + "/merged.q8_0.gguf"
+        let report = try merger.write(to: path, overwrite: false, options: options)
+        let read = try AdapterReader.open(path)
+        var quantized = 0
+        for m in report.modules {
+            let module = try XCTUnwrap(read.module(m.path), m.path)
+            let (a, b) = try read.factors(of: module)
+            let stored = try dense(a, b).map { $0 * module.scaling }
+            let expected = try target.tensor(XCTUnwrap(target.entries.first { $0.name == m.path })).doubles()
+            let actual = relativeDifference(stored, expected)
+            XCTAssertEqual(m.relativeError, actual, accuracy: 1e-3 * actual + 1e-7, m.path)
+            if m.inFeatures % 32 == 0 {
+                XCTAssertGreaterThan(m.relativeError, 1e-4, "\(m.path): Q8_0 rounds lora_a")
+                quantized += 1
+            }
+        }
+        XCTAssertEqual(quantized, 12, "every projection but down_proj (48 wide) holds lora_a as Q8_0")
+    }
+
     func testConcatIsTheExactWeightedSumAcrossRanksRsLoRAAndPartialModules() throws {
         let target = try SafeTensorsFile(path: Fixtures.path("merge/target_task_align.safetensors"))
         let merged = try merge(["task", "align"], MergeOptions(method: .concat, weights: [1, 0.5]))
