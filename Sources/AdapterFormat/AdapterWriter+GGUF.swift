@@ -135,14 +135,7 @@ extension AdapterWriter {
         guard quantizesA(module, options: options) else { return a }
         let values = try a.floats()
         let bytes = try GGMLType.q8_0.encode(values)
-        var back = [Float](repeating: 0, count: values.count)
-        bytes.withUnsafeBytes { raw in
-            back.withUnsafeMutableBufferPointer { out in
-                if let source = raw.baseAddress, let destination = out.baseAddress {
-                    GGMLType.q8_0.dequantize(source, count: values.count, into: destination)
-                }
-            }
-        }
-        return try Tensor(floats: back, shape: a.shape)
+        return try Tensor(
+            floats: bytes.withUnsafeBytes { GGMLType.q8_0.floats($0, count: values.count) }, shape: a.shape)
     }
 }

@@ -43,6 +43,15 @@ extension GGMLType {
         default: preconditionFailure(GGMLType.unsupportedMessage(self))
         }
     }
+
+    /// `count` elements of this type's bytes as a new array: ``dequantize(_:count:into:)``'s
+    /// conditions hold for `source`.
+    public func floats(_ source: UnsafeRawBufferPointer, count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let out = buffer.baseAddress, let base = source.baseAddress { dequantize(base, count: count, into: out) }
+            initialized = count
+        }
+    }
 }
 
 /// The per-type loops; `p` walks the blocks, `y` the output.

@@ -106,13 +106,7 @@ public final class GGUFFile: @unchecked Sendable {
     /// bounded by the file's.
     public func floats(of tensor: GGUFTensorInfo) throws -> [Float] {
         try requireSupported(tensor)
-        let source = bytes(of: tensor)
-        return [Float](unsafeUninitializedCapacity: tensor.elementCount) { buffer, initialized in
-            if let out = buffer.baseAddress, let base = source.baseAddress {
-                tensor.type.dequantize(base, count: tensor.elementCount, into: out)
-            }
-            initialized = tensor.elementCount
-        }
+        return tensor.type.floats(bytes(of: tensor), count: tensor.elementCount)
     }
 
     /// Dequantizes rows `rows` of `tensor` (each ``GGUFTensorInfo/columns`` elements) into

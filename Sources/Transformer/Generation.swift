@@ -57,42 +57,33 @@ extension TransformerModel {
             throw FormatError(
                 .invalidContent, "\(maxNewTokens.count) token budgets for \(prompts.count) prompts", path: path)
         }
-        let c = config
         var generated = [[Int]](repeating: [], count: prompts.count)
-        var caches: [KVCache] = []
-        var active: [Int] = []
-        var positions: [Int] = []
+        // Whether prompt i goes on: under its budget and not stopped by its last token.
+        func continues(_ i: Int) -> Bool {
+            generated[i].count < maxNewTokens[i] && !(generated[i].last.map(stopTokens.contains) ?? true)
+        }
         // Size the RoPE tables once, not one position per step, for the prompts that will decode.
         _ = ropeTables(
             covering: zip(prompts, maxNewTokens).filter { !$0.isEmpty && $1 > 0 }.map { $0.count + $1 }.max() ?? 0)
+        var active: [(prompt: Int, cache: KVCache)] = []
         for (i, prompt) in prompts.enumerated() where !prompt.isEmpty && maxNewTokens[i] > 0 {
-            let cache = KVCache(layers: c.layerCount)
+            let cache = KVCache(layers: config.layerCount)
             let prefill = try forward(
                 TokenBatch([prompt]), adapters: adapters, hiddenStates: false, stopAfter: nil, cache: cache,
                 serial: serial, logitRows: [prompt.count - 1])
-            let next = argmax(prefill.logits, row: 0)
-            generated[i] = [next]
-            if generated[i].count < maxNewTokens[i] && !stopTokens.contains(next) {
-                active.append(i)
-                caches.append(cache)
-                positions.append(prompt.count)
-            }
+            generated[i] = [argmax(prefill.logits, row: 0)]
+            if continues(i) { active.append((i, cache)) }
         }
         let widen = WeightWidening(weights, parallel: !serial)
         defer { widen.free() }
         while !active.isEmpty {
+            // Each prompt's newest token, at the position after its prompt and the tokens before it.
             let logits = try step(
-                tokens: active.map { generated[$0].last ?? 0 }, positions: positions, caches: caches,
-                adapters: adapters, widen: widen)
-            var still: [Int] = []
-            for (row, i) in active.enumerated() {
-                let next = argmax(logits, row: row)
-                generated[i].append(next)
-                if generated[i].count < maxNewTokens[i] && !stopTokens.contains(next) { still.append(row) }
-            }
-            active = still.map { active[$0] }
-            caches = still.map { caches[$0] }
-            positions = still.map { positions[$0] + 1 }
+                tokens: active.map { generated[$0.prompt].last ?? 0 },
+                positions: active.map { prompts[$0.prompt].count + generated[$0.prompt].count - 1 },
+                caches: active.map(\.cache), adapters: adapters, widen: widen)
+            for (row, a) in active.enumerated() { generated[a.prompt].append(argmax(logits, row: row)) }
+            active.removeAll { !continues($0.prompt) }
         }
         return generated
     }
@@ -106,13 +97,6 @@ extension TransformerModel {
             arg = i
         }
         return arg
-    }
-
-    /// One decoding step at `position`, appending to the cache; returns the logits.
-    func step(token: Int, position: Int, cache: KVCache, adapters: AdapterStack, widen: WeightWidening) throws
-        -> [Float]
-    {
-        try step(tokens: [token], positions: [position], caches: [cache], adapters: adapters, widen: widen)
     }
 
     /// One decoding step of several sequences: token `i` at `positions[i]`,

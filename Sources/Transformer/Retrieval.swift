@@ -14,15 +14,13 @@ public enum Retrieval {
         upTo layer: Int? = nil
     ) throws -> [[[Float]]] {
         let h = model.config.hiddenSize
-        let layers = model.config.layerCount
-        // As the forward pass counts them; a batch of empty sequences returns no states at all.
-        var pooled = [[[Float]]](repeating: [], count: Swift.min(Swift.max(layer ?? layers, 0), layers) + 1)
+        var pooled: [[[Float]]] = []
         let size = Swift.max(1, batchSize)
         for start in stride(from: 0, to: sequences.count, by: size) {
             let batch = TokenBatch(packing: Array(sequences[start..<Swift.min(start + size, sequences.count)]))
             let out = try model.forward(batch, adapters: adapters, hiddenStates: true, stopAfter: layer, logits: false)
-            for l in pooled.indices {
-                let states = l < out.hiddenStates.count ? out.hiddenStates[l] : []
+            if pooled.isEmpty { pooled = Array(repeating: [], count: out.hiddenStates.count) }
+            for (l, states) in out.hiddenStates.enumerated() {
                 states.withUnsafeBufferPointer { s in
                     for b in 0..<batch.count {
                         pooled[l].append(meanRow(s, from: batch.offsets[b], count: batch.lengths[b], width: h))

@@ -74,21 +74,20 @@ public enum Scoring {
             let chunk = Array(examples[start..<min(start + size, examples.count)])
             let batch = TokenBatch(packing: chunk.map(\.ids))
             // Only the rows that predict a scored token need the output head: the prompt's are never read.
-            let scored = chunk.enumerated().map { b, ex in
-                ex.scoredPositions.map { batch.row(b, $0 - 1) }
-            }
-            let out = try model.forward(batch, adapters: adapters, logitRows: Array(scored.joined()))
-            var next = 0
-            for (b, ex) in chunk.enumerated() {
-                var total = 0.0
-                for p in ex.scoredPositions {
-                    total += out.logits.withUnsafeBufferPointer {
-                        crossEntropy($0.baseAddress! + next * vocab, vocab, ex.ids[p])
+            let scored = chunk.enumerated().flatMap { b, ex in ex.scoredPositions.map { batch.row(b, $0 - 1) } }
+            let out = try model.forward(batch, adapters: adapters, logitRows: scored)
+            out.logits.withUnsafeBufferPointer { logits in
+                // The logits come in the order asked: example after example, position after position.
+                var next = 0
+                for ex in chunk {
+                    var total = 0.0
+                    for p in ex.scoredPositions {
+                        total += crossEntropy(logits.baseAddress! + next * vocab, vocab, ex.ids[p])
+                        next += 1
                     }
-                    next += 1
+                    let count = ex.scoredPositions.count
+                    results.append((count > 0 ? total / Double(count) : .nan, count))
                 }
-                let count = scored[b].count
-                results.append((count > 0 ? total / Double(count) : .nan, count))
             }
             progress?(chunk.count)
         }

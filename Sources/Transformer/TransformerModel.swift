@@ -99,19 +99,24 @@ public final class TransformerModel: @unchecked Sendable {
     ) throws -> ForwardOutput {
         try forward(
             batch, adapters: adapters, hiddenStates: hiddenStates, stopAfter: stopAfter, cache: nil,
-            wantLogits: logits, logitRows: logitRows)
+            logitRows: logits ? logitRows : [])
     }
 
-    /// - Parameter serial: run on the calling thread only (the caller parallelises over sequences).
+    /// - Parameters:
+    ///   - serial: run on the calling thread only (the caller parallelises over sequences).
+    ///   - logitRows: as the public `forward`'s; empty for no logits at all.
     func forward(
         _ batch: TokenBatch, adapters: AdapterStack, hiddenStates: Bool, stopAfter: Int?,
-        cache: KVCache?, serial: Bool = false, wantLogits: Bool = true, logitRows: [Int]? = nil
+        cache: KVCache?, serial: Bool = false, logitRows: [Int]? = nil
     ) throws -> ForwardOutput {
         let c = config
         let n = batch.rows
         let h = c.hiddenSize
+        let layers = max(0, min(stopAfter ?? c.layerCount, c.layerCount))
         guard n > 0 else {
-            return ForwardOutput(batch: batch.count, length: batch.length, logits: [], hiddenStates: [])
+            return ForwardOutput(
+                batch: batch.count, length: batch.length, logits: [],
+                hiddenStates: hiddenStates ? Array(repeating: [], count: layers + 1) : [])
         }
         for id in batch.ids where id < 0 || id >= c.vocabSize {
             throw FormatError(
@@ -125,7 +130,6 @@ public final class TransformerModel: @unchecked Sendable {
                 .invalidContent, "logit rows must ascend within the batch's \(n) rows", path: path)
         }
         let rope = ropeTables(covering: batch.length)
-        let layers = max(0, min(stopAfter ?? c.layerCount, c.layerCount))
         let full = layers == c.layerCount
         // Parts write disjoint rows of the outputs through raw pointers.
         let stateBuffers =
@@ -147,7 +151,7 @@ public final class TransformerModel: @unchecked Sendable {
             BLAS.withThreads(1) {
                 let bounds = batch.partBoundaries(parts)
                 DispatchQueue.concurrentPerform(iterations: parts) { p in
-                    let sequences = bounds[p]..<Swift.max(bounds[p], bounds[p + 1])
+                    let sequences = bounds[p]..<bounds[p + 1]
                     ForwardPass(
                         model: self, batch: batch, sequences: sequences, adapters: adapters, layers: layers,
                         spreadAcrossCores: false, cache: nil, rope: rope
@@ -157,7 +161,7 @@ public final class TransformerModel: @unchecked Sendable {
         }
         var logits: [Float] = []
         let logitCount = (logitRows?.count ?? n) * c.vocabSize
-        if full && wantLogits && logitCount > 0 {
+        if full && logitCount > 0 {
             logits = [Float](unsafeUninitializedCapacity: logitCount) { buffer, initialized in
                 run(buffer.baseAddress!)
                 initialized = logitCount

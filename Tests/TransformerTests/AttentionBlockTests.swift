@@ -18,7 +18,7 @@ final class AttentionBlockTests: XCTestCase {
         let widen = WeightWidening(model.weights, parallel: true)
         defer { widen.free() }
         return try ids.indices.map {
-            try model.step(token: ids[$0], position: $0, cache: cache, adapters: .empty, widen: widen)
+            try model.step(tokens: [ids[$0]], positions: [$0], caches: [cache], adapters: .empty, widen: widen)
         }
     }
 
